@@ -1,0 +1,264 @@
+//! What a handler can see and do: its session, its node, shared state,
+//! pushes to clients and calls to other nodes.
+
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::json::{decode_body, encode_body};
+use crate::id::{NodeId, SessionId};
+use crate::proto::NodeType;
+use crate::status::{Code, Status};
+
+/// Typed application state shared by a node's handlers: one value per type.
+#[derive(Clone, Default)]
+pub struct AppState {
+    values: HashMap<TypeId, Arc<dyn Any + Send + Sync>>,
+}
+
+impl AppState {
+    /// An empty state map.
+    pub fn new() -> Self {
+        AppState::default()
+    }
+
+    /// Stores `value`, replacing any earlier value of the same type.
+    pub fn insert<T: Send + Sync + 'static>(&mut self, value: T) {
+        self.values.insert(TypeId::of::<T>(), Arc::new(value));
+    }
+
+    /// The value of type `T`, if stored.
+    pub fn get<T: Send + Sync + 'static>(&self) -> Option<Arc<T>> {
+        self.values.get(&TypeId::of::<T>()).cloned().and_then(|v| v.downcast::<T>().ok())
+    }
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").field("values", &self.values.len()).finish()
+    }
+}
+
+/// A boxed future returned by [`NodeApi`].
+pub(crate) type ApiFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+/// What the running node offers its handlers. Implemented by the node
+/// runtime; a handler only sees it through [`Context`].
+pub(crate) trait NodeApi: Send + Sync + 'static {
+    fn node_id(&self) -> &NodeId;
+    fn node_type(&self) -> NodeType;
+    fn state(&self) -> &AppState;
+    fn push(&self, session: &SessionId, command: i32, body: Bytes) -> Result<(), Status>;
+    fn call(
+        &self,
+        target: NodeType,
+        command: i32,
+        session: Option<SessionId>,
+        body: Bytes,
+    ) -> ApiFuture<Result<Bytes, Status>>;
+    fn notify(
+        &self,
+        target: NodeType,
+        command: i32,
+        session: Option<SessionId>,
+        body: Bytes,
+    ) -> Result<(), Status>;
+}
+
+/// The handler's view of the world. Cheap to clone.
+#[derive(Clone)]
+pub struct Context {
+    node: Arc<dyn NodeApi>,
+    session: Option<SessionId>,
+    command: i32,
+}
+
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context")
+            .field("node", self.node.node_id())
+            .field("session", &self.session)
+            .field("command", &self.command)
+            .finish()
+    }
+}
+
+impl Context {
+    pub(crate) fn new(node: Arc<dyn NodeApi>, session: Option<SessionId>, command: i32) -> Self {
+        Context { node, session, command }
+    }
+
+    /// A context attached to no node, for unit-testing handlers: it has a
+    /// node id, a role, shared state and (optionally) a session, so
+    /// [`Context::state`], [`Context::require_session`] and friends work,
+    /// but [`Context::push`], [`Context::call`] and [`Context::notify`]
+    /// return an `UNAVAILABLE` status.
+    ///
+    /// ```
+    /// use espoir::{AppState, Code, Context, NodeId, NodeType};
+    ///
+    /// let node = NodeId::of("127.0.0.1", 9000);
+    /// let ctx = Context::detached(node, NodeType::Service, AppState::new(), None, 1000);
+    /// assert_eq!(ctx.command(), 1000);
+    /// assert_eq!(ctx.notify(NodeType::Route, 1, &()).unwrap_err().code(), Code::UNAVAILABLE);
+    /// ```
+    pub fn detached(
+        node_id: NodeId,
+        node_type: NodeType,
+        state: AppState,
+        session: Option<SessionId>,
+        command: i32,
+    ) -> Context {
+        Context::new(Arc::new(Detached { node_id, node_type, state }), session, command)
+    }
+
+    /// The client session this message belongs to, if any.
+    pub fn session_id(&self) -> Option<&SessionId> {
+        self.session.as_ref()
+    }
+
+    /// The session, or a `BAD_REQUEST` status for session-less messages.
+    ///
+    /// # Errors
+    /// When the message came without a session (for example from another
+    /// node's notification).
+    pub fn require_session(&self) -> Result<&SessionId, Status> {
+        self.session.as_ref().ok_or_else(|| Status::bad_request("this command needs a client session"))
+    }
+
+    /// The command id being handled.
+    pub fn command(&self) -> i32 {
+        self.command
+    }
+
+    /// This node's id.
+    pub fn node_id(&self) -> &NodeId {
+        self.node.node_id()
+    }
+
+    /// This node's role.
+    pub fn node_type(&self) -> NodeType {
+        self.node.node_type()
+    }
+
+    /// Shared state of type `T`, given to the node at build time.
+    ///
+    /// # Errors
+    /// An `INTERNAL` status if the node was built without a `T`: a wiring
+    /// mistake, reported to the client as a server error.
+    pub fn state<T: Send + Sync + 'static>(&self) -> Result<Arc<T>, Status> {
+        self.node.state().get::<T>().ok_or_else(|| {
+            Status::internal(format!("no shared state of type {} on this node", std::any::type_name::<T>()))
+        })
+    }
+
+    /// Pushes `body` (as JSON) with `command` to the client of `session`,
+    /// on whichever proxy holds it.
+    ///
+    /// # Errors
+    /// `UNAVAILABLE` when no path to that proxy is up, `OVERLOADED` when the
+    /// link's queue is full.
+    pub fn push<T: Serialize + ?Sized>(
+        &self,
+        session: &SessionId,
+        command: i32,
+        body: &T,
+    ) -> Result<(), Status> {
+        self.node.push(session, command, encode_body(body)?)
+    }
+
+    /// Pushes raw bytes (already encoded) to a client.
+    ///
+    /// # Errors
+    /// As [`Context::push`].
+    pub fn push_bytes(&self, session: &SessionId, command: i32, body: Bytes) -> Result<(), Status> {
+        self.node.push(session, command, body)
+    }
+
+    /// Calls `command` on a node of type `target` (within this session, so
+    /// stateful commands reach the session's node) and decodes its reply.
+    ///
+    /// # Errors
+    /// The remote handler's status, `TIMEOUT`, `UNAVAILABLE`, or
+    /// `BAD_REQUEST` when the reply does not decode as `R`.
+    pub async fn call<T: Serialize + ?Sized, R: DeserializeOwned>(
+        &self,
+        target: NodeType,
+        command: i32,
+        body: &T,
+    ) -> Result<R, Status> {
+        let reply = self.node.call(target, command, self.session.clone(), encode_body(body)?).await?;
+        decode_body(&reply)
+            .map_err(|s| Status::new(Code::INTERNAL, format!("undecodable reply: {}", s.message())))
+    }
+
+    /// Sends `command` to a node of type `target` without waiting.
+    ///
+    /// # Errors
+    /// `UNAVAILABLE` or `OVERLOADED` as for [`Context::push`].
+    pub fn notify<T: Serialize + ?Sized>(
+        &self,
+        target: NodeType,
+        command: i32,
+        body: &T,
+    ) -> Result<(), Status> {
+        self.node.notify(target, command, self.session.clone(), encode_body(body)?)
+    }
+}
+
+/// The node behind [`Context::detached`]: knows who it is, reaches no one.
+struct Detached {
+    node_id: NodeId,
+    node_type: NodeType,
+    state: AppState,
+}
+
+impl Detached {
+    fn unavailable() -> Status {
+        Status::unavailable("detached context: no node")
+    }
+}
+
+impl NodeApi for Detached {
+    fn node_id(&self) -> &NodeId {
+        &self.node_id
+    }
+
+    fn node_type(&self) -> NodeType {
+        self.node_type
+    }
+
+    fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    fn push(&self, _session: &SessionId, _command: i32, _body: Bytes) -> Result<(), Status> {
+        Err(Detached::unavailable())
+    }
+
+    fn call(
+        &self,
+        _target: NodeType,
+        _command: i32,
+        _session: Option<SessionId>,
+        _body: Bytes,
+    ) -> ApiFuture<Result<Bytes, Status>> {
+        Box::pin(std::future::ready(Err(Detached::unavailable())))
+    }
+
+    fn notify(
+        &self,
+        _target: NodeType,
+        _command: i32,
+        _session: Option<SessionId>,
+        _body: Bytes,
+    ) -> Result<(), Status> {
+        Err(Detached::unavailable())
+    }
+}

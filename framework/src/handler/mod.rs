@@ -1,0 +1,17 @@
+//! Handlers: the game developer's side of espoir.
+//!
+//! A handler is an `async fn(ctx: Context, request: T) -> Result<R, Status>`
+//! marked `#[register_event(ID)]`, where `T` and `R` are serde types (JSON on
+//! the client side). Handlers are collected with `events![a, b, c]` into an
+//! [`EventTable`] and given to a node; nothing is registered globally.
+
+mod context;
+mod event;
+mod json;
+mod table;
+
+pub(crate) use context::{ApiFuture, NodeApi};
+pub use context::{AppState, Context};
+pub use event::{EventHandler, HandlerFuture};
+pub use json::{IntoReply, decode_body, encode_body, error_body};
+pub use table::{DuplicateEvent, EventTable};

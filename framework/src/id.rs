@@ -1,0 +1,215 @@
+//! Node and session identity, in obespoir's exact forms.
+//!
+//! * A node id is the lowercase hex md5 of `"{host}_{rpc_port}"`, so a node
+//!   that lists `127.0.0.1:21002` in its config knows the id of that peer
+//!   before it ever connects.
+//! * A session id is `"{proxy_node_id}_{seq}"` with `seq` counting from 1 on
+//!   each proxy. The proxy part says which proxy holds the client, which is
+//!   how replies and pushes find their way back.
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use md5::{Digest, Md5};
+
+/// Length of a node id: 32 lowercase hex digits.
+const NODE_ID_LEN: usize = 32;
+
+/// A node's identity: hex md5 of `"{host}_{rpc_port}"`.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NodeId(Arc<str>);
+
+impl NodeId {
+    /// The id of the node whose RPC listener is configured at `host:rpc_port`.
+    ///
+    /// ```
+    /// use espoir::NodeId;
+    /// assert_eq!(NodeId::of("127.0.0.1", 21002).as_str(), "b05f15475700128b7db26c8fc1198a0c");
+    /// ```
+    pub fn of(host: &str, rpc_port: u16) -> Self {
+        let digest = Md5::digest(format!("{host}_{rpc_port}").as_bytes());
+        let mut hex = String::with_capacity(NODE_ID_LEN);
+        for byte in digest {
+            use fmt::Write;
+            // Writing to a String cannot fail.
+            let _ = write!(hex, "{byte:02x}");
+        }
+        NodeId(hex.into())
+    }
+
+    /// Parses an id received from a peer: exactly 32 lowercase hex digits.
+    ///
+    /// # Errors
+    /// Returns [`InvalidId`] for anything else, so a peer cannot smuggle
+    /// separators or arbitrary text into routing keys and logs.
+    pub fn parse(text: &str) -> Result<Self, InvalidId> {
+        let ok = text.len() == NODE_ID_LEN
+            && text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        if ok { Ok(NodeId(text.into())) } else { Err(InvalidId::Node(truncate_for_error(text))) }
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for NodeId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "NodeId({})", self.0)
+    }
+}
+
+impl fmt::Display for NodeId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A client session: `"{proxy_node_id}_{seq}"`.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct SessionId {
+    proxy: NodeId,
+    seq: u64,
+}
+
+impl SessionId {
+    /// The session numbered `seq` on proxy `proxy`.
+    pub fn new(proxy: NodeId, seq: u64) -> Self {
+        SessionId { proxy, seq }
+    }
+
+    /// Parses `"{proxy_node_id}_{seq}"`.
+    ///
+    /// # Errors
+    /// [`InvalidId`] unless the text is a valid node id, one `_`, and a
+    /// decimal sequence number of at least 1.
+    pub fn parse(text: &str) -> Result<Self, InvalidId> {
+        let bad = || InvalidId::Session(truncate_for_error(text));
+        let (proxy, seq) = text.split_once('_').ok_or_else(bad)?;
+        let proxy = NodeId::parse(proxy).map_err(|_| bad())?;
+        if seq.is_empty() || !seq.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad());
+        }
+        let seq: u64 = seq.parse().map_err(|_| bad())?;
+        if seq == 0 {
+            return Err(bad());
+        }
+        Ok(SessionId { proxy, seq })
+    }
+
+    /// The proxy that holds this session's client.
+    pub fn proxy(&self) -> &NodeId {
+        &self.proxy
+    }
+
+    /// The per-proxy sequence number (from 1).
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
+}
+
+impl fmt::Display for SessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}_{}", self.proxy, self.seq)
+    }
+}
+
+impl fmt::Debug for SessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SessionId({self})")
+    }
+}
+
+/// Hands out the session ids of one proxy: 1, 2, 3, …
+///
+/// One allocator per proxy node value, never a process global, so several
+/// proxies in one process (as in tests and `espoir up`) each count from 1.
+#[derive(Debug)]
+pub struct SessionIds {
+    proxy: NodeId,
+    next: AtomicU64,
+}
+
+impl SessionIds {
+    /// A counter for proxy `proxy`, starting at 1.
+    pub fn new(proxy: NodeId) -> Self {
+        SessionIds { proxy, next: AtomicU64::new(1) }
+    }
+
+    /// The next session id.
+    pub fn next_id(&self) -> SessionId {
+        let seq = self.next.fetch_add(1, Ordering::Relaxed);
+        SessionId::new(self.proxy.clone(), seq)
+    }
+}
+
+/// A malformed id received from outside.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidId {
+    /// Not 32 lowercase hex digits.
+    #[error("invalid node id {0:?}: expected 32 lowercase hex digits")]
+    Node(String),
+    /// Not `"{node_id}_{seq}"` with `seq >= 1`.
+    #[error("invalid session id {0:?}: expected \"{{node_id}}_{{seq}}\" with seq >= 1")]
+    Session(String),
+}
+
+/// Keeps error messages (and the logs they end up in) small when a peer
+/// sends a huge bogus id.
+fn truncate_for_error(text: &str) -> String {
+    text.chars().take(80).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn node_ids_match_obespoir_demo_ids() {
+        // Spec §4: the ids of obespoir's demo nodes.
+        assert_eq!(NodeId::of("127.0.0.1", 20002).as_str(), "3a868e96c1d28dac1076c9108fbfec48");
+        assert_eq!(NodeId::of("127.0.0.1", 21002).as_str(), "b05f15475700128b7db26c8fc1198a0c");
+        assert_eq!(NodeId::of("127.0.0.1", 22002).as_str(), "80c1039db0c62ca51f2839fb424b538e");
+    }
+
+    #[test]
+    fn node_id_parse_accepts_only_lowercase_hex_of_length_32() {
+        let id = NodeId::of("10.0.0.1", 1);
+        assert_eq!(NodeId::parse(id.as_str()).unwrap(), id);
+        assert!(NodeId::parse("").is_err());
+        assert!(NodeId::parse(&id.as_str()[..31]).is_err());
+        assert!(NodeId::parse(&id.as_str().to_uppercase()).is_err());
+        assert!(NodeId::parse(&format!("{}0", id.as_str())).is_err());
+        assert!(NodeId::parse("g05f15475700128b7db26c8fc1198a0c").is_err());
+    }
+
+    #[test]
+    fn session_ids_count_from_one_per_proxy() {
+        let a = SessionIds::new(NodeId::of("127.0.0.1", 20002));
+        let b = SessionIds::new(NodeId::of("127.0.0.1", 20012));
+        assert_eq!(a.next_id().to_string(), "3a868e96c1d28dac1076c9108fbfec48_1");
+        assert_eq!(a.next_id().seq(), 2);
+        assert_eq!(b.next_id().seq(), 1);
+    }
+
+    #[test]
+    fn session_id_round_trips_and_rejects_garbage() {
+        let s = SessionId::new(NodeId::of("127.0.0.1", 20002), 42);
+        assert_eq!(SessionId::parse(&s.to_string()).unwrap(), s);
+        for bad in [
+            "",
+            "_1",
+            "3a868e96c1d28dac1076c9108fbfec48",
+            "3a868e96c1d28dac1076c9108fbfec48_",
+            "3a868e96c1d28dac1076c9108fbfec48_0",
+            "3a868e96c1d28dac1076c9108fbfec48_-1",
+            "3a868e96c1d28dac1076c9108fbfec48_1_2",
+            "3a868e96c1d28dac1076c9108fbfec48_+1",
+            "3a868e96c1d28dac1076c9108fbfec48_99999999999999999999999",
+        ] {
+            assert!(SessionId::parse(bad).is_err(), "{bad:?} should be refused");
+        }
+    }
+}

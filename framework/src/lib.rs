@@ -1,0 +1,83 @@
+//! # Espoir
+//!
+//! A distributed game-server node framework. Clients speak obespoir's
+//! framing to **proxy** nodes over websockets; **route** nodes relay and keep
+//! membership; **service** nodes run the game's handlers. Nodes talk over
+//! authenticated, optionally encrypted, length-prefixed RPC links.
+//!
+//! # Layout
+//!
+//! * `config`: the typed node configuration ([`NodeConfig`]), loaded from
+//!   JSON5 files and validated, with errors naming file, field and reason.
+//! * `id`: node ids (md5 of `"{host}_{rpc_port}"`) and session ids.
+//! * `status`: the wire-level outcome of a request ([`Status`], [`Code`]).
+//! * `codec`: pure byte ↔ frame codecs, client side and RPC side; no I/O.
+//! * `proto`: the prost-generated RPC schema (`proto/espoir.proto`).
+//! * `secure`: the link token, the authentication handshake and AES-256-GCM
+//!   frame sealing, as state machines without I/O.
+//! * `transport`: sockets. The RPC listener, outbound links that reconnect,
+//!   heartbeats, write coalescing and request/response correlation.
+//! * `handler`: what game developers write: [`EventHandler`]s (usually made
+//!   by `#[register_event]`), [`EventTable`]s and the handler [`Context`].
+//! * `node`: running a node: the builder, the router, the proxy's websocket
+//!   gateway, client sessions and the HTTP port.
+//! * `routing`: pure lookup tables from config: command id → handling node
+//!   type ([`RouteTable`]) and stateless commands ([`StateTable`]).
+//! * `shutdown`: cancellation plus task tracking with a grace period; every
+//!   long-running piece takes one as a parameter.
+//!
+//! Modules are private; what is public is re-exported here.
+
+mod codec;
+mod config;
+mod handler;
+mod id;
+mod node;
+mod proto;
+mod routing;
+mod secure;
+mod shutdown;
+mod status;
+mod transport;
+
+pub use codec::{
+    CLIENT_HEADER_LEN, ClientDecoder, ClientFrame, ClientFrameError, DEFAULT_MAX_CLIENT_FRAME,
+    DEFAULT_MAX_RPC_FRAME, RPC_LENGTH_PREFIX, RpcDecoder, RpcEncoder, RpcFrameError,
+};
+pub use config::{
+    ConfigError, HttpConfig, IdRange, LogLevel, NoStateRules, NodeConfig, Problem, RemotePort, RouteRules,
+    RpcConfig, Storage, WebsocketConfig,
+};
+pub use handler::{
+    AppState, Context, DuplicateEvent, EventHandler, EventTable, HandlerFuture, IntoReply, decode_body,
+    encode_body, error_body,
+};
+pub use id::{InvalidId, NodeId, SessionId, SessionIds};
+pub use node::{
+    Addresses, HandlerGroups, HttpRequest, HttpResponse, HttpRoutes, Node, NodeBuilder, NodeError,
+    RunningNode, UnknownGroup,
+};
+pub use proto::{Envelope, Kind, NodeType};
+pub use routing::{RangeRef, RouteTable, StateTable, TableError, Target};
+pub use secure::{
+    CipherError, Dialer, DialerAwaitingVerdict, Established, HandshakeError, HandshakeParams, Listener,
+    ListenerAwaitingProof, NONCE_LEN, Opener, PROTOCOL_VERSION, Sealer, TAG_LEN, Token,
+};
+pub use shutdown::Shutdown;
+pub use status::{Code, Status};
+pub use transport::{
+    Backoff, CallError, Direction, EndpointConfig, InboundHandler, Incoming, Link, LinkError, LinkSettings,
+    ListenerSettings, PeerLink, PeerSpec, PeerState, RpcEndpoint, SendError, TransportStats,
+};
+
+pub use espoir_macros::{events, register_event};
+
+/// Items the macros' generated code refers to. Not a public API: it may
+/// change in any release.
+#[doc(hidden)]
+pub mod __private {
+    pub use bytes::Bytes;
+
+    pub use crate::handler::{Context, EventHandler, EventTable, HandlerFuture, IntoReply, decode_body};
+    pub use crate::status::Status;
+}

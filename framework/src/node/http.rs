@@ -1,0 +1,211 @@
+//! The node's HTTP port: user endpoints (obespoir's `HttpHandler`).
+//!
+//! Hyper stays out of the public API: handlers see [`HttpRequest`] and
+//! return [`HttpResponse`], so a hyper upgrade never breaks applications.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::future::BoxFuture;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+
+use crate::shutdown::Shutdown;
+
+/// Largest request body accepted: HTTP endpoints take small JSON bodies.
+const MAX_BODY: usize = 1024 * 1024;
+
+/// Deadline for reading a request's headers; stops idle or slow-loris peers
+/// from holding connections.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// An HTTP request, as a handler sees it.
+#[derive(Debug, Clone)]
+pub struct HttpRequest {
+    /// Upper-case method (`GET`, `POST`, …).
+    pub method: String,
+    /// The path, without the query.
+    pub path: String,
+    /// The raw query string, if any.
+    pub query: Option<String>,
+    /// Headers, names in lower case.
+    pub headers: Vec<(String, String)>,
+    /// The body (at most 1 MiB).
+    pub body: Bytes,
+}
+
+impl HttpRequest {
+    /// The first header named `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+/// An HTTP response.
+#[derive(Debug, Clone)]
+pub struct HttpResponse {
+    /// Status code.
+    pub status: u16,
+    /// `Content-Type` header.
+    pub content_type: String,
+    /// Body.
+    pub body: Bytes,
+}
+
+impl HttpResponse {
+    /// `200` with a plain-text body (obespoir's handlers answer `text/html`).
+    pub fn text(body: impl Into<String>) -> Self {
+        HttpResponse {
+            status: 200,
+            content_type: "text/html; charset=utf-8".into(),
+            body: Bytes::from(body.into()),
+        }
+    }
+
+    /// `200` with a JSON body.
+    pub fn json(value: &serde_json::Value) -> Self {
+        HttpResponse::json_status(200, value)
+    }
+
+    /// A JSON body with any status.
+    pub fn json_status(status: u16, value: &serde_json::Value) -> Self {
+        HttpResponse {
+            status,
+            content_type: "application/json".into(),
+            body: Bytes::from(serde_json::to_vec(value).unwrap_or_default()),
+        }
+    }
+
+    /// An error status with a JSON `{"code", "msg"}` body.
+    pub fn error(status: u16, msg: &str) -> Self {
+        HttpResponse::json_status(status, &serde_json::json!({ "code": status, "msg": msg }))
+    }
+}
+
+type RouteFn = Arc<dyn Fn(HttpRequest) -> BoxFuture<'static, HttpResponse> + Send + Sync>;
+
+/// User HTTP endpoints by exact path. Every method reaches the handler,
+/// as in obespoir; a handler that cares checks [`HttpRequest::method`].
+#[derive(Clone, Default)]
+pub struct HttpRoutes {
+    routes: HashMap<String, RouteFn>,
+}
+
+impl std::fmt::Debug for HttpRoutes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.routes.keys()).finish()
+    }
+}
+
+impl HttpRoutes {
+    /// No routes.
+    pub fn new() -> Self {
+        HttpRoutes::default()
+    }
+
+    /// Serves `path` with `handler`, replacing an earlier handler of the path.
+    pub fn route<F, Fut>(mut self, path: impl Into<String>, handler: F) -> Self
+    where
+        F: Fn(HttpRequest) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = HttpResponse> + Send + 'static,
+    {
+        self.routes.insert(path.into(), Arc::new(move |req| Box::pin(handler(req))));
+        self
+    }
+
+    /// Adds every route of `other`.
+    pub fn merge(mut self, other: HttpRoutes) -> Self {
+        self.routes.extend(other.routes);
+        self
+    }
+
+    /// True when there are no routes.
+    pub fn is_empty(&self) -> bool {
+        self.routes.is_empty()
+    }
+
+    async fn handle(&self, req: HttpRequest) -> HttpResponse {
+        match self.routes.get(&req.path) {
+            Some(route) => route(req).await,
+            None => HttpResponse::error(404, "not found"),
+        }
+    }
+}
+
+/// Serves `routes` on `listener` until shutdown.
+pub(crate) async fn serve(listener: TcpListener, routes: HttpRoutes, shutdown: Shutdown) {
+    let routes = Arc::new(routes);
+    loop {
+        let (stream, addr) = tokio::select! {
+            () = shutdown.cancelled() => return,
+            r = listener.accept() => match r {
+                Ok(conn) => conn,
+                Err(err) => {
+                    tracing::error!(error = %err, "http accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let routes = Arc::clone(&routes);
+        let conn_shutdown = shutdown.clone();
+        shutdown.spawn(async move {
+            let service = service_fn(move |req| {
+                let routes = Arc::clone(&routes);
+                async move { Ok::<_, Infallible>(respond(&routes, req).await) }
+            });
+            let mut builder = http1::Builder::new();
+            builder.timer(hyper_util::rt::TokioTimer::new()).header_read_timeout(HEADER_TIMEOUT);
+            let conn = builder.serve_connection(TokioIo::new(stream), service);
+            tokio::pin!(conn);
+            tokio::select! {
+                r = conn.as_mut() => if let Err(err) = r {
+                    tracing::debug!(%addr, error = %err, "http connection ended with an error");
+                },
+                () = conn_shutdown.cancelled() => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.await;
+                }
+            }
+        });
+    }
+}
+
+async fn respond(routes: &HttpRoutes, req: hyper::Request<Incoming>) -> hyper::Response<Full<Bytes>> {
+    let (parts, body) = req.into_parts();
+    let body = match Limited::new(body, MAX_BODY).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => return into_hyper(HttpResponse::error(413, "request body too large or unreadable")),
+    };
+    let headers = parts
+        .headers
+        .iter()
+        .filter_map(|(n, v)| v.to_str().ok().map(|v| (n.as_str().to_owned(), v.to_owned())))
+        .collect();
+    let request = HttpRequest {
+        method: parts.method.as_str().to_owned(),
+        path: parts.uri.path().to_owned(),
+        query: parts.uri.query().map(str::to_owned),
+        headers,
+        body,
+    };
+    into_hyper(routes.handle(request).await)
+}
+
+fn into_hyper(resp: HttpResponse) -> hyper::Response<Full<Bytes>> {
+    let mut out = hyper::Response::new(Full::new(resp.body));
+    *out.status_mut() =
+        hyper::StatusCode::from_u16(resp.status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+    if let Ok(value) = hyper::header::HeaderValue::from_str(&resp.content_type) {
+        out.headers_mut().insert(hyper::header::CONTENT_TYPE, value);
+    }
+    out
+}

@@ -1,0 +1,198 @@
+//! What a node does with an envelope from another node: relay it, or run
+//! the local handler.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, OnceLock, Weak};
+
+use bytes::Bytes;
+use futures_util::FutureExt;
+
+use super::shared::NodeShared;
+use crate::handler::{Context, EventHandler};
+use crate::id::{NodeId, SessionId};
+use crate::proto::{Envelope, Kind, NodeType};
+use crate::routing::Target;
+use crate::status::Status;
+use crate::transport::{InboundHandler, Incoming};
+
+/// The node's side of its links: decides, inline in each link's reader,
+/// what happens to every envelope (see [`InboundHandler`]).
+#[derive(Default)]
+pub(crate) struct NodeInbound {
+    /// Set once the node is assembled; weak, so that the node's links do
+    /// not keep the node alive after it stops.
+    shared: OnceLock<Weak<NodeShared>>,
+}
+
+impl NodeInbound {
+    pub(crate) fn bind(&self, shared: &Arc<NodeShared>) {
+        let _ = self.shared.set(Arc::downgrade(shared));
+    }
+}
+
+impl InboundHandler for NodeInbound {
+    fn handle(&self, incoming: Incoming) {
+        if let Some(shared) = self.shared.get().and_then(Weak::upgrade) {
+            handle(&shared, incoming.envelope);
+        }
+    }
+}
+
+fn handle(shared: &Arc<NodeShared>, envelope: Envelope) {
+    if !envelope.to.is_empty() && envelope.to != shared.id.as_str() {
+        relay_to_node(shared, envelope);
+        return;
+    }
+    let addressed_here = !envelope.to.is_empty();
+    match envelope.kind() {
+        Kind::Push => deliver_push(shared, envelope),
+        // Addressed to this node by id: handle it here, whatever the
+        // command's usual route (offline notices, pinned calls).
+        Kind::Request | Kind::Notify if addressed_here => dispatch(shared, envelope),
+        Kind::Request | Kind::Notify => match shared.target(envelope.command) {
+            Target::Local => dispatch(shared, envelope),
+            Target::Forward(node_type) => forward_to_type(shared, envelope, node_type),
+        },
+        other => {
+            tracing::debug!(kind = ?other, command = envelope.command, "dropping envelope of unexpected kind")
+        }
+    }
+}
+
+/// Spends one hop of the envelope's budget; false when it is used up.
+fn take_hop(shared: &NodeShared, envelope: &mut Envelope) -> bool {
+    if envelope.ttl == 0 {
+        tracing::warn!(command = envelope.command, source = %envelope.source, to = %envelope.to,
+            "hop limit reached; dropping message (routing loop?)");
+        return false;
+    }
+    envelope.ttl -= 1;
+    envelope.prev = shared.node_type as i32;
+    true
+}
+
+/// Tells the sender of a request that it failed; other kinds are dropped.
+fn fail(shared: &NodeShared, envelope: &Envelope, status: Status) {
+    if envelope.kind() != Kind::Request {
+        tracing::debug!(command = envelope.command, error = %status, "dropping undeliverable message");
+        return;
+    }
+    let Ok(source) = NodeId::parse(&envelope.source) else { return };
+    let response = shared.response(envelope, Err(status));
+    if let Err(err) = shared.send_to_node(&source, response) {
+        tracing::debug!(%source, error = %err, "could not report a routing failure to the sender");
+    }
+}
+
+fn relay_to_node(shared: &NodeShared, mut envelope: Envelope) {
+    if !take_hop(shared, &mut envelope) {
+        fail(shared, &envelope, Status::unavailable("hop limit exceeded"));
+        return;
+    }
+    let Ok(dest) = NodeId::parse(&envelope.to) else {
+        tracing::warn!(to = %envelope.to, "dropping message with an invalid destination id");
+        return;
+    };
+    let Some(link) = shared.link_for_node(&dest) else {
+        fail(shared, &envelope, Status::unavailable(format!("node {dest} unreachable")));
+        return;
+    };
+    if let Err((err, envelope)) = link.send_or_return(envelope) {
+        fail(shared, &envelope, Status::unavailable(format!("node {dest} unreachable: {err}")));
+    }
+}
+
+fn forward_to_type(shared: &NodeShared, mut envelope: Envelope, node_type: NodeType) {
+    if !take_hop(shared, &mut envelope) {
+        fail(shared, &envelope, Status::unavailable("hop limit exceeded"));
+        return;
+    }
+    let Some(link) = shared.link_for_type(node_type, &envelope.pins) else {
+        fail(shared, &envelope, Status::unavailable(format!("no live {node_type:?} node")));
+        return;
+    };
+    if let Err((err, envelope)) = link.send_or_return(envelope) {
+        fail(shared, &envelope, Status::from(err));
+    }
+}
+
+fn deliver_push(shared: &NodeShared, envelope: Envelope) {
+    let Some(sessions) = &shared.sessions else {
+        tracing::debug!(session = %envelope.session_id, "push reached a node without clients; dropped");
+        return;
+    };
+    // Deliver only to sessions of this proxy: the proxy part of the id must
+    // be ours, not just the sequence number (obespoir bug 13).
+    match SessionId::parse(&envelope.session_id) {
+        Ok(session) if session.proxy() == &shared.id => {
+            if let Err(status) = sessions.push(session.seq(), envelope.command, envelope.payload) {
+                tracing::debug!(%session, error = %status, "push not delivered");
+            }
+        }
+        _ => tracing::warn!(session = %envelope.session_id, "push for a session of another proxy; dropped"),
+    }
+}
+
+/// Runs the local handler in its own task and answers requests.
+fn dispatch(shared: &Arc<NodeShared>, envelope: Envelope) {
+    let Some(handler) = shared.events.get(envelope.command).cloned() else {
+        let status = Status::not_found(format!(
+            "no handler for command {} on this {:?} node",
+            envelope.command, shared.node_type
+        ));
+        fail(shared, &envelope, status);
+        return;
+    };
+    let session = match envelope.session_id.as_str() {
+        "" => None,
+        text => match SessionId::parse(text) {
+            Ok(s) => Some(s),
+            Err(err) => {
+                fail(shared, &envelope, Status::bad_request(err.to_string()));
+                return;
+            }
+        },
+    };
+    let task_shared = Arc::clone(shared);
+    shared.shutdown.spawn(async move {
+        let shared = task_shared;
+        let ctx = Context::new(Arc::clone(&shared) as Arc<dyn crate::handler::NodeApi>, session, envelope.command);
+        let result = run_handler(&*handler, ctx, envelope.payload.clone(), shared.handler_timeout).await;
+        if envelope.kind() == Kind::Request {
+            let Ok(source) = NodeId::parse(&envelope.source) else { return };
+            let response = shared.response(&envelope, result);
+            if let Err(err) = shared.send_to_node(&source, response) {
+                tracing::warn!(%source, command = envelope.command, error = %err, "could not send a response");
+            }
+        } else if let Err(status) = result {
+            tracing::warn!(handler = handler.name(), error = %status, "notification handler failed");
+        }
+    });
+}
+
+/// Runs a handler with a deadline; a panic becomes an `INTERNAL` status
+/// and never takes the node down.
+pub(crate) async fn run_handler(
+    handler: &dyn EventHandler,
+    ctx: Context,
+    body: Bytes,
+    deadline: std::time::Duration,
+) -> Result<Option<Bytes>, Status> {
+    let call = AssertUnwindSafe(handler.call(ctx, body)).catch_unwind();
+    match tokio::time::timeout(deadline, call).await {
+        Ok(Ok(result)) => result,
+        Ok(Err(panic)) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "non-string panic payload".to_owned());
+            tracing::error!(handler = handler.name(), panic = %what, "handler panicked");
+            Err(Status::internal("handler failed"))
+        }
+        Err(_) => {
+            tracing::warn!(handler = handler.name(), ?deadline, "handler exceeded its deadline");
+            Err(Status::timeout(format!("handler did not finish within {deadline:?}")))
+        }
+    }
+}

@@ -1,0 +1,273 @@
+//! Running a node: wiring the transport, the router, the handlers and the
+//! listeners a role needs.
+//!
+//! * a **proxy** opens its websocket port (and HTTP), holds client sessions
+//!   and forwards their frames;
+//! * a **route** relays messages between nodes that have no direct link and
+//!   runs the handlers mapped to it;
+//! * a **service** runs handlers and answers the session's proxy, directly
+//!   when linked, else through a route.
+//!
+//! Every node opens its RPC port and dials its `remote_ports`.
+
+mod groups;
+mod http;
+mod inbound;
+mod proxy;
+mod sessions;
+mod shared;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+
+pub use self::groups::{HandlerGroups, UnknownGroup};
+pub use self::http::{HttpRequest, HttpResponse, HttpRoutes};
+use self::sessions::Sessions;
+use self::shared::NodeShared;
+use crate::config::NodeConfig;
+use crate::handler::{AppState, DuplicateEvent, EventTable};
+use crate::proto::NodeType;
+use crate::routing::{RouteTable, StateTable, TableError};
+use crate::shutdown::Shutdown;
+use crate::transport::{PeerLink, RpcEndpoint};
+
+/// Why a node could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// Two handler tables serve the same command id.
+    #[error(transparent)]
+    DuplicateEvent(#[from] DuplicateEvent),
+    /// The routing rules are inconsistent (overlapping ranges, …).
+    #[error("invalid routing rules: {0}")]
+    Routing(#[from] TableError),
+    /// A port could not be opened.
+    #[error("cannot open the {what} port on {addr}: {source}")]
+    Bind {
+        /// Which listener.
+        what: &'static str,
+        /// The address.
+        addr: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+/// A node ready to start: config, handlers, state, HTTP routes.
+#[derive(Debug)]
+pub struct NodeBuilder {
+    config: NodeConfig,
+    events: EventTable,
+    duplicate: Option<DuplicateEvent>,
+    state: AppState,
+    http: HttpRoutes,
+    rpc_listener: Option<TcpListener>,
+    ws_listener: Option<TcpListener>,
+    http_listener: Option<TcpListener>,
+}
+
+/// Entry point for running a node.
+#[derive(Debug)]
+pub struct Node;
+
+impl Node {
+    /// Starts describing a node from its (validated) config.
+    pub fn builder(config: NodeConfig) -> NodeBuilder {
+        NodeBuilder {
+            config,
+            events: EventTable::new(),
+            duplicate: None,
+            state: AppState::new(),
+            http: HttpRoutes::new(),
+            rpc_listener: None,
+            ws_listener: None,
+            http_listener: None,
+        }
+    }
+}
+
+impl NodeBuilder {
+    /// Adds a table of handlers (one per module, from `events![…]`). A
+    /// command id served twice fails [`NodeBuilder::start`], naming both.
+    pub fn events(mut self, table: EventTable) -> Self {
+        let current = std::mem::take(&mut self.events);
+        match current.clone().merge(table) {
+            Ok(merged) => self.events = merged,
+            Err(dup) => {
+                self.events = current;
+                self.duplicate.get_or_insert(dup);
+            }
+        }
+        self
+    }
+
+    /// Shares `value` with every handler (`ctx.state::<T>()`).
+    pub fn state<T: Send + Sync + 'static>(mut self, value: T) -> Self {
+        self.state.insert(value);
+        self
+    }
+
+    /// Adds user HTTP endpoints, served on `http.port`.
+    pub fn http(mut self, routes: HttpRoutes) -> Self {
+        self.http = self.http.merge(routes);
+        self
+    }
+
+    /// Uses an already bound RPC listener (tests bind `127.0.0.1:0`; the
+    /// config's `rpc.port` must name the bound port, since it is the node's
+    /// identity).
+    pub fn rpc_listener(mut self, listener: TcpListener) -> Self {
+        self.rpc_listener = Some(listener);
+        self
+    }
+
+    /// Uses an already bound websocket listener.
+    pub fn websocket_listener(mut self, listener: TcpListener) -> Self {
+        self.ws_listener = Some(listener);
+        self
+    }
+
+    /// Uses an already bound HTTP listener.
+    pub fn http_listener(mut self, listener: TcpListener) -> Self {
+        self.http_listener = Some(listener);
+        self
+    }
+
+    /// Opens the node's ports, dials its peers and starts serving. Tasks
+    /// stop when `shutdown` triggers.
+    ///
+    /// # Errors
+    /// [`NodeError::DuplicateEvent`] or [`NodeError::Bind`].
+    pub async fn start(self, shutdown: &Shutdown) -> Result<RunningNode, NodeError> {
+        if let Some(dup) = self.duplicate {
+            return Err(dup.into());
+        }
+        let config = Arc::new(self.config);
+        let routes = RouteTable::new(config.role, &config.rpc.route)?;
+        let stateless = match &config.websocket {
+            Some(ws) => StateTable::new(&ws.no_state)?,
+            None => StateTable::empty(),
+        };
+        let host = config.host.clone();
+        let rpc_listener = bind(self.rpc_listener, &host, config.rpc.port, "rpc").await?;
+        let ws_listener = match (&config.websocket, config.role) {
+            (Some(ws), NodeType::Proxy) => Some(bind(self.ws_listener, &host, ws.port, "websocket").await?),
+            _ => None,
+        };
+        let http_listener = match &config.http {
+            Some(http) if http.port != 0 || self.http_listener.is_some() => {
+                Some(bind(self.http_listener, &host, http.port, "http").await?)
+            }
+            _ => None,
+        };
+
+        let endpoint_config = config.endpoint_config();
+        let inbound = Arc::new(inbound::NodeInbound::default());
+        let endpoint = RpcEndpoint::with_handler(endpoint_config, shutdown, Arc::clone(&inbound) as _);
+        let addrs = Addresses {
+            rpc: rpc_listener.local_addr().ok(),
+            websocket: ws_listener.as_ref().and_then(|l| l.local_addr().ok()),
+            http: http_listener.as_ref().and_then(|l| l.local_addr().ok()),
+        };
+        let sessions = config
+            .websocket
+            .as_ref()
+            .filter(|_| config.role == NodeType::Proxy)
+            .map(|ws| Arc::new(Sessions::new(config.node_id(), ws.send_queue, ws.max_frame)));
+        let shared = Arc::new(NodeShared::new(
+            Arc::clone(&config),
+            endpoint.clone(),
+            routes,
+            stateless,
+            self.events,
+            self.state,
+            sessions,
+            shutdown.clone(),
+        ));
+        // Bind before any link can come up, so no envelope finds it unset.
+        inbound.bind(&shared);
+        endpoint.serve(rpc_listener);
+        let peers: Vec<PeerLink> =
+            config.peer_specs().into_iter().map(|spec| endpoint.connect(spec)).collect();
+        if let (Some(listener), Some(ws)) = (ws_listener, &config.websocket) {
+            shutdown.spawn(proxy::accept_loop(Arc::clone(&shared), listener, ws.max_connections));
+        }
+        if let Some(listener) = http_listener {
+            shutdown.spawn(http::serve(listener, self.http, shutdown.clone()));
+        }
+        tracing::info!(name = %config.name, id = %shared.id, role = ?config.role, rpc = ?addrs.rpc,
+            websocket = ?addrs.websocket, http = ?addrs.http, handlers = shared.events.len(), "node started");
+        Ok(RunningNode { shared, peers, addrs })
+    }
+}
+
+async fn bind(
+    given: Option<TcpListener>,
+    host: &str,
+    port: u16,
+    what: &'static str,
+) -> Result<TcpListener, NodeError> {
+    if let Some(listener) = given {
+        return Ok(listener);
+    }
+    TcpListener::bind((host, port)).await.map_err(|source| NodeError::Bind {
+        what,
+        addr: format!("{host}:{port}"),
+        source,
+    })
+}
+
+/// The addresses a running node listens on.
+#[derive(Debug, Clone, Copy)]
+pub struct Addresses {
+    /// RPC listener.
+    pub rpc: Option<SocketAddr>,
+    /// Websocket listener (proxies).
+    pub websocket: Option<SocketAddr>,
+    /// HTTP listener.
+    pub http: Option<SocketAddr>,
+}
+
+/// A started node.
+pub struct RunningNode {
+    shared: Arc<NodeShared>,
+    peers: Vec<PeerLink>,
+    addrs: Addresses,
+}
+
+impl std::fmt::Debug for RunningNode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunningNode")
+            .field("id", &self.shared.id)
+            .field("addrs", &self.addrs)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RunningNode {
+    /// The node's id.
+    pub fn id(&self) -> &crate::NodeId {
+        &self.shared.id
+    }
+
+    /// Where it listens.
+    pub fn addresses(&self) -> Addresses {
+        self.addrs
+    }
+
+    /// Its RPC endpoint (links, stats).
+    pub fn endpoint(&self) -> &RpcEndpoint {
+        &self.shared.endpoint
+    }
+
+    /// Its outbound peer links.
+    pub fn peers(&self) -> &[PeerLink] {
+        &self.peers
+    }
+
+    /// Connected clients (proxies; 0 elsewhere).
+    pub fn sessions(&self) -> usize {
+        self.shared.sessions.as_ref().map_or(0, |s| s.len())
+    }
+}

@@ -1,0 +1,291 @@
+//! The proxy's websocket gateway: one task per client connection.
+//!
+//! Each connection reads client frames (obespoir framing, see
+//! [`crate::ClientDecoder`]) and handles them **one at a time, in arrival
+//! order**: the next frame is forwarded only once the previous one is
+//! answered, so a session's messages are handled in order end to end, while
+//! different sessions proceed in parallel. Pushes are written as they come.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::future::BoxFuture;
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
+
+use super::inbound::run_handler;
+use super::shared::{NO_REPLY, NodeShared};
+use crate::codec::{ClientDecoder, ClientFrame};
+use crate::handler::{Context, NodeApi, error_body};
+use crate::id::{NodeId, SessionId};
+use crate::proto::{Kind, NodeType, Pin};
+use crate::routing::Target;
+use crate::status::{Code, Status};
+
+/// Deadline for a client's websocket handshake.
+const WS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Client frames decoded but not yet handled; past this the proxy stops
+/// reading the socket until the session catches up.
+const MAX_QUEUED_FRAMES: usize = 64;
+
+/// Accepts client connections until shutdown.
+pub(crate) async fn accept_loop(shared: Arc<NodeShared>, listener: TcpListener, max_connections: usize) {
+    let permits = Arc::new(Semaphore::new(max_connections.max(1)));
+    loop {
+        let (stream, addr) = tokio::select! {
+            () = shared.shutdown.cancelled() => return,
+            r = listener.accept() => match r {
+                Ok(conn) => conn,
+                Err(err) => {
+                    tracing::error!(error = %err, "websocket accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let Ok(permit) = Arc::clone(&permits).try_acquire_owned() else {
+            tracing::warn!(%addr, "client refused: connection limit reached");
+            continue;
+        };
+        let task_shared = Arc::clone(&shared);
+        shared.shutdown.spawn(serve_client(task_shared, stream, addr, permit));
+    }
+}
+
+fn ws_config(max_frame: usize) -> WebSocketConfig {
+    // tungstenite's defaults (128 KiB read and write buffers) would cost
+    // far more than the session itself on an idle connection.
+    WebSocketConfig::default()
+        .read_buffer_size(4096)
+        .write_buffer_size(0)
+        .max_write_buffer_size(max_frame.saturating_mul(4).max(64 * 1024))
+        .max_message_size(Some(max_frame))
+        .max_frame_size(Some(max_frame))
+}
+
+/// The result of handling one client frame.
+struct Outcome {
+    reply: Option<Bytes>,
+    /// The node that answered.
+    served: Option<(NodeType, NodeId)>,
+    /// Whether the message was stateful, so that the session sticks to the
+    /// node that answered.
+    stateful: bool,
+}
+
+/// Why the connection ends, and what to tell the client.
+fn close(code: u16, reason: &str) -> Message {
+    Message::Close(Some(CloseFrame { code: CloseCode::from(code), reason: reason.into() }))
+}
+
+async fn serve_client(
+    shared: Arc<NodeShared>,
+    stream: TcpStream,
+    addr: SocketAddr,
+    _permit: OwnedSemaphorePermit,
+) {
+    let Some(sessions) = shared.sessions.clone() else { return };
+    let Some(ws_settings) = shared.config.websocket.as_ref() else { return };
+    let _ = stream.set_nodelay(true);
+    let handshake =
+        tokio_tungstenite::accept_async_with_config(stream, Some(ws_config(ws_settings.max_frame)));
+    let ws = match tokio::time::timeout(WS_HANDSHAKE_TIMEOUT, handshake).await {
+        Ok(Ok(ws)) => ws,
+        // No session was created, so there is nobody to announce offline
+        // (obespoir sends an offline notice for failed handshakes, bug 35).
+        Ok(Err(err)) => return tracing::debug!(%addr, error = %err, "websocket handshake failed"),
+        Err(_) => return tracing::debug!(%addr, "websocket handshake timed out"),
+    };
+    let mut open = sessions.open(shared.shutdown.token());
+    let session = open.id.clone();
+    tracing::debug!(%addr, %session, "client connected");
+    let (mut sink, mut source) = ws.split();
+    let mut decoder = ClientDecoder::new(ws_settings.max_frame);
+    let mut decoded = Vec::new();
+    let mut queue: VecDeque<ClientFrame> = VecDeque::new();
+    let mut inflight: Option<BoxFuture<'static, Outcome>> = None;
+    let mut pins: Vec<Pin> = Vec::new();
+    let mut served: Vec<(NodeType, NodeId)> = Vec::new();
+    let idle = ws_settings.timeout;
+    let idle_timer = tokio::time::sleep(idle);
+    tokio::pin!(idle_timer);
+
+    let goodbye: Option<Message> = loop {
+        if inflight.is_none()
+            && let Some(frame) = queue.pop_front()
+        {
+            inflight =
+                Some(Box::pin(handle_frame(Arc::clone(&shared), session.clone(), pins.clone(), frame)));
+        }
+        tokio::select! {
+            biased;
+            () = open.kick.cancelled() => {
+                break Some(if shared.shutdown.is_triggered() {
+                    close(1001, "server shutting down")
+                } else {
+                    close(1008, "too slow: pushes not read")
+                });
+            }
+            // Pushes first: a handler's pushes are queued before its reply
+            // arrives, and must reach the client before it.
+            push = open.outbound.recv() => {
+                let Some(push) = push else { break None };
+                if sink.send(Message::Binary(push)).await.is_err() {
+                    break None;
+                }
+            }
+            outcome = async { inflight.as_mut().expect("guarded by the branch condition").await }, if inflight.is_some() => {
+                inflight = None;
+                if let Some((node_type, node)) = outcome.served {
+                    remember(&mut pins, &mut served, node_type, node, outcome.stateful);
+                }
+                if let Some(reply) = outcome.reply
+                    && sink.send(Message::Binary(reply)).await.is_err()
+                {
+                    break None;
+                }
+            }
+            msg = source.next(), if queue.len() < MAX_QUEUED_FRAMES => {
+                idle_timer.as_mut().reset(tokio::time::Instant::now() + idle);
+                match msg {
+                    Some(Ok(Message::Binary(data))) => {
+                        let result = decoder.feed(data, &mut decoded);
+                        queue.extend(decoded.drain(..));
+                        if let Err(err) = result {
+                            tracing::debug!(%session, error = %err, "client broke the framing");
+                            break Some(close(err.close_code(), &err.to_string()));
+                        }
+                    }
+                    Some(Ok(Message::Text(_))) => {
+                        break Some(close(1003, "binary messages only: text would corrupt the frame header"));
+                    }
+                    Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => {}
+                    Some(Ok(Message::Close(_))) | None => break None,
+                    Some(Err(err)) => {
+                        tracing::debug!(%session, error = %err, "client connection failed");
+                        break None;
+                    }
+                }
+            }
+            () = &mut idle_timer => break Some(close(1000, "idle timeout")),
+        }
+    };
+    if let Some(goodbye) = goodbye {
+        let _ = sink.send(goodbye).await;
+    }
+    let _ = sink.close().await;
+    sessions.close(session.seq());
+    announce_offline(&shared, &session, &served, ws_settings.offline_command);
+    tracing::debug!(%addr, %session, "client disconnected");
+}
+
+/// Records which node served the session: every such node gets the offline
+/// notice, and after a stateful message the session sticks to it.
+fn remember(
+    pins: &mut Vec<Pin>,
+    served: &mut Vec<(NodeType, NodeId)>,
+    node_type: NodeType,
+    node: NodeId,
+    stateful: bool,
+) {
+    if stateful {
+        match pins.iter_mut().find(|p| p.node_type == node_type as i32) {
+            Some(pin) if pin.node_id == node.as_str() => {}
+            Some(pin) => pin.node_id = node.to_string(),
+            None => pins.push(Pin { node_type: node_type as i32, node_id: node.to_string() }),
+        }
+    }
+    if !served.iter().any(|(_, n)| n == &node) {
+        served.push((node_type, node));
+    }
+}
+
+/// Sends the offline notice once to every node that served the session.
+fn announce_offline(shared: &NodeShared, session: &SessionId, served: &[(NodeType, NodeId)], command: i32) {
+    for (_, node) in served {
+        let mut env = shared.envelope(Kind::Notify, command, Some(session), Bytes::from_static(b"{}"));
+        env.to = node.to_string();
+        if let Err(err) = shared.send_to_node(node, env) {
+            tracing::warn!(%session, %node, error = %err, "offline notice not delivered");
+        }
+    }
+}
+
+fn error_frame(command: i32, status: &Status) -> Option<Bytes> {
+    ClientFrame::new(command, error_body(status)).encode(usize::MAX).ok()
+}
+
+async fn handle_frame(
+    shared: Arc<NodeShared>,
+    session: SessionId,
+    pins: Vec<Pin>,
+    frame: ClientFrame,
+) -> Outcome {
+    let command = frame.command;
+    let stateful = !shared.stateless.is_stateless(command);
+    let heartbeat = shared.config.websocket.as_ref().map(|ws| ws.heartbeat_command);
+    // A heartbeat proves the client↔proxy path alive; answering it here
+    // costs no hop. A proxy-side handler for the id takes precedence.
+    if Some(command) == heartbeat && shared.events.get(command).is_none() {
+        let reply = ClientFrame::new(command, Bytes::from_static(br#"{"code":200}"#)).encode(usize::MAX).ok();
+        return Outcome { reply, served: None, stateful: false };
+    }
+    let result = match shared.target(command) {
+        Target::Local => handle_locally(&shared, &session, frame).await,
+        Target::Forward(node_type) => {
+            forward(&shared, &session, if stateful { pins } else { Vec::new() }, frame, node_type).await
+        }
+    };
+    match result {
+        Ok((reply, served)) => Outcome {
+            reply: reply.and_then(|body| ClientFrame::new(command, body).encode(usize::MAX).ok()),
+            served,
+            stateful,
+        },
+        Err(status) => Outcome { reply: error_frame(command, &status), served: None, stateful },
+    }
+}
+
+type Handled = Result<(Option<Bytes>, Option<(NodeType, NodeId)>), Status>;
+
+async fn handle_locally(shared: &Arc<NodeShared>, session: &SessionId, frame: ClientFrame) -> Handled {
+    let handler = shared
+        .events
+        .get(frame.command)
+        .cloned()
+        .ok_or_else(|| Status::not_found(format!("no handler for command {}", frame.command)))?;
+    let ctx = Context::new(Arc::clone(shared) as Arc<dyn NodeApi>, Some(session.clone()), frame.command);
+    let reply = run_handler(&*handler, ctx, frame.body, shared.handler_timeout).await?;
+    Ok((reply, None))
+}
+
+async fn forward(
+    shared: &NodeShared,
+    session: &SessionId,
+    pins: Vec<Pin>,
+    frame: ClientFrame,
+    node_type: NodeType,
+) -> Handled {
+    let mut request = shared.envelope(Kind::Request, frame.command, Some(session), frame.body);
+    request.pins = pins;
+    let link = shared
+        .link_for_type(node_type, &request.pins)
+        .ok_or_else(|| Status::unavailable(format!("no live {node_type:?} node")))?;
+    let response = shared.endpoint.call(&link, request, shared.call_timeout).await.map_err(Status::from)?;
+    let served = NodeId::parse(&response.source).ok().and_then(|id| {
+        NodeType::try_from(response.origin_type).ok().filter(|t| *t != NodeType::Unspecified).map(|t| (t, id))
+    });
+    match response.status {
+        0 => Ok((Some(response.payload), served)),
+        s if s == NO_REPLY.as_u32() => Ok((None, served)),
+        s => Err(Status::new(Code(s), response.message)),
+    }
+}

@@ -1,0 +1,245 @@
+//! A node's RPC endpoint: its listener, its outbound peers, its links and
+//! its waiting calls.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+
+use super::error::{CallError, SendError};
+use super::link::{Inbound, InboundHandler, Incoming, Link, LinkContext};
+use super::listener::accept_loop;
+use super::peer::{PeerLink, PeerSpec};
+use super::pending::PendingCalls;
+use super::registry::LinkRegistry;
+use super::settings::{LinkSettings, ListenerSettings};
+use super::stats::TransportStats;
+use crate::id::NodeId;
+use crate::proto::{Envelope, Kind, NodeType};
+use crate::secure::{HandshakeError, HandshakeParams, Token};
+use crate::shutdown::Shutdown;
+
+/// Identity and settings of an endpoint.
+#[derive(Debug, Clone)]
+pub struct EndpointConfig {
+    /// This node's id.
+    pub node_id: NodeId,
+    /// This node's role.
+    pub node_type: NodeType,
+    /// The token inbound peers must prove (`rpc.token`).
+    pub token: Token,
+    /// Require encryption on inbound links (`rpc.encode == 1`).
+    pub encrypt: bool,
+    /// Per-link settings.
+    pub link: LinkSettings,
+    /// Listener settings.
+    pub listener: ListenerSettings,
+    /// Received envelopes that may wait for the node before readers pause
+    /// (and TCP pushes back on the peers). Default 8192.
+    pub inbound_queue: usize,
+}
+
+impl EndpointConfig {
+    /// Defaults for everything but identity and token.
+    pub fn new(node_id: NodeId, node_type: NodeType, token: Token) -> Self {
+        EndpointConfig {
+            node_id,
+            node_type,
+            token,
+            encrypt: false,
+            link: LinkSettings::default(),
+            listener: ListenerSettings::default(),
+            inbound_queue: 8192,
+        }
+    }
+}
+
+pub(crate) struct EndpointInner {
+    pub(crate) node_id: NodeId,
+    pub(crate) node_type: NodeType,
+    pub(crate) token: Token,
+    pub(crate) encrypt: bool,
+    pub(crate) listener_settings: ListenerSettings,
+    pub(crate) ctx: Arc<LinkContext>,
+    pub(crate) stats: Arc<TransportStats>,
+    pub(crate) shutdown: Shutdown,
+}
+
+impl EndpointInner {
+    pub(crate) fn handshake_params(&self, token: Token, encrypt: bool) -> HandshakeParams {
+        HandshakeParams { node_id: self.node_id.clone(), node_type: self.node_type, token, encrypt }
+    }
+
+    pub(crate) fn count_handshake_failure(&self, err: &super::error::LinkError) {
+        if let super::error::LinkError::Handshake(h) = err {
+            self.count_handshake_failure_kind(h);
+        } else {
+            TransportStats::bump(&self.stats.handshake_failures);
+        }
+    }
+
+    pub(crate) fn count_handshake_failure_kind(&self, err: &HandshakeError) {
+        match err {
+            HandshakeError::BadProof => TransportStats::bump(&self.stats.auth_failures),
+            _ => TransportStats::bump(&self.stats.handshake_failures),
+        }
+    }
+}
+
+/// The RPC side of a node. Cheap to clone.
+#[derive(Clone)]
+pub struct RpcEndpoint {
+    inner: Arc<EndpointInner>,
+}
+
+impl std::fmt::Debug for RpcEndpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RpcEndpoint")
+            .field("node_id", &self.inner.node_id)
+            .field("node_type", &self.inner.node_type)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RpcEndpoint {
+    /// Creates an endpoint. Everything received that is not the answer to
+    /// one of its own calls comes out of the returned receiver, in order
+    /// per link; a full receiver pauses the link readers. Its tasks stop
+    /// when `shutdown` triggers.
+    pub fn new(config: EndpointConfig, shutdown: &Shutdown) -> (RpcEndpoint, mpsc::Receiver<Incoming>) {
+        let (tx, rx) = mpsc::channel(config.inbound_queue.max(1));
+        (RpcEndpoint::build(config, shutdown, Inbound::Channel(tx)), rx)
+    }
+
+    /// Creates an endpoint whose links hand everything that is not the
+    /// answer to one of its own calls to `handler`, inline and in order.
+    pub fn with_handler(
+        config: EndpointConfig,
+        shutdown: &Shutdown,
+        handler: Arc<dyn InboundHandler>,
+    ) -> RpcEndpoint {
+        RpcEndpoint::build(config, shutdown, Inbound::Handler(handler))
+    }
+
+    fn build(config: EndpointConfig, shutdown: &Shutdown, inbound: Inbound) -> RpcEndpoint {
+        let stats = Arc::new(TransportStats::default());
+        let ctx = Arc::new(LinkContext {
+            self_id: config.node_id.clone(),
+            settings: config.link,
+            stats: Arc::clone(&stats),
+            pending: Arc::new(PendingCalls::default()),
+            inbound,
+            links: Arc::new(LinkRegistry::default()),
+        });
+        let inner = EndpointInner {
+            node_id: config.node_id,
+            node_type: config.node_type,
+            token: config.token,
+            encrypt: config.encrypt,
+            listener_settings: config.listener,
+            ctx,
+            stats,
+            shutdown: shutdown.clone(),
+        };
+        RpcEndpoint { inner: Arc::new(inner) }
+    }
+
+    /// This node's id.
+    pub fn node_id(&self) -> &NodeId {
+        &self.inner.node_id
+    }
+
+    /// This node's role.
+    pub fn node_type(&self) -> NodeType {
+        self.inner.node_type
+    }
+
+    /// Accepts peers on `listener` until shutdown.
+    pub fn serve(&self, listener: TcpListener) {
+        let inner = Arc::clone(&self.inner);
+        self.inner.shutdown.spawn(accept_loop(inner, listener));
+    }
+
+    /// Dials a peer and keeps the link up until closed or shutdown.
+    pub fn connect(&self, spec: PeerSpec) -> PeerLink {
+        PeerLink::spawn(Arc::clone(&self.inner), spec)
+    }
+
+    /// A live link to `peer`, in either direction.
+    pub fn link(&self, peer: &NodeId) -> Option<Link> {
+        self.inner.ctx.links.get(peer)
+    }
+
+    /// A live link to some node of type `node_type`; `seed` spreads the
+    /// choice over the candidates (pass a counter for round-robin).
+    pub fn pick(&self, node_type: NodeType, seed: usize) -> Option<Link> {
+        self.inner.ctx.links.pick(node_type, seed)
+    }
+
+    /// Every live link.
+    pub fn links(&self) -> Vec<Link> {
+        self.inner.ctx.links.all()
+    }
+
+    /// Sends an envelope to `peer` without waiting.
+    ///
+    /// # Errors
+    /// [`SendError::NoLink`] when no link to `peer` is up, or the link's error.
+    pub fn send(&self, peer: &NodeId, envelope: Envelope) -> Result<(), SendError> {
+        self.link(peer).ok_or(SendError::NoLink)?.send(envelope)
+    }
+
+    /// Sends a request on `link` and waits for its response, at most
+    /// `deadline`. Sets the kind, request id and source.
+    ///
+    /// # Errors
+    /// [`CallError::Send`] if it could not be sent, [`CallError::Timeout`]
+    /// if no answer came in time (a later answer is dropped and counted).
+    pub async fn call(
+        &self,
+        link: &Link,
+        mut request: Envelope,
+        deadline: Duration,
+    ) -> Result<Envelope, CallError> {
+        let mut pending = self.inner.ctx.pending.register();
+        request.kind = Kind::Request as i32;
+        request.request_id = pending.id();
+        if request.source.is_empty() {
+            request.source = self.inner.node_id.to_string();
+        }
+        link.send(request)?;
+        match tokio::time::timeout(deadline, pending.response()).await {
+            Ok(Some(response)) => Ok(response),
+            Ok(None) | Err(_) => {
+                TransportStats::bump(&self.inner.stats.call_timeouts);
+                Err(CallError::Timeout(deadline))
+            }
+        }
+    }
+
+    /// The answer to `request`, addressed back to its source.
+    pub fn response_to(&self, request: &Envelope, payload: bytes::Bytes) -> Envelope {
+        Envelope {
+            kind: Kind::Response as i32,
+            command: request.command,
+            request_id: request.request_id,
+            session_id: request.session_id.clone(),
+            source: self.inner.node_id.to_string(),
+            to: request.source.clone(),
+            prev: self.inner.node_type as i32,
+            payload,
+            ..Envelope::default()
+        }
+    }
+
+    /// Transport counters.
+    pub fn stats(&self) -> &TransportStats {
+        &self.inner.stats
+    }
+
+    /// Calls waiting for a response right now.
+    pub fn pending_calls(&self) -> usize {
+        self.inner.ctx.pending.len()
+    }
+}

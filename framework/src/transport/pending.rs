@@ -1,0 +1,107 @@
+//! Request/response correlation: request id → waiting caller.
+//!
+//! A response may come back on any link (through a route, or directly), so
+//! correlation is per node, not per link. A caller that gives up (deadline,
+//! or its future dropped) removes its entry, and a response arriving after
+//! that is dropped and counted, never delivered to the wrong caller.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::oneshot;
+
+use crate::proto::Envelope;
+
+/// Calls of one node waiting for their responses.
+#[derive(Debug, Default)]
+pub(crate) struct PendingCalls {
+    next_id: AtomicU64,
+    waiting: Mutex<HashMap<u64, oneshot::Sender<Envelope>>>,
+}
+
+/// One waiting call; dropping it forgets the call.
+#[derive(Debug)]
+pub(crate) struct PendingCall {
+    id: u64,
+    rx: oneshot::Receiver<Envelope>,
+    calls: Arc<PendingCalls>,
+}
+
+impl PendingCalls {
+    /// Registers a new call; its id is never 0 (0 means "no answer expected").
+    pub(crate) fn register(self: &Arc<Self>) -> PendingCall {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
+        let (tx, rx) = oneshot::channel();
+        self.lock().insert(id, tx);
+        PendingCall { id, rx, calls: Arc::clone(self) }
+    }
+
+    /// Hands a response to its caller. False if nobody waits for it (late,
+    /// or never asked for).
+    pub(crate) fn complete(&self, response: Envelope) -> bool {
+        let waiter = self.lock().remove(&response.request_id);
+        match waiter {
+            Some(tx) => tx.send(response).is_ok(),
+            None => false,
+        }
+    }
+
+    /// Calls currently waiting.
+    pub(crate) fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, oneshot::Sender<Envelope>>> {
+        // The map is only touched by short, non-panicking critical sections;
+        // recover the data if a panic elsewhere poisoned the lock anyway.
+        self.waiting.lock().unwrap_or_else(|poison| poison.into_inner())
+    }
+}
+
+impl PendingCall {
+    /// The request id to put in the outgoing envelope.
+    pub(crate) fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Waits for the response. `None` if the call was dropped by the table
+    /// (cannot happen while this value lives, but stays total).
+    pub(crate) async fn response(&mut self) -> Option<Envelope> {
+        (&mut self.rx).await.ok()
+    }
+}
+
+impl Drop for PendingCall {
+    fn drop(&mut self) {
+        self.calls.lock().remove(&self.id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn response(id: u64) -> Envelope {
+        Envelope { request_id: id, ..Envelope::default() }
+    }
+
+    #[tokio::test]
+    async fn a_response_reaches_its_caller() {
+        let calls = Arc::new(PendingCalls::default());
+        let mut a = calls.register();
+        let b = calls.register();
+        assert_ne!(a.id(), b.id());
+        assert!(calls.complete(response(a.id())));
+        assert_eq!(a.response().await.unwrap().request_id, a.id());
+    }
+
+    #[tokio::test]
+    async fn a_late_response_is_refused_once_the_caller_gave_up() {
+        let calls = Arc::new(PendingCalls::default());
+        let id = calls.register().id();
+        assert_eq!(calls.len(), 0, "dropping the call forgets it");
+        assert!(!calls.complete(response(id)));
+        assert!(!calls.complete(response(0)));
+    }
+}

@@ -1,0 +1,15 @@
+//! The handler groups this binary is built with, by `api_path` name.
+
+use espoir::HandlerGroups;
+
+/// Every group the `espoir` binary serves.
+pub(crate) fn groups() -> HandlerGroups {
+    HandlerGroups::new()
+        .add("hello.proxy", hello::proxy)
+        .add("hello.route", hello::route)
+        .add("hello.service", hello::service)
+        // obespoir's own demo configs name these modules; they run unchanged.
+        .add("proxy.include_libs", hello::proxy)
+        .add("route.include_libs", hello::route)
+        .add("service.include_libs", hello::service)
+}

@@ -1,0 +1,67 @@
+//! `espoir check`: validate config files and folders.
+//!
+//! A folder is checked as one cluster (ports, names and ids must not clash
+//! across its files); its subfolders are checked too, each as its own
+//! cluster, so `espoir check configs/` validates every ready cluster.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use espoir::{HandlerGroups, NodeConfig};
+
+use crate::apps;
+
+pub(crate) fn run(paths: &[PathBuf]) -> ExitCode {
+    let groups = apps::groups();
+    let mut failed = false;
+    for path in paths {
+        if path.is_dir() {
+            failed |= !check_dir(path, &groups);
+        } else {
+            failed |= !report(NodeConfig::load(path).map(|c| vec![(path.clone(), c)]), &groups);
+        }
+    }
+    if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+}
+
+/// Checks `dir` as a cluster, then each subfolder. True when all is valid.
+fn check_dir(dir: &Path, groups: &HandlerGroups) -> bool {
+    let mut ok = report(NodeConfig::load_dir(dir), groups);
+    let mut subdirs: Vec<PathBuf> = match std::fs::read_dir(dir) {
+        Ok(entries) => entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_dir()).collect(),
+        Err(err) => {
+            eprintln!("error {}: {err}", dir.display());
+            return false;
+        }
+    };
+    subdirs.sort();
+    for sub in subdirs {
+        ok &= check_dir(&sub, groups);
+    }
+    ok
+}
+
+fn report(loaded: Result<Vec<(PathBuf, NodeConfig)>, espoir::ConfigError>, groups: &HandlerGroups) -> bool {
+    let configs = match loaded {
+        Ok(configs) => configs,
+        Err(err) => {
+            eprintln!("error {err}");
+            return false;
+        }
+    };
+    let mut ok = true;
+    for (file, config) in configs {
+        let unknown: Vec<&String> = config.api_path.iter().filter(|g| !groups.contains(g)).collect();
+        if unknown.is_empty() {
+            println!("ok    {} ({} {:?}, id {})", file.display(), config.name, config.role, config.node_id());
+        } else {
+            ok = false;
+            let known = groups.names().collect::<Vec<_>>().join(", ");
+            eprintln!(
+                "error {}: api_path names unknown handler groups {unknown:?}; known: {known}",
+                file.display()
+            );
+        }
+    }
+    ok
+}
