@@ -1,1 +1,36 @@
-//! Benchmarks support.
+//! The end-to-end load harness behind the `espoir-load` binary. The
+//! criterion micro-benchmarks live in `benches/benches/`.
+//!
+//! # Layout
+//!
+//! * `latency`: latency histograms and the summary a run reports.
+//! * `client`: one websocket client speaking obespoir's framing.
+//! * `closed_loop`: C clients, each sending one request and waiting for its
+//!   reply before the next, for a duration.
+//! * `idle`: many idle connections that only heartbeat, for memory per
+//!   connection at the proxy.
+//! * `procs`: server processes: start, wait until they serve, CPU time and
+//!   RSS read from `/proc`, stop with SIGTERM.
+//! * `echo`: the bare tokio-tungstenite echo server, the physical limit of
+//!   one websocket hop.
+//! * `obespoir`: obespoir's own demo cluster, started from its PyPI package.
+//! * `suite`: every scenario side by side in one run, the table with ratios
+//!   and its section of `docs/benchmarks.md`.
+
+mod client;
+mod closed_loop;
+mod echo;
+mod idle;
+mod latency;
+mod obespoir;
+mod procs;
+mod suite;
+
+pub use client::{Client, ClientError};
+pub use closed_loop::{LoadReport, LoadSpec, run_closed_loop};
+pub use echo::serve_echo;
+pub use idle::{IdleReport, IdleSpec, loopback_sources, run_idle};
+pub use latency::{Latencies, Summary};
+pub use obespoir::Obespoir;
+pub use procs::{ProcSample, ServerProcs, wait_serving};
+pub use suite::{Suite, SuiteOptions, splice_section, write_section};
