@@ -64,7 +64,7 @@ fn ws_config(max_frame: usize) -> WebSocketConfig {
     // tungstenite's defaults (128 KiB read and write buffers) would cost
     // far more than the session itself on an idle connection.
     WebSocketConfig::default()
-        .read_buffer_size(4096)
+        .read_buffer_size(1024)
         .write_buffer_size(0)
         .max_write_buffer_size(max_frame.saturating_mul(4).max(64 * 1024))
         .max_message_size(Some(max_frame))
