@@ -50,9 +50,20 @@ impl InboundHandler for NodeInbound {
     }
 
     fn link_down(&self, link: &Link) {
-        if let Some(shared) = self.shared.get().and_then(Weak::upgrade) {
-            membership::link_down(&shared, link);
+        let Some(shared) = self.shared.get().and_then(Weak::upgrade) else { return };
+        if shared.endpoint.link(link.peer_id()).is_none() {
+            // Requests relayed to the lost peer will never be answered:
+            // tell their callers now rather than at their deadline.
+            let peer = link.peer_id();
+            for request in shared.relays.lost(peer) {
+                fail(
+                    &shared,
+                    &request,
+                    Status::unavailable(format!("node {peer} was lost before it answered")),
+                );
+            }
         }
+        membership::link_down(&shared, link);
     }
 }
 
@@ -116,11 +127,29 @@ fn relay_to_node(shared: &NodeShared, mut envelope: Envelope) {
         fail(shared, &envelope, Status::unavailable(format!("node {dest} unreachable")));
         return;
     };
+    if envelope.kind() == Kind::Response {
+        shared.relays.answered(&envelope);
+    }
+    send_relayed(shared, &link, envelope, |err| {
+        Status::unavailable(format!("node {dest} unreachable: {err}"))
+    });
+}
+
+/// Sends a message this node relays, tracking relayed requests until
+/// their answer passes back (see `relay.rs`).
+fn send_relayed(
+    shared: &NodeShared,
+    link: &Link,
+    envelope: Envelope,
+    on_error: impl FnOnce(crate::transport::SendError) -> Status,
+) {
     let command = envelope.command;
+    shared.relays.relayed(link.peer_id(), &envelope);
     match link.send_or_return(envelope) {
         Ok(()) => shared.metrics.sent(Via::Rpc, command),
         Err((err, envelope)) => {
-            fail(shared, &envelope, Status::unavailable(format!("node {dest} unreachable: {err}")))
+            shared.relays.forget(&envelope.source, envelope.request_id);
+            fail(shared, &envelope, on_error(err));
         }
     }
 }
@@ -134,11 +163,7 @@ fn forward_to_type(shared: &NodeShared, mut envelope: Envelope, node_type: NodeT
         fail(shared, &envelope, Status::unavailable(format!("no live {node_type:?} node")));
         return;
     };
-    let command = envelope.command;
-    match link.send_or_return(envelope) {
-        Ok(()) => shared.metrics.sent(Via::Rpc, command),
-        Err((err, envelope)) => fail(shared, &envelope, Status::from(err)),
-    }
+    send_relayed(shared, &link, envelope, Status::from);
 }
 
 fn deliver_push(shared: &NodeShared, envelope: Envelope) {

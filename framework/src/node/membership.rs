@@ -12,7 +12,9 @@
 //!   reconfigured) and stops dialing learned members that are gone from
 //!   every list and whose link is down. A route that restarts sends a fresh
 //!   list once nodes redial it; links that are up are kept meanwhile.
-//! * Draining members are left out of balancing and new pins everywhere.
+//! * Draining members, and members a route's config no longer lists
+//!   (evicted by a reload), are left out of balancing and new pins
+//!   everywhere; their links stay up for the work already in flight.
 //!
 //! Startup order does not matter: every link (re)connection re-announces.
 
@@ -44,10 +46,20 @@ pub(crate) struct Membership {
     /// route this is the membership it serves.
     direct: Mutex<HashMap<NodeId, Member>>,
     /// Non-routes: the last list each route sent, by route id.
-    views: Mutex<HashMap<NodeId, Vec<Member>>>,
-    /// Nodes known to be draining; read on every balanced pick, so it is
-    /// swapped whole rather than locked.
-    draining: ArcSwap<HashSet<NodeId>>,
+    views: Mutex<HashMap<NodeId, View>>,
+    /// Routes: members removed from this route's config by a reload, until
+    /// they announce themselves again.
+    evicted: Mutex<HashSet<NodeId>>,
+    /// Nodes that get no new work (draining or evicted); read on every
+    /// balanced pick, so it is swapped whole rather than locked.
+    excluded: ArcSwap<HashSet<NodeId>>,
+}
+
+/// One route's last list.
+#[derive(Debug, Default)]
+struct View {
+    members: Vec<Member>,
+    removed: HashSet<NodeId>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -56,18 +68,23 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Membership {
+    /// Whether `id` must get no new work: it drains, or a route evicted it.
+    pub(crate) fn excluded(&self, id: &NodeId) -> bool {
+        let set = self.excluded.load();
+        !set.is_empty() && set.contains(id)
+    }
+
     /// Whether `id` announced that it is draining.
     pub(crate) fn is_draining(&self, id: &NodeId) -> bool {
-        let set = self.draining.load();
-        !set.is_empty() && set.contains(id)
+        self.known().iter().any(|m| m.node_id == id.as_str() && m.state() == MemberState::Draining)
     }
 
     /// Every member this node knows of, by id: direct announcements win
     /// over route lists (they are first-hand).
     pub(crate) fn known(&self) -> Vec<Member> {
         let mut all: HashMap<String, Member> = HashMap::new();
-        for list in lock(&self.views).values() {
-            for m in list {
+        for view in lock(&self.views).values() {
+            for m in &view.members {
                 all.insert(m.node_id.clone(), m.clone());
             }
         }
@@ -79,19 +96,44 @@ impl Membership {
         out
     }
 
-    fn refresh_draining(&self) {
-        let set = draining_set(&lock(&self.direct), &lock(&self.views));
-        self.draining.store(set.into());
+    fn refresh_excluded(&self) {
+        let set = excluded_set(&lock(&self.direct), &lock(&self.views), &lock(&self.evicted));
+        self.excluded.store(set.into());
     }
 }
 
-/// Ids marked draining by a direct announcement or by any route's list.
-fn draining_set(direct: &HashMap<NodeId, Member>, views: &HashMap<NodeId, Vec<Member>>) -> HashSet<NodeId> {
-    let listed = views.values().flatten().chain(direct.values());
-    listed
-        .filter(|m| m.state() == MemberState::Draining)
-        .filter_map(|m| NodeId::parse(&m.node_id).ok())
-        .collect()
+/// Ids that get no new work: marked draining by a direct announcement or
+/// by any route's list, removed by any route, or evicted here.
+fn excluded_set(
+    direct: &HashMap<NodeId, Member>,
+    views: &HashMap<NodeId, View>,
+    evicted: &HashSet<NodeId>,
+) -> HashSet<NodeId> {
+    let listed = views.values().flat_map(|v| &v.members).chain(direct.values());
+    let draining =
+        listed.filter(|m| m.state() == MemberState::Draining).filter_map(|m| NodeId::parse(&m.node_id).ok());
+    let removed = views.values().flat_map(|v| v.removed.iter().cloned());
+    draining.chain(removed).chain(evicted.iter().cloned()).collect()
+}
+
+/// A route's reload removed `ids` from its config: evict them from the
+/// cluster, so no node sends them new work, and tell everyone.
+pub(crate) fn evict(shared: &NodeShared, ids: &[NodeId]) {
+    if shared.node_type != NodeType::Route || ids.is_empty() {
+        return;
+    }
+    {
+        let mut evicted = lock(&shared.members.evicted);
+        if evicted.len() + ids.len() > MAX_MEMBERS {
+            // Only config removals grow this set; past the bound, forget
+            // the oldest decisions rather than grow.
+            evicted.clear();
+        }
+        evicted.extend(ids.iter().cloned());
+    }
+    shared.members.refresh_excluded();
+    tracing::info!(count = ids.len(), "evicted members removed from the config; no new work goes to them");
+    broadcast(shared);
 }
 
 /// The member's id when its claims are consistent: the id is the md5 of
@@ -159,7 +201,7 @@ pub(crate) fn link_down(shared: &NodeShared, link: &Link) {
     }
     let removed = lock(&shared.members.direct).remove(peer).is_some();
     if removed {
-        shared.members.refresh_draining();
+        shared.members.refresh_excluded();
         if shared.node_type == NodeType::Route {
             tracing::info!(%peer, peer_type = ?link.peer_type(), "member left");
             broadcast(shared);
@@ -179,7 +221,7 @@ pub(crate) fn on_control(shared: &NodeShared, link: &Link, envelope: Envelope) {
         },
         CONTROL_MEMBERS if link.peer_type() == NodeType::Route && shared.node_type != NodeType::Route => {
             match Members::decode(envelope.payload) {
-                Ok(list) => on_members(shared, link, list.members),
+                Ok(list) => on_members(shared, link, list),
                 Err(err) => tracing::warn!(peer = %link.peer_id(), error = %err, "undecodable member list"),
             }
         }
@@ -201,7 +243,10 @@ fn on_announce(shared: &NodeShared, link: &Link, member: Member) {
     if previous.as_ref() == Some(&member) {
         return;
     }
-    shared.members.refresh_draining();
+    if previous.is_none() && lock(&shared.members.evicted).remove(link.peer_id()) {
+        tracing::info!(peer = %link.peer_id(), "an evicted member announced itself again; it rejoins");
+    }
+    shared.members.refresh_excluded();
     if member.state() == MemberState::Draining {
         tracing::info!(peer = %link.peer_id(), name = %member.name, "peer is draining; no new work goes to it");
     }
@@ -213,22 +258,29 @@ fn on_announce(shared: &NodeShared, link: &Link, member: Member) {
     }
 }
 
-fn on_members(shared: &NodeShared, link: &Link, mut members: Vec<Member>) {
+fn on_members(shared: &NodeShared, link: &Link, list: Members) {
+    let Members { mut members, removed } = list;
     if members.len() > MAX_MEMBERS {
         tracing::warn!(route = %link.peer_id(), count = members.len(), "member list too long; keeping the first {MAX_MEMBERS}");
         members.truncate(MAX_MEMBERS);
     }
     members.retain(|m| checked_id(m).is_some());
-    lock(&shared.members.views).insert(link.peer_id().clone(), members);
-    shared.members.refresh_draining();
+    let removed = removed.iter().take(MAX_MEMBERS).filter_map(|id| NodeId::parse(id).ok()).collect();
+    lock(&shared.members.views).insert(link.peer_id().clone(), View { members, removed });
+    shared.members.refresh_excluded();
     sync_learned(shared);
 }
 
 /// A route sends its members to every non-route node it is linked to.
 fn broadcast(shared: &NodeShared) {
-    let members: Vec<Member> =
-        lock(&shared.members.direct).values().filter(|m| m.node_type() != NodeType::Route).cloned().collect();
-    let payload = Members { members }.encode_to_vec();
+    let evicted = lock(&shared.members.evicted).clone();
+    let members: Vec<Member> = lock(&shared.members.direct)
+        .iter()
+        .filter(|(id, m)| m.node_type() != NodeType::Route && !evicted.contains(*id))
+        .map(|(_, m)| m.clone())
+        .collect();
+    let removed = evicted.iter().map(ToString::to_string).collect();
+    let payload = Members { members, removed }.encode_to_vec();
     let mut told = HashSet::new();
     for link in shared.endpoint.links() {
         if link.peer_type() == NodeType::Route || !told.insert(link.peer_id().clone()) {
@@ -246,12 +298,13 @@ fn broadcast(shared: &NodeShared) {
 fn sync_learned(shared: &NodeShared) {
     let listed: Vec<(NodeId, Member, NodeId)> = lock(&shared.members.views)
         .iter()
-        .flat_map(|(route, list)| list.iter().map(move |m| (route.clone(), m.clone())))
+        .flat_map(|(route, view)| view.members.iter().map(move |m| (route.clone(), m.clone())))
         .filter_map(|(route, m)| checked_id(&m).map(|id| (id, m, route)))
         .collect();
     for (id, member, via) in &listed {
         let dial = id != &shared.id
             && member.state() == MemberState::Active
+            && !shared.members.excluded(id)
             && should_dial(shared.node_type, &shared.id, member.node_type(), id)
             && !shared.peers.contains(id)
             && shared.endpoint.link(id).is_none();
@@ -334,24 +387,28 @@ mod tests {
     }
 
     #[test]
-    fn draining_comes_from_direct_announcements_and_route_lists() {
+    fn draining_removed_and_evicted_nodes_get_no_new_work() {
+        let id = |port| NodeId::of("127.0.0.1", port);
         let mut direct = HashMap::new();
-        let d = member(1, NodeType::Service, MemberState::Draining);
-        direct.insert(NodeId::parse(&d.node_id).unwrap(), d);
+        direct.insert(id(1), member(1, NodeType::Service, MemberState::Draining));
         let mut views = HashMap::new();
         views.insert(
             NodeId::of("r", 1),
-            vec![
-                member(2, NodeType::Service, MemberState::Draining),
-                member(3, NodeType::Service, MemberState::Active),
-            ],
+            View {
+                members: vec![
+                    member(2, NodeType::Service, MemberState::Draining),
+                    member(3, NodeType::Service, MemberState::Active),
+                ],
+                removed: [id(4)].into(),
+            },
         );
-        let set = draining_set(&direct, &views);
-        assert_eq!(set.len(), 2);
-        assert!(set.contains(&NodeId::of("127.0.0.1", 1)) && set.contains(&NodeId::of("127.0.0.1", 2)));
+        let evicted = [id(5)].into();
+        let set = excluded_set(&direct, &views, &evicted);
+        let ports: Vec<u16> = (1..=6).filter(|p| set.contains(&id(*p))).collect();
+        assert_eq!(ports, [1, 2, 4, 5]);
         let m = Membership::default();
-        assert!(!m.is_draining(&NodeId::of("127.0.0.1", 1)));
-        m.draining.store(set.into());
-        assert!(m.is_draining(&NodeId::of("127.0.0.1", 1)));
+        assert!(!m.excluded(&id(1)));
+        m.excluded.store(set.into());
+        assert!(m.excluded(&id(1)) && !m.excluded(&id(3)));
     }
 }

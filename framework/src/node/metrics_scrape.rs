@@ -131,6 +131,13 @@ impl Collector for ScrapeCollector {
         )?;
         let pending = i64::try_from(shared.endpoint.pending_calls()).unwrap_or(i64::MAX);
         gauge(&mut enc, "pending_calls", "Calls from this node waiting for a response", pending)?;
+        let relayed = i64::try_from(shared.relays.len()).unwrap_or(i64::MAX);
+        gauge(
+            &mut enc,
+            "relayed_in_flight",
+            "Requests relayed by this node still waiting for their answer",
+            relayed,
+        )?;
         gauge(&mut enc, "draining", "1 while this node drains", i64::from(shared.drain.is_draining()))?;
 
         let mut links: BTreeMap<Labels, i64> = BTreeMap::new();

@@ -26,6 +26,7 @@ mod metrics;
 mod metrics_scrape;
 mod peers;
 mod proxy;
+mod relay;
 mod reload;
 mod sessions;
 mod shared;

@@ -319,7 +319,7 @@ async fn forward(
         // try once more on another node.
         let refused_by_draining = response.status == Code::UNAVAILABLE.as_u32()
             && avoid.is_none()
-            && NodeId::parse(&response.source).is_ok_and(|id| shared.members.is_draining(&id));
+            && NodeId::parse(&response.source).is_ok_and(|id| shared.members.excluded(&id));
         if !refused_by_draining {
             break response;
         }

@@ -197,10 +197,12 @@ fn apply(shared: &NodeShared, diff: &ConfigDiff, live: Live) {
         shared.peers.configure(&shared.endpoint, entry.peer_spec(&live.config.rpc), entry.node_type);
     }
     shared.live.store(Arc::new(live));
-    for entry in &diff.removed {
-        let id: NodeId = entry.node_id();
-        shared.peers.remove(&id, Origin::Config);
+    let removed: Vec<NodeId> = diff.removed.iter().map(RemotePort::node_id).collect();
+    for id in &removed {
+        shared.peers.remove(id, Origin::Config);
     }
+    // On a route, a node taken out of the config leaves the cluster.
+    super::membership::evict(shared, &removed);
 }
 
 fn report(source: String, diff: &ConfigDiff) -> ReloadReport {

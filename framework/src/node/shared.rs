@@ -11,6 +11,7 @@ use super::drain::DrainState;
 use super::membership::Membership;
 use super::metrics::{NodeMetrics, Via};
 use super::peers::PeerSet;
+use super::relay::RelayLedger;
 use super::reload::ConfigSource;
 use super::sessions::Sessions;
 use crate::config::NodeConfig;
@@ -57,6 +58,9 @@ pub(crate) struct NodeShared {
     pub(crate) source: Option<Arc<dyn ConfigSource>>,
     /// Serializes reloads.
     pub(crate) reload_lock: tokio::sync::Mutex<()>,
+    /// Requests relayed here and not answered yet, failed fast when their
+    /// next hop is lost.
+    pub(crate) relays: RelayLedger,
     pub(crate) events: EventTable,
     pub(crate) state: AppState,
     /// Client sessions; proxies only.
@@ -92,6 +96,7 @@ impl NodeShared {
             metrics: NodeMetrics::new(),
             source,
             reload_lock: tokio::sync::Mutex::new(()),
+            relays: RelayLedger::new(config.rpc.call_timeout),
             handler_timeout: config.handler_timeout,
             call_timeout: config.rpc.call_timeout,
             hop_limit: config.rpc.hop_limit,
@@ -135,7 +140,7 @@ impl NodeShared {
         pins: &[Pin],
         avoid: Option<&NodeId>,
     ) -> Option<Link> {
-        let usable = |l: &Link| Some(l.peer_id()) != avoid && !self.members.is_draining(l.peer_id());
+        let usable = |l: &Link| Some(l.peer_id()) != avoid && !self.members.excluded(l.peer_id());
         let pinned = |t: NodeType| pins.iter().find(|p| p.node_type == t as i32);
         if let Some(pin) = pinned(target)
             && let Ok(id) = NodeId::parse(&pin.node_id)
