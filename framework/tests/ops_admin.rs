@@ -117,6 +117,11 @@ async fn nodes_ready_and_metrics_describe_a_running_cluster() {
         proxy_metrics.contains(r#"espoir_peers{peer_type="route",origin="config",state="up"} 1"#),
         "{proxy_metrics}"
     );
+    let route_metrics = route.node.metrics_text();
+    assert!(
+        route_metrics.contains("espoir_relayed_in_flight 0"),
+        "answers pass back through the route: {route_metrics}"
+    );
     let service_metrics = service.node.metrics_text();
     assert!(
         service_metrics.contains(r#"espoir_handler_duration_seconds_count{command="20000"} 3"#),

@@ -87,8 +87,10 @@ struct Cluster {
     route_rpc: u16,
 }
 
-/// Everyone dials the route; the proxy sends everything through it.
-async fn cluster(services: usize) -> Cluster {
+/// Everyone dials the route. With `proxy_rules`, the proxy sends service
+/// ids to services itself (linking to them as it learns of them); without,
+/// it sends everything through the route.
+async fn cluster(services: usize, proxy_rules: &str) -> Cluster {
     let route_ports = Ports::bind().await;
     let route_rpc = route_ports.rpc_port();
     let route = TestNode::start(
@@ -102,7 +104,7 @@ async fn cluster(services: usize) -> Cluster {
         nodes.push(service(&format!("service{i}"), route_rpc).await);
     }
     let proxy_ports = Ports::bind().await;
-    let proxy_text = text("proxy", "proxy", &proxy_ports, &[remote(route_rpc, "route")], "");
+    let proxy_text = text("proxy", "proxy", &proxy_ports, &[remote(route_rpc, "route")], proxy_rules);
     let proxy = TestNode::start(cfg(&proxy_text), proxy_ports, EventTable::new()).await;
     proxy.wait_linked(&route).await;
     for s in &nodes {
@@ -113,7 +115,23 @@ async fn cluster(services: usize) -> Cluster {
 
 #[tokio::test]
 async fn a_dead_services_requests_fail_fast_and_its_sessions_move_within_a_second() {
-    let c = cluster(2).await;
+    // Through the route: the route fails what it relayed to the dead node.
+    dead_service_fails_fast_and_sessions_move("").await;
+}
+
+#[tokio::test]
+async fn a_dead_services_requests_fail_fast_on_a_direct_link_too() {
+    dead_service_fails_fast_and_sessions_move(SERVICE_RULES).await;
+}
+
+async fn dead_service_fails_fast_and_sessions_move(proxy_rules: &str) {
+    let c = cluster(2, proxy_rules).await;
+    if !proxy_rules.is_empty() {
+        for s in &c.services {
+            let id = s.node.id().clone();
+            wait_for("the proxy links to each service", || async { linked(&c.proxy, &id) }).await;
+        }
+    }
     let mut client = Client::connect(&c.proxy.ws_url()).await;
     let pinned = client.request(20000, &json!({})).await.1["node"].as_str().unwrap().to_owned();
     let (dead, alive) = if c.services[0].node.id().as_str() == pinned { (0, 1) } else { (1, 0) };
@@ -141,7 +159,7 @@ async fn a_dead_services_requests_fail_fast_and_its_sessions_move_within_a_secon
 
 #[tokio::test]
 async fn restarting_the_route_heals_the_cluster() {
-    let c = cluster(1).await;
+    let c = cluster(1, SERVICE_RULES).await;
     let mut client = Client::connect(&c.proxy.ws_url()).await;
     assert_eq!(client.request(1000, &json!({})).await.1["code"], 200);
     let service_id = c.services[0].node.id().clone();
@@ -161,6 +179,7 @@ async fn restarting_the_route_heals_the_cluster() {
     wait_for("the service redials the route", || async { linked(&c.services[0], &route_id) }).await;
     assert_eq!(client.request(1000, &json!({})).await.1["node"], route_id.to_string());
     assert_eq!(client.request(20000, &json!({})).await.1["node"], service_id.to_string());
+    assert!(linked(&c.proxy, &service_id), "the direct link was kept all along");
     // Membership is rebuilt: a service joining now is learned by the proxy.
     let late = service("late", c.route_rpc).await;
     let late_id = late.node.id().clone();

@@ -29,6 +29,11 @@ struct Cluster {
 impl Cluster {
     /// `linked` of the `services` are in the route's config at start.
     async fn start(services: usize, linked: usize, watch: bool) -> Cluster {
+        Cluster::start_with(services, linked, watch, "").await
+    }
+
+    /// As [`Cluster::start`]; `proxy_rules` are the proxy's `rpc.route`.
+    async fn start_with(services: usize, linked: usize, watch: bool, proxy_rules: &str) -> Cluster {
         let dir = temp_dir();
         let (proxy_ports, route_ports) = (Ports::bind().await, Ports::bind().await);
         let service_ports: Vec<Ports> =
@@ -48,7 +53,7 @@ impl Cluster {
         })
         .await;
         let proxy_file = dir.join("proxy.json5");
-        write(&proxy_file, &text("proxy", "proxy", &proxy_ports, &[remote(ids.0, "route")], ""));
+        write(&proxy_file, &text("proxy", "proxy", &proxy_ports, &[remote(ids.0, "route")], proxy_rules));
         let proxy = start_file(&proxy_file, proxy_ports, |b| b.events(EventTable::new())).await;
         proxy.wait_linked(&route).await;
         for s in &nodes[..linked] {
@@ -164,7 +169,27 @@ async fn adding_a_service_by_editing_the_config_serves_new_sessions_and_fails_no
 
 #[tokio::test]
 async fn removing_a_service_by_editing_the_config_stops_new_work_for_it() {
-    let c = Cluster::start(2, 2, false).await;
+    removing_a_service_stops_new_work_for_it("").await;
+}
+
+#[tokio::test]
+async fn a_removed_service_gets_no_new_work_even_from_proxies_linked_to_it() {
+    // The proxy sends service ids to services itself, over links it learned
+    // from the route: the route's eviction must reach it.
+    removing_a_service_stops_new_work_for_it(SERVICE_RULES).await;
+}
+
+async fn removing_a_service_stops_new_work_for_it(proxy_rules: &str) {
+    let c = Cluster::start_with(2, 2, false, proxy_rules).await;
+    if !proxy_rules.is_empty() {
+        for s in &c.services {
+            let id = s.node.id().clone();
+            wait_for("the proxy links to each service", || async {
+                c.proxy.node.endpoint().link(&id).is_some()
+            })
+            .await;
+        }
+    }
     let (a, b) = (c.services[0].node.id().to_string(), c.services[1].node.id().to_string());
     wait_for("both services serve", || async { served_by(&c.proxy, 30000, 4).await.len() == 2 }).await;
 

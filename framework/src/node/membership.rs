@@ -8,9 +8,12 @@
 //!   silence, so this membership is heartbeat-based. On every change it
 //!   sends its member list to every non-route node it is linked to.
 //! * A non-route node keeps each route's last list. It dials members it
-//!   should talk to directly (a proxy dials a new service without being
-//!   reconfigured) and stops dialing learned members that are gone from
-//!   every list and whose link is down. A route that restarts sends a fresh
+//!   should talk to directly — one of the two sends requests to the
+//!   other's type by its routing table (a proxy with service ranges dials a
+//!   new service without being reconfigured) — and stops dialing learned
+//!   members that are gone from every list and whose link is down. Nodes
+//!   that would only send each other answers stay linked through the route,
+//!   so a route sees the answers to what it relays (see `relay.rs`). A route that restarts sends a fresh
 //!   list once nodes redial it; links that are up are kept meanwhile.
 //! * Draining members, and members a route's config no longer lists
 //!   (evicted by a reload), are left out of balancing and new pins
@@ -144,14 +147,30 @@ fn checked_id(m: &Member) -> Option<NodeId> {
     (NodeId::of(&m.host, port) == id && m.node_type() != NodeType::Unspecified).then_some(id)
 }
 
+/// A node as membership sees it: type, id, and the types its routing
+/// table sends requests to.
+#[derive(Debug, Clone, Copy)]
+struct Side<'a> {
+    node_type: NodeType,
+    id: &'a NodeId,
+    forwards_to: &'a [i32],
+}
+
+impl Side<'_> {
+    fn sends_to(&self, t: NodeType) -> bool {
+        self.forwards_to.contains(&(t as i32))
+    }
+}
+
 /// Whether a node should dial a member it learned of. Routes are linked by
-/// config, and proxies never talk to each other; of two nodes that should
-/// be linked, the one with the smaller id dials, so a pair gets one link.
-fn should_dial(own_type: NodeType, own_id: &NodeId, member_type: NodeType, member_id: &NodeId) -> bool {
-    own_type != NodeType::Route
-        && member_type != NodeType::Route
-        && !(own_type == NodeType::Proxy && member_type == NodeType::Proxy)
-        && own_id < member_id
+/// config. Two other nodes are worth a direct link when one of them sends
+/// requests to the other's type; of such a pair, the one with the smaller
+/// id dials, so the pair gets one link.
+fn should_dial(own: Side<'_>, member: Side<'_>) -> bool {
+    own.node_type != NodeType::Route
+        && member.node_type != NodeType::Route
+        && (own.sends_to(member.node_type) || member.sends_to(own.node_type))
+        && own.id < member.id
 }
 
 /// This node as it announces itself.
@@ -165,6 +184,7 @@ fn own_member(shared: &NodeShared) -> Member {
         port: u32::from(config.rpc.port),
         state: state as i32,
         name: config.name.clone(),
+        forwards_to: shared.live.load().routes.forward_types().into_iter().map(|t| t as i32).collect(),
     }
 }
 
@@ -301,11 +321,15 @@ fn sync_learned(shared: &NodeShared) {
         .flat_map(|(route, view)| view.members.iter().map(move |m| (route.clone(), m.clone())))
         .filter_map(|(route, m)| checked_id(&m).map(|id| (id, m, route)))
         .collect();
+    let forwards: Vec<i32> =
+        shared.live.load().routes.forward_types().into_iter().map(|t| t as i32).collect();
+    let own = Side { node_type: shared.node_type, id: &shared.id, forwards_to: &forwards };
     for (id, member, via) in &listed {
+        let other = Side { node_type: member.node_type(), id, forwards_to: &member.forwards_to };
         let dial = id != &shared.id
             && member.state() == MemberState::Active
             && !shared.members.excluded(id)
-            && should_dial(shared.node_type, &shared.id, member.node_type(), id)
+            && should_dial(own, other)
             && !shared.peers.contains(id)
             && shared.endpoint.link(id).is_none();
         if dial && let Some(spec) = learned_spec(shared, member, via) {
@@ -356,6 +380,7 @@ mod tests {
             port: u32::from(port),
             state: state as i32,
             name: format!("n{port}"),
+            forwards_to: Vec::new(),
         }
     }
 
@@ -375,15 +400,28 @@ mod tests {
     }
 
     #[test]
-    fn one_side_of_each_useful_pair_dials() {
+    fn nodes_link_when_one_sends_to_the_others_type_and_the_smaller_id_dials() {
         let (a, b) = (NodeId::of("h", 1), NodeId::of("h", 2));
         let (low, high) = if a < b { (a, b) } else { (b, a) };
-        assert!(should_dial(NodeType::Proxy, &low, NodeType::Service, &high));
-        assert!(!should_dial(NodeType::Service, &high, NodeType::Proxy, &low));
-        assert!(should_dial(NodeType::Service, &low, NodeType::Service, &high));
-        assert!(!should_dial(NodeType::Proxy, &low, NodeType::Proxy, &high), "proxies never talk");
-        assert!(!should_dial(NodeType::Route, &low, NodeType::Service, &high), "routes link by config");
-        assert!(!should_dial(NodeType::Service, &low, NodeType::Route, &high));
+        let to_service = [NodeType::Service as i32];
+        let side = |node_type, id, forwards_to| Side { node_type, id, forwards_to };
+        let proxy = |id| side(NodeType::Proxy, id, &to_service[..]);
+        let service = |id| side(NodeType::Service, id, &[][..]);
+        assert!(should_dial(proxy(&low), service(&high)));
+        assert!(should_dial(service(&low), proxy(&high)), "either end may be the sender");
+        assert!(!should_dial(service(&high), proxy(&low)), "only the smaller id dials");
+        let blind_proxy = side(NodeType::Proxy, &low, &[][..]);
+        assert!(
+            !should_dial(blind_proxy, service(&high)),
+            "a proxy sending all through routes needs no link"
+        );
+        assert!(!should_dial(service(&low), service(&high)));
+        assert!(should_dial(side(NodeType::Service, &low, &to_service[..]), service(&high)));
+        assert!(
+            !should_dial(side(NodeType::Route, &low, &to_service[..]), service(&high)),
+            "routes link by config"
+        );
+        assert!(!should_dial(proxy(&low), side(NodeType::Route, &high, &[][..])));
     }
 
     #[test]

@@ -197,6 +197,10 @@ fn apply(shared: &NodeShared, diff: &ConfigDiff, live: Live) {
         shared.peers.configure(&shared.endpoint, entry.peer_spec(&live.config.rpc), entry.node_type);
     }
     shared.live.store(Arc::new(live));
+    if diff.routes_changed {
+        // Which types this node sends to decides who links to it directly.
+        super::membership::announce_all(shared);
+    }
     let removed: Vec<NodeId> = diff.removed.iter().map(RemotePort::node_id).collect();
     for id in &removed {
         shared.peers.remove(id, Origin::Config);
