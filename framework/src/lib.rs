@@ -20,7 +20,8 @@
 //! * `handler`: what game developers write: [`EventHandler`]s (usually made
 //!   by `#[register_event]`), [`EventTable`]s and the handler [`Context`].
 //! * `node`: running a node: the builder, the router, the proxy's websocket
-//!   gateway, client sessions and the HTTP port.
+//!   gateway, client sessions and the HTTP port; and operating it: admin
+//!   endpoints, live reload, membership through routes, drain, metrics.
 //! * `routing`: pure lookup tables from config: command id → handling node
 //!   type ([`RouteTable`]) and stateless commands ([`StateTable`]).
 //! * `shutdown`: cancellation plus task tracking with a grace period; every
@@ -54,10 +55,10 @@ pub use handler::{
 };
 pub use id::{InvalidId, NodeId, SessionId, SessionIds};
 pub use node::{
-    Addresses, HandlerGroups, HttpRequest, HttpResponse, HttpRoutes, Node, NodeBuilder, NodeError,
-    RunningNode, UnknownGroup,
+    Addresses, ConfigSource, FileSource, HandlerGroups, HttpRequest, HttpResponse, HttpRoutes, Node,
+    NodeBuilder, NodeError, PeerChange, ReloadError, ReloadReport, RunningNode, UnknownGroup,
 };
-pub use proto::{Envelope, Kind, NodeType};
+pub use proto::{Envelope, Kind, Member, MemberState, Members, NodeType};
 pub use routing::{RangeRef, RouteTable, StateTable, TableError, Target};
 pub use secure::{
     CipherError, Dialer, DialerAwaitingVerdict, Established, HandshakeError, HandshakeParams, Listener,

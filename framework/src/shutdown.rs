@@ -30,6 +30,21 @@ impl Shutdown {
         Shutdown { token: self.token.child_token(), tracker: TaskTracker::new() }
     }
 
+    /// A child for one component (a node) that can stop on its own, while
+    /// [`Shutdown::finish`] on `self` still waits for the child's tasks: the
+    /// wait is itself a task of `self`. `espoir up` gives each node one, so
+    /// draining a node stops it without stopping the cluster.
+    pub fn scope(&self) -> Self {
+        let child = self.child();
+        let scope = child.clone();
+        self.spawn(async move {
+            scope.cancelled().await;
+            scope.tracker.close();
+            scope.tracker.wait().await;
+        });
+        child
+    }
+
     /// The cancellation token, for `select!` in loops.
     pub fn token(&self) -> &CancellationToken {
         &self.token
@@ -98,6 +113,35 @@ mod tests {
         let sd = Shutdown::new();
         sd.spawn(tokio::time::sleep(Duration::from_secs(3600)));
         assert!(!sd.finish(Duration::from_secs(2)).await);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_scope_stops_alone_and_its_parent_waits_for_its_tasks() {
+        let parent = Shutdown::new();
+        let scope = parent.scope();
+        let token = scope.token().clone();
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = std::sync::Arc::clone(&done);
+        scope.spawn(async move {
+            token.cancelled().await;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            flag.store(true, std::sync::atomic::Ordering::SeqCst);
+        });
+        let sibling = parent.scope();
+        assert!(scope.finish(Duration::from_secs(1)).await);
+        assert!(!sibling.is_triggered() && !parent.is_triggered(), "a scope stops alone");
+        let again = parent.scope();
+        let token = again.token().clone();
+        let late = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = std::sync::Arc::clone(&late);
+        again.spawn(async move {
+            token.cancelled().await;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            flag.store(true, std::sync::atomic::Ordering::SeqCst);
+        });
+        assert!(parent.finish(Duration::from_secs(1)).await);
+        assert!(done.load(std::sync::atomic::Ordering::SeqCst));
+        assert!(late.load(std::sync::atomic::Ordering::SeqCst), "the parent waited for the scope's task");
     }
 
     #[tokio::test]

@@ -2,7 +2,8 @@
 //!
 //! * `espoir node FILE`: runs one node from its config file.
 //! * `espoir up DIR`: runs every config in DIR as one local cluster, in
-//!   one process; Ctrl-C (or SIGTERM) stops it cleanly.
+//!   one process, applying edits of the files by themselves; Ctrl-C (or
+//!   SIGTERM) drains and stops it.
 //! * `espoir check PATH…`: validates config files and folders.
 
 use std::path::PathBuf;
@@ -37,6 +38,10 @@ enum Command {
         /// Seconds in-flight work may take to finish on shutdown.
         #[arg(long, default_value_t = 10)]
         grace: u64,
+        /// Do not apply config file edits by themselves (they still apply
+        /// through POST /update_remote_rpc_config).
+        #[arg(long)]
+        no_watch: bool,
     },
     /// Validate config files or folders; exits non-zero on any error.
     Check {
@@ -51,6 +56,6 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Check { paths } => check::run(&paths),
         Command::Node { file } => run::node(&file, Duration::from_secs(10)),
-        Command::Up { dir, grace } => run::up(&dir, Duration::from_secs(grace)),
+        Command::Up { dir, grace, no_watch } => run::up(&dir, Duration::from_secs(grace), !no_watch),
     }
 }

@@ -1,10 +1,15 @@
 //! `espoir node` and `espoir up`.
+//!
+//! Each node is started from its file, so `POST /update_remote_rpc_config`
+//! re-reads it. On SIGTERM or Ctrl-C every node drains (see
+//! `docs/operations.md`): proxies first, so their clients' last requests
+//! still find services, then services, then routes.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use espoir::{Node, NodeConfig, RunningNode, Shutdown};
+use espoir::{FileSource, Node, NodeConfig, NodeType, RunningNode, Shutdown};
 
 use crate::{apps, logging};
 
@@ -16,10 +21,12 @@ pub(crate) fn node(file: &Path, grace: Duration) -> ExitCode {
     if let Err(err) = logging::init(config.log_level, config.log_dir.as_deref(), &config.name) {
         return fail(&err);
     }
-    serve(vec![config], grace)
+    // A single node follows its file's `watch` flag.
+    serve(vec![(file.to_path_buf(), config)], grace, None)
 }
 
-pub(crate) fn up(dir: &Path, grace: Duration) -> ExitCode {
+/// `watch`: whether every node applies edits of its file by itself.
+pub(crate) fn up(dir: &Path, grace: Duration, watch: bool) -> ExitCode {
     let configs = match NodeConfig::load_dir(dir) {
         Ok(c) => c,
         Err(err) => return fail(&err.to_string()),
@@ -32,10 +39,10 @@ pub(crate) fn up(dir: &Path, grace: Duration) -> ExitCode {
     if let Err(err) = logging::init(level, None, "espoir-up") {
         return fail(&err);
     }
-    serve(configs.into_iter().map(|(_, c)| c).collect(), grace)
+    serve(configs, grace, Some(watch))
 }
 
-fn serve(configs: Vec<NodeConfig>, grace: Duration) -> ExitCode {
+fn serve(configs: Vec<(PathBuf, NodeConfig)>, grace: Duration, watch: Option<bool>) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(err) => return fail(&format!("cannot start the async runtime: {err}")),
@@ -44,10 +51,14 @@ fn serve(configs: Vec<NodeConfig>, grace: Duration) -> ExitCode {
         let shutdown = Shutdown::new();
         let groups = apps::groups();
         let mut nodes: Vec<RunningNode> = Vec::new();
-        for config in configs {
+        for (file, config) in configs {
             let name = config.name.clone();
             let api_path = config.api_path.clone();
-            let builder = match groups.apply(Node::builder(config), &api_path) {
+            let mut builder = Node::builder(config).config_source(FileSource::new(file));
+            if let Some(on) = watch {
+                builder = builder.watch(on);
+            }
+            let builder = match groups.apply(builder, &api_path) {
                 Ok(b) => b,
                 Err(err) => {
                     shutdown.finish(grace).await;
@@ -62,13 +73,41 @@ fn serve(configs: Vec<NodeConfig>, grace: Duration) -> ExitCode {
                 }
             }
         }
-        tracing::info!(nodes = nodes.len(), "cluster up; Ctrl-C or SIGTERM stops it");
-        wait_for_signal().await;
-        tracing::info!(?grace, "shutting down");
+        tracing::info!(nodes = nodes.len(), "cluster up; Ctrl-C or SIGTERM drains and stops it");
+        tokio::select! {
+            () = wait_for_signal() => {
+                tracing::info!(?grace, "signal received: draining");
+            }
+            () = all_stopped(&nodes) => {
+                tracing::info!("every node has stopped");
+            }
+        }
+        let drained = drain_all(&nodes, grace).await;
         let clean = shutdown.finish(grace).await;
         drop(nodes);
-        if clean { ExitCode::SUCCESS } else { ExitCode::from(2) }
+        if clean && drained { ExitCode::SUCCESS } else { ExitCode::from(2) }
     })
+}
+
+/// Resolves once every node has stopped (for example each was drained
+/// through `POST /drain`).
+async fn all_stopped(nodes: &[RunningNode]) {
+    for node in nodes {
+        node.stopped().await;
+    }
+}
+
+/// Drains proxies, then services, then routes, each group at once, all
+/// within one grace period. True when all in-flight work finished.
+async fn drain_all(nodes: &[RunningNode], grace: Duration) -> bool {
+    let deadline = tokio::time::Instant::now() + grace;
+    let mut clean = true;
+    for role in [NodeType::Proxy, NodeType::Service, NodeType::Route] {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let group = nodes.iter().filter(|n| n.endpoint().node_type() == role).map(|n| n.drain(left));
+        clean &= futures_util::future::join_all(group).await.into_iter().all(|ok| ok);
+    }
+    clean
 }
 
 async fn wait_for_signal() {

@@ -85,6 +85,17 @@ fn http_post(port: u16, path: &str) -> String {
     out
 }
 
+/// An admin call with the demo's `http.token`, or without a token.
+fn admin_call(port: u16, method: &str, path: &str, authorized: bool) -> String {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let auth = if authorized { "Authorization: Bearer helloworldiloveyou~1234567890123\r\n" } else { "" };
+    write!(s, "{method} {path} HTTP/1.1\r\nHost: x\r\n{auth}Content-Length: 0\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
 /// Runs obespoir's demo topology; one test owns its fixed ports 20000–22002.
 #[test]
 fn up_serves_obespoirs_demo_and_stops_cleanly_on_sigterm() {
@@ -94,6 +105,11 @@ fn up_serves_obespoirs_demo_and_stops_cleanly_on_sigterm() {
         wait_for_port(port);
     }
     assert!(http_post(20001, "/").ends_with("hello"));
+    // Nodes run from their files: a reload re-reads the unchanged file.
+    let reload = admin_call(21001, "POST", "/update_remote_rpc_config", true);
+    assert!(reload.starts_with("HTTP/1.1 200") && reload.contains(r#""changed":false"#), "{reload}");
+    assert!(admin_call(21001, "POST", "/update_remote_rpc_config", false).starts_with("HTTP/1.1 401"));
+    assert!(admin_call(22001, "GET", "/health", false).starts_with("HTTP/1.1 200"));
 
     // obespoir's own client, unchanged, when it can be had.
     match std::env::var("ESPOIR_OBESPOIR_PYTHON") {

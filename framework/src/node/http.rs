@@ -18,6 +18,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
+use crate::secure::Token;
 use crate::shutdown::Shutdown;
 
 /// Largest request body accepted: HTTP endpoints take small JSON bodies.
@@ -46,6 +47,32 @@ impl HttpRequest {
     /// The first header named `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    /// Whether the request carries `Authorization: Bearer <token>`. The
+    /// token is compared in constant time, so response timing does not
+    /// reveal how much of a guess was right. The admin endpoints use this;
+    /// applications use it to guard their own admin routes with
+    /// `http.token`:
+    ///
+    /// ```
+    /// # use espoir::{HttpRequest, HttpResponse, Token};
+    /// fn guarded(req: &HttpRequest, token: &Token) -> HttpResponse {
+    ///     if !req.bearer_matches(token) {
+    ///         return HttpResponse::error(401, "missing or wrong bearer token");
+    ///     }
+    ///     HttpResponse::text("ok")
+    /// }
+    /// ```
+    pub fn bearer_matches(&self, token: &Token) -> bool {
+        use subtle::ConstantTimeEq;
+        let Some(value) = self.header("authorization") else { return false };
+        // The scheme is case-insensitive (RFC 9110 §11.1).
+        let Some((scheme, presented)) = value.split_once(' ') else { return false };
+        if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() {
+            return false;
+        }
+        presented.trim().as_bytes().ct_eq(token.expose()).into()
     }
 }
 
@@ -125,6 +152,11 @@ impl HttpRoutes {
     pub fn merge(mut self, other: HttpRoutes) -> Self {
         self.routes.extend(other.routes);
         self
+    }
+
+    /// Whether `path` has a handler.
+    pub(crate) fn contains(&self, path: &str) -> bool {
+        self.routes.contains_key(path)
     }
 
     /// True when there are no routes.

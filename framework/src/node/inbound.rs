@@ -7,13 +7,15 @@ use std::sync::{Arc, OnceLock, Weak};
 use bytes::Bytes;
 use futures_util::FutureExt;
 
+use super::membership;
+use super::metrics::Via;
 use super::shared::NodeShared;
 use crate::handler::{Context, EventHandler};
 use crate::id::{NodeId, SessionId};
 use crate::proto::{Envelope, Kind, NodeType};
 use crate::routing::Target;
 use crate::status::Status;
-use crate::transport::{InboundHandler, Incoming};
+use crate::transport::{InboundHandler, Incoming, Link};
 
 /// The node's side of its links: decides, inline in each link's reader,
 /// what happens to every envelope (see [`InboundHandler`]).
@@ -32,9 +34,36 @@ impl NodeInbound {
 
 impl InboundHandler for NodeInbound {
     fn handle(&self, incoming: Incoming) {
-        if let Some(shared) = self.shared.get().and_then(Weak::upgrade) {
-            handle(&shared, incoming.envelope);
+        let Some(shared) = self.shared.get().and_then(Weak::upgrade) else { return };
+        if incoming.envelope.kind() == Kind::Control {
+            membership::on_control(&shared, &incoming.link, incoming.envelope);
+            return;
         }
+        shared.metrics.received(Via::Rpc, incoming.envelope.command);
+        handle(&shared, incoming.envelope);
+    }
+
+    fn link_up(&self, link: &Link) {
+        if let Some(shared) = self.shared.get().and_then(Weak::upgrade) {
+            membership::link_up(&shared, link);
+        }
+    }
+
+    fn link_down(&self, link: &Link) {
+        let Some(shared) = self.shared.get().and_then(Weak::upgrade) else { return };
+        if shared.endpoint.link(link.peer_id()).is_none() {
+            // Requests relayed to the lost peer will never be answered:
+            // tell their callers now rather than at their deadline.
+            let peer = link.peer_id();
+            for request in shared.relays.lost(peer) {
+                fail(
+                    &shared,
+                    &request,
+                    Status::unavailable(format!("node {peer} was lost before it answered")),
+                );
+            }
+        }
+        membership::link_down(&shared, link);
     }
 }
 
@@ -77,6 +106,7 @@ fn fail(shared: &NodeShared, envelope: &Envelope, status: Status) {
         tracing::debug!(command = envelope.command, error = %status, "dropping undeliverable message");
         return;
     }
+    shared.metrics.error(&status);
     let Ok(source) = NodeId::parse(&envelope.source) else { return };
     let response = shared.response(envelope, Err(status));
     if let Err(err) = shared.send_to_node(&source, response) {
@@ -97,8 +127,30 @@ fn relay_to_node(shared: &NodeShared, mut envelope: Envelope) {
         fail(shared, &envelope, Status::unavailable(format!("node {dest} unreachable")));
         return;
     };
-    if let Err((err, envelope)) = link.send_or_return(envelope) {
-        fail(shared, &envelope, Status::unavailable(format!("node {dest} unreachable: {err}")));
+    if envelope.kind() == Kind::Response {
+        shared.relays.answered(&envelope);
+    }
+    send_relayed(shared, &link, envelope, |err| {
+        Status::unavailable(format!("node {dest} unreachable: {err}"))
+    });
+}
+
+/// Sends a message this node relays, tracking relayed requests until
+/// their answer passes back (see `relay.rs`).
+fn send_relayed(
+    shared: &NodeShared,
+    link: &Link,
+    envelope: Envelope,
+    on_error: impl FnOnce(crate::transport::SendError) -> Status,
+) {
+    let command = envelope.command;
+    shared.relays.relayed(link.peer_id(), &envelope);
+    match link.send_or_return(envelope) {
+        Ok(()) => shared.metrics.sent(Via::Rpc, command),
+        Err((err, envelope)) => {
+            shared.relays.forget(&envelope.source, envelope.request_id);
+            fail(shared, &envelope, on_error(err));
+        }
     }
 }
 
@@ -111,9 +163,7 @@ fn forward_to_type(shared: &NodeShared, mut envelope: Envelope, node_type: NodeT
         fail(shared, &envelope, Status::unavailable(format!("no live {node_type:?} node")));
         return;
     };
-    if let Err((err, envelope)) = link.send_or_return(envelope) {
-        fail(shared, &envelope, Status::from(err));
-    }
+    send_relayed(shared, &link, envelope, Status::from);
 }
 
 fn deliver_push(shared: &NodeShared, envelope: Envelope) {
@@ -125,7 +175,9 @@ fn deliver_push(shared: &NodeShared, envelope: Envelope) {
     // be ours, not just the sequence number (obespoir bug 13).
     match SessionId::parse(&envelope.session_id) {
         Ok(session) if session.proxy() == &shared.id => {
-            if let Err(status) = sessions.push(session.seq(), envelope.command, envelope.payload) {
+            if let Err(status) =
+                shared.push_local(sessions, session.seq(), envelope.command, envelope.payload)
+            {
                 tracing::debug!(%session, error = %status, "push not delivered");
             }
         }
@@ -135,6 +187,13 @@ fn deliver_push(shared: &NodeShared, envelope: Envelope) {
 
 /// Runs the local handler in its own task and answers requests.
 fn dispatch(shared: &Arc<NodeShared>, envelope: Envelope) {
+    // A draining node starts no new requests. The handler never ran, so
+    // the proxy may safely retry elsewhere (it knows we drain: the drain
+    // announcement went out on this link before this refusal).
+    if shared.drain.is_draining() && envelope.kind() == Kind::Request {
+        fail(shared, &envelope, Status::unavailable("node is draining"));
+        return;
+    }
     let Some(handler) = shared.events.get(envelope.command).cloned() else {
         let status = Status::not_found(format!(
             "no handler for command {} on this {:?} node",
@@ -154,10 +213,12 @@ fn dispatch(shared: &Arc<NodeShared>, envelope: Envelope) {
         },
     };
     let task_shared = Arc::clone(shared);
-    shared.shutdown.spawn(async move {
+    shared.shutdown.spawn(shared.drain.track(async move {
         let shared = task_shared;
         let ctx = Context::new(Arc::clone(&shared) as Arc<dyn crate::handler::NodeApi>, session, envelope.command);
+        let started = tokio::time::Instant::now();
         let result = run_handler(&*handler, ctx, envelope.payload.clone(), shared.handler_timeout).await;
+        shared.metrics.handled(envelope.command, started.elapsed(), &result);
         if envelope.kind() == Kind::Request {
             let Ok(source) = NodeId::parse(&envelope.source) else { return };
             let response = shared.response(&envelope, result);
@@ -167,7 +228,7 @@ fn dispatch(shared: &Arc<NodeShared>, envelope: Envelope) {
         } else if let Err(status) = result {
             tracing::warn!(handler = handler.name(), error = %status, "notification handler failed");
         }
-    });
+    }));
 }
 
 /// Runs a handler with a deadline; a panic becomes an `INTERNAL` status

@@ -9,21 +9,38 @@
 //!   when linked, else through a route.
 //!
 //! Every node opens its RPC port and dials its `remote_ports`.
+//!
+//! Operations (`docs/operations.md`): `admin` serves the admin endpoints on
+//! the HTTP port; `reload` (with the pure `config_diff`) and `watch` apply
+//! config changes live; `membership` learns and announces members through
+//! routes; `drain` stops a node gracefully; `metrics` counts per node.
 
+mod admin;
+mod config_diff;
+mod drain;
 mod groups;
 mod http;
 mod inbound;
+mod membership;
+mod metrics;
+mod metrics_scrape;
+mod peers;
 mod proxy;
+mod relay;
+mod reload;
 mod sessions;
 mod shared;
+mod watch;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 
 pub use self::groups::{HandlerGroups, UnknownGroup};
 pub use self::http::{HttpRequest, HttpResponse, HttpRoutes};
+pub use self::reload::{ConfigSource, FileSource, PeerChange, ReloadError, ReloadReport};
 use self::sessions::Sessions;
 use self::shared::NodeShared;
 use crate::config::NodeConfig;
@@ -65,6 +82,9 @@ pub struct NodeBuilder {
     rpc_listener: Option<TcpListener>,
     ws_listener: Option<TcpListener>,
     http_listener: Option<TcpListener>,
+    source: Option<Arc<dyn ConfigSource>>,
+    watch: Option<bool>,
+    watch_interval: Duration,
 }
 
 /// Entry point for running a node.
@@ -83,7 +103,21 @@ impl Node {
             rpc_listener: None,
             ws_listener: None,
             http_listener: None,
+            source: None,
+            watch: None,
+            watch_interval: watch::WATCH_INTERVAL,
         }
+    }
+
+    /// Starts describing a node from its config file, which reloads
+    /// (`POST /update_remote_rpc_config`, `watch`) re-read.
+    ///
+    /// # Errors
+    /// The file's [`ConfigError`](crate::ConfigError).
+    pub fn from_file(path: impl Into<std::path::PathBuf>) -> Result<NodeBuilder, crate::ConfigError> {
+        let source = FileSource::new(path);
+        let config = NodeConfig::load(source.path())?;
+        Ok(Node::builder(config).config_source(source))
     }
 }
 
@@ -111,6 +145,26 @@ impl NodeBuilder {
     /// Adds user HTTP endpoints, served on `http.port`.
     pub fn http(mut self, routes: HttpRoutes) -> Self {
         self.http = self.http.merge(routes);
+        self
+    }
+
+    /// Where reloads re-read the config (a [`FileSource`], or another
+    /// store). Without one, `/update_remote_rpc_config` answers 409.
+    pub fn config_source(mut self, source: impl ConfigSource) -> Self {
+        self.source = Some(Arc::new(source));
+        self
+    }
+
+    /// Applies changes of the config source by itself, overriding the
+    /// config's `watch` flag (`espoir up` turns it on).
+    pub fn watch(mut self, on: bool) -> Self {
+        self.watch = Some(on);
+        self
+    }
+
+    /// How often a watched source is polled (default 500 ms).
+    pub fn watch_interval(mut self, interval: Duration) -> Self {
+        self.watch_interval = interval.max(Duration::from_millis(10));
         self
     }
 
@@ -143,6 +197,10 @@ impl NodeBuilder {
         if let Some(dup) = self.duplicate {
             return Err(dup.into());
         }
+        // The node's own scope: draining it stops it alone, while the
+        // caller's `finish` still waits for its tasks.
+        let shutdown = &shutdown.scope();
+        let watch = self.watch.unwrap_or(self.config.watch);
         let config = Arc::new(self.config);
         let routes = RouteTable::new(config.role, &config.rpc.route)?;
         let stateless = match &config.websocket {
@@ -184,21 +242,34 @@ impl NodeBuilder {
             self.state,
             sessions,
             shutdown.clone(),
+            self.source,
         ));
         // Bind before any link can come up, so no envelope finds it unset.
         inbound.bind(&shared);
+        shared.metrics.bind(&shared);
         endpoint.serve(rpc_listener);
-        let peers: Vec<PeerLink> =
-            config.peer_specs().into_iter().map(|spec| endpoint.connect(spec)).collect();
+        for peer in &config.remote_ports {
+            shared.peers.configure(&endpoint, peer.peer_spec(&config.rpc), peer.node_type);
+        }
         if let (Some(listener), Some(ws)) = (ws_listener, &config.websocket) {
             shutdown.spawn(proxy::accept_loop(Arc::clone(&shared), listener, ws.max_connections));
         }
         if let Some(listener) = http_listener {
-            shutdown.spawn(http::serve(listener, self.http, shutdown.clone()));
+            for path in admin::PATHS.into_iter().filter(|p| self.http.contains(p)) {
+                tracing::warn!(
+                    path,
+                    "an application HTTP route is shadowed by the admin endpoint of the same path"
+                );
+            }
+            let routes = self.http.merge(admin::routes(&shared));
+            shutdown.spawn(http::serve(listener, routes, shutdown.clone()));
+        }
+        if watch {
+            watch::spawn(&shared, self.watch_interval);
         }
         tracing::info!(name = %config.name, id = %shared.id, role = ?config.role, rpc = ?addrs.rpc,
             websocket = ?addrs.websocket, http = ?addrs.http, handlers = shared.events.len(), "node started");
-        Ok(RunningNode { shared, peers, addrs })
+        Ok(RunningNode { shared, addrs })
     }
 }
 
@@ -232,7 +303,6 @@ pub struct Addresses {
 /// A started node.
 pub struct RunningNode {
     shared: Arc<NodeShared>,
-    peers: Vec<PeerLink>,
     addrs: Addresses,
 }
 
@@ -261,13 +331,47 @@ impl RunningNode {
         &self.shared.endpoint
     }
 
-    /// Its outbound peer links.
-    pub fn peers(&self) -> &[PeerLink] {
-        &self.peers
+    /// Its outbound peer links: configured and learned through routes,
+    /// sorted by peer id.
+    pub fn peers(&self) -> Vec<PeerLink> {
+        self.shared.peers.all().into_iter().map(|p| p.link).collect()
     }
 
     /// Connected clients (proxies; 0 elsewhere).
     pub fn sessions(&self) -> usize {
         self.shared.sessions.as_ref().map_or(0, |s| s.len())
+    }
+
+    /// Re-reads the config source and applies what changed, as
+    /// `POST /update_remote_rpc_config` does.
+    ///
+    /// # Errors
+    /// [`ReloadError`]; the running config is then untouched.
+    pub async fn reload(&self) -> Result<ReloadReport, ReloadError> {
+        reload::reload(&self.shared).await
+    }
+
+    /// Drains the node (no new sessions or requests; in-flight work
+    /// finishes within `grace`), then stops it. True when everything
+    /// finished in time. See `docs/operations.md`.
+    pub async fn drain(&self, grace: Duration) -> bool {
+        drain::drain(&self.shared, grace).await
+    }
+
+    /// True once the node drains or stops.
+    pub fn is_draining(&self) -> bool {
+        self.shared.drain.is_draining()
+    }
+
+    /// Resolves once the node has stopped (drained, or its shutdown
+    /// triggered).
+    pub async fn stopped(&self) {
+        self.shared.shutdown.cancelled().await;
+    }
+
+    /// The node's metrics in Prometheus text format (what `GET /metrics`
+    /// answers).
+    pub fn metrics_text(&self) -> String {
+        self.shared.metrics.encode()
     }
 }

@@ -21,6 +21,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 
 use super::inbound::run_handler;
+use super::metrics::Via;
 use super::shared::{NO_REPLY, NodeShared};
 use crate::codec::{ClientDecoder, ClientFrame};
 use crate::handler::{Context, NodeApi, error_body};
@@ -42,6 +43,12 @@ pub(crate) async fn accept_loop(shared: Arc<NodeShared>, listener: TcpListener, 
     loop {
         let (stream, addr) = tokio::select! {
             () = shared.shutdown.cancelled() => return,
+            // Dropping the listener refuses new clients at once, so load
+            // balancers in front move them to another proxy.
+            () = shared.drain.started() => {
+                tracing::info!("draining: no longer accepting clients");
+                return;
+            }
             r = listener.accept() => match r {
                 Ok(conn) => conn,
                 Err(err) => {
@@ -52,11 +59,13 @@ pub(crate) async fn accept_loop(shared: Arc<NodeShared>, listener: TcpListener, 
             },
         };
         let Ok(permit) = Arc::clone(&permits).try_acquire_owned() else {
+            shared.metrics.client_refused();
             tracing::warn!(%addr, "client refused: connection limit reached");
             continue;
         };
         let task_shared = Arc::clone(&shared);
-        shared.shutdown.spawn(serve_client(task_shared, stream, addr, permit));
+        // A connection is in-flight work: draining waits for it to finish.
+        shared.shutdown.spawn(shared.drain.track(serve_client(task_shared, stream, addr, permit)));
     }
 }
 
@@ -73,6 +82,7 @@ fn ws_config(max_frame: usize) -> WebSocketConfig {
 
 /// The result of handling one client frame.
 struct Outcome {
+    command: i32,
     reply: Option<Bytes>,
     /// The node that answered.
     served: Option<(NodeType, NodeId)>,
@@ -105,6 +115,7 @@ async fn serve_client(
         Err(_) => return tracing::debug!(%addr, "websocket handshake timed out"),
     };
     let mut open = sessions.open(shared.shutdown.token());
+    shared.metrics.client_accepted();
     let session = open.id.clone();
     tracing::debug!(%addr, %session, "client connected");
     let (mut sink, mut source) = ws.split();
@@ -117,16 +128,26 @@ async fn serve_client(
     let idle = ws_settings.timeout;
     let idle_timer = tokio::time::sleep(idle);
     tokio::pin!(idle_timer);
+    // Once the node drains, no more frames are read: the client gets the
+    // answers to what it already sent, then a `1001 going away`.
+    let mut draining = shared.drain.is_draining();
 
     let goodbye: Option<Message> = loop {
         if inflight.is_none()
             && let Some(frame) = queue.pop_front()
         {
+            shared.metrics.received(Via::Client, frame.command);
             inflight =
                 Some(Box::pin(handle_frame(Arc::clone(&shared), session.clone(), pins.clone(), frame)));
         }
+        if draining && inflight.is_none() && queue.is_empty() {
+            break Some(close(1001, "server draining; reconnect"));
+        }
         tokio::select! {
             biased;
+            () = shared.drain.started(), if !draining => {
+                draining = true;
+            }
             () = open.kick.cancelled() => {
                 break Some(if shared.shutdown.is_triggered() {
                     close(1001, "server shutting down")
@@ -147,13 +168,14 @@ async fn serve_client(
                 if let Some((node_type, node)) = outcome.served {
                     remember(&mut pins, &mut served, node_type, node, outcome.stateful);
                 }
-                if let Some(reply) = outcome.reply
-                    && sink.send(Message::Binary(reply)).await.is_err()
-                {
-                    break None;
+                if let Some(reply) = outcome.reply {
+                    if sink.send(Message::Binary(reply)).await.is_err() {
+                        break None;
+                    }
+                    shared.metrics.sent(Via::Client, outcome.command);
                 }
             }
-            msg = source.next(), if queue.len() < MAX_QUEUED_FRAMES => {
+            msg = source.next(), if queue.len() < MAX_QUEUED_FRAMES && !draining => {
                 idle_timer.as_mut().reset(tokio::time::Instant::now() + idle);
                 match msg {
                     Some(Ok(Message::Binary(data))) => {
@@ -230,13 +252,13 @@ async fn handle_frame(
     frame: ClientFrame,
 ) -> Outcome {
     let command = frame.command;
-    let stateful = !shared.stateless.is_stateless(command);
+    let stateful = !shared.is_stateless(command);
     let heartbeat = shared.config.websocket.as_ref().map(|ws| ws.heartbeat_command);
     // A heartbeat proves the client↔proxy path alive; answering it here
     // costs no hop. A proxy-side handler for the id takes precedence.
     if Some(command) == heartbeat && shared.events.get(command).is_none() {
         let reply = ClientFrame::new(command, Bytes::from_static(br#"{"code":200}"#)).encode(usize::MAX).ok();
-        return Outcome { reply, served: None, stateful: false };
+        return Outcome { command, reply, served: None, stateful: false };
     }
     let result = match shared.target(command) {
         Target::Local => handle_locally(&shared, &session, frame).await,
@@ -246,11 +268,15 @@ async fn handle_frame(
     };
     match result {
         Ok((reply, served)) => Outcome {
+            command,
             reply: reply.and_then(|body| ClientFrame::new(command, body).encode(usize::MAX).ok()),
             served,
             stateful,
         },
-        Err(status) => Outcome { reply: error_frame(command, &status), served: None, stateful },
+        Err(status) => {
+            shared.metrics.error(&status);
+            Outcome { command, reply: error_frame(command, &status), served: None, stateful }
+        }
     }
 }
 
@@ -263,8 +289,11 @@ async fn handle_locally(shared: &Arc<NodeShared>, session: &SessionId, frame: Cl
         .cloned()
         .ok_or_else(|| Status::not_found(format!("no handler for command {}", frame.command)))?;
     let ctx = Context::new(Arc::clone(shared) as Arc<dyn NodeApi>, Some(session.clone()), frame.command);
-    let reply = run_handler(&*handler, ctx, frame.body, shared.handler_timeout).await?;
-    Ok((reply, None))
+    let started = tokio::time::Instant::now();
+    let result = run_handler(&*handler, ctx, frame.body, shared.handler_timeout).await;
+    // Errors are counted once, where the client's error frame is made.
+    shared.metrics.handled::<()>(frame.command, started.elapsed(), &Ok(()));
+    Ok((result?, None))
 }
 
 async fn forward(
@@ -274,12 +303,28 @@ async fn forward(
     frame: ClientFrame,
     node_type: NodeType,
 ) -> Handled {
-    let mut request = shared.envelope(Kind::Request, frame.command, Some(session), frame.body);
-    request.pins = pins;
-    let link = shared
-        .link_for_type(node_type, &request.pins)
-        .ok_or_else(|| Status::unavailable(format!("no live {node_type:?} node")))?;
-    let response = shared.endpoint.call(&link, request, shared.call_timeout).await.map_err(Status::from)?;
+    let mut pins = Some(pins);
+    let mut avoid: Option<NodeId> = None;
+    let response = loop {
+        let mut request = shared.envelope(Kind::Request, frame.command, Some(session), frame.body.clone());
+        // A retry goes out without pins: the pinned node is the one that refused.
+        request.pins = pins.take().unwrap_or_default();
+        let link = shared
+            .link_for_type_except(node_type, &request.pins, avoid.as_ref())
+            .ok_or_else(|| Status::unavailable(format!("no live {node_type:?} node")))?;
+        shared.metrics.sent(Via::Rpc, frame.command);
+        let response =
+            shared.endpoint.call(&link, request, shared.call_timeout).await.map_err(Status::from)?;
+        // A node that refused because it drains never ran the handler:
+        // try once more on another node.
+        let refused_by_draining = response.status == Code::UNAVAILABLE.as_u32()
+            && avoid.is_none()
+            && NodeId::parse(&response.source).is_ok_and(|id| shared.members.excluded(&id));
+        if !refused_by_draining {
+            break response;
+        }
+        avoid = NodeId::parse(&response.source).ok();
+    };
     let served = NodeId::parse(&response.source).ok().and_then(|id| {
         NodeType::try_from(response.origin_type).ok().filter(|t| *t != NodeType::Unspecified).map(|t| (t, id))
     });

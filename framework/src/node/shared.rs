@@ -4,8 +4,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use arc_swap::ArcSwap;
 use bytes::Bytes;
 
+use super::drain::DrainState;
+use super::membership::Membership;
+use super::metrics::{NodeMetrics, Via};
+use super::peers::PeerSet;
+use super::relay::RelayLedger;
+use super::reload::ConfigSource;
 use super::sessions::Sessions;
 use crate::config::NodeConfig;
 use crate::handler::{ApiFuture, AppState, EventTable, NodeApi};
@@ -21,14 +28,39 @@ use crate::transport::{CallError, Link, RpcEndpoint, SendError};
 /// and writes nothing.
 pub(crate) const NO_REPLY: Code = Code(204);
 
+/// What a reload replaces, swapped as one value so that a message never
+/// sees the routing table of one config and the `no_state` set of another.
+#[derive(Debug)]
+pub(crate) struct Live {
+    /// The config as last applied.
+    pub(crate) config: Arc<NodeConfig>,
+    pub(crate) routes: RouteTable,
+    pub(crate) stateless: StateTable,
+}
+
 /// One running node's shared state.
 pub(crate) struct NodeShared {
     pub(crate) id: NodeId,
     pub(crate) node_type: NodeType,
+    /// The config the node started with. Fields a reload cannot change
+    /// (ports, limits, timeouts) are read here; see [`NodeShared::live`].
     pub(crate) config: Arc<NodeConfig>,
     pub(crate) endpoint: RpcEndpoint,
-    pub(crate) routes: RouteTable,
-    pub(crate) stateless: StateTable,
+    /// Routing and `no_state` tables and the applied config; replaced by
+    /// reloads.
+    pub(crate) live: ArcSwap<Live>,
+    /// Outbound peers: configured and learned.
+    pub(crate) peers: PeerSet,
+    pub(crate) members: Membership,
+    pub(crate) drain: DrainState,
+    pub(crate) metrics: NodeMetrics,
+    /// Where reloads re-read the config; `None` for in-memory configs.
+    pub(crate) source: Option<Arc<dyn ConfigSource>>,
+    /// Serializes reloads.
+    pub(crate) reload_lock: tokio::sync::Mutex<()>,
+    /// Requests relayed here and not answered yet, failed fast when their
+    /// next hop is lost.
+    pub(crate) relays: RelayLedger,
     pub(crate) events: EventTable,
     pub(crate) state: AppState,
     /// Client sessions; proxies only.
@@ -52,12 +84,19 @@ impl NodeShared {
         state: AppState,
         sessions: Option<Arc<Sessions>>,
         shutdown: Shutdown,
+        source: Option<Arc<dyn ConfigSource>>,
     ) -> NodeShared {
         NodeShared {
             id: endpoint.node_id().clone(),
             node_type: endpoint.node_type(),
-            routes,
-            stateless,
+            live: ArcSwap::from_pointee(Live { config: Arc::clone(&config), routes, stateless }),
+            peers: PeerSet::default(),
+            members: Membership::default(),
+            drain: DrainState::default(),
+            metrics: NodeMetrics::new(),
+            source,
+            reload_lock: tokio::sync::Mutex::new(()),
+            relays: RelayLedger::new(config.rpc.call_timeout),
             handler_timeout: config.handler_timeout,
             call_timeout: config.rpc.call_timeout,
             hop_limit: config.rpc.hop_limit,
@@ -75,18 +114,41 @@ impl NodeShared {
         self.rr.fetch_add(1, Ordering::Relaxed)
     }
 
+    /// The config as last applied (by start or reload).
+    pub(crate) fn live_config(&self) -> Arc<NodeConfig> {
+        Arc::clone(&self.live.load().config)
+    }
+
+    /// Whether `command` needs no session affinity (`websocket.no_state`).
+    pub(crate) fn is_stateless(&self, command: i32) -> bool {
+        self.live.load().stateless.is_stateless(command)
+    }
+
     /// The link to use for a message whose next stop is a node of type
-    /// `target`: the pinned node when live and directly linked, else any
-    /// direct node of the type (balanced), else a route to relay it.
+    /// `target`: the pinned node when live, directly linked and not
+    /// draining, else any such node of the type (balanced), else a route to
+    /// relay it. A pin to a dead or draining node is simply not used: the
+    /// answer names the node that served, and the proxy re-pins to it.
     pub(crate) fn link_for_type(&self, target: NodeType, pins: &[Pin]) -> Option<Link> {
+        self.link_for_type_except(target, pins, None)
+    }
+
+    /// As [`NodeShared::link_for_type`], never choosing `avoid`.
+    pub(crate) fn link_for_type_except(
+        &self,
+        target: NodeType,
+        pins: &[Pin],
+        avoid: Option<&NodeId>,
+    ) -> Option<Link> {
+        let usable = |l: &Link| Some(l.peer_id()) != avoid && !self.members.excluded(l.peer_id());
         let pinned = |t: NodeType| pins.iter().find(|p| p.node_type == t as i32);
         if let Some(pin) = pinned(target)
             && let Ok(id) = NodeId::parse(&pin.node_id)
-            && let Some(link) = self.endpoint.link(&id)
+            && let Some(link) = self.endpoint.link(&id).filter(usable)
         {
             return Some(link);
         }
-        if let Some(link) = self.endpoint.pick(target, self.next_seed()) {
+        if let Some(link) = self.endpoint.pick_where(target, self.next_seed(), usable) {
             return Some(link);
         }
         if self.node_type == NodeType::Route || target == NodeType::Route {
@@ -94,11 +156,11 @@ impl NodeShared {
         }
         if let Some(pin) = pinned(NodeType::Route)
             && let Ok(id) = NodeId::parse(&pin.node_id)
-            && let Some(link) = self.endpoint.link(&id)
+            && let Some(link) = self.endpoint.link(&id).filter(usable)
         {
             return Some(link);
         }
-        self.endpoint.pick(NodeType::Route, self.next_seed())
+        self.endpoint.pick_where(NodeType::Route, self.next_seed(), usable)
     }
 
     /// The link towards node `dest`: direct when linked, else through a
@@ -115,7 +177,10 @@ impl NodeShared {
 
     /// Sends an envelope addressed (`to`) to `dest`.
     pub(crate) fn send_to_node(&self, dest: &NodeId, envelope: Envelope) -> Result<(), SendError> {
-        self.link_for_node(dest).ok_or(SendError::NoLink)?.send(envelope)
+        let command = envelope.command;
+        self.link_for_node(dest).ok_or(SendError::NoLink)?.send(envelope)?;
+        self.metrics.sent(Via::Rpc, command);
+        Ok(())
     }
 
     /// A fresh envelope originating here.
@@ -158,7 +223,32 @@ impl NodeShared {
 
     /// Where a message with this command goes from here.
     pub(crate) fn target(&self, command: i32) -> Target {
-        self.routes.target(command)
+        self.live.load().routes.target(command)
+    }
+}
+
+impl NodeShared {
+    /// Queues a push for a client of this proxy, counting it; a client
+    /// whose queue overflowed is disconnected and counted as a queue drop.
+    pub(crate) fn push_local(
+        &self,
+        sessions: &Sessions,
+        seq: u64,
+        command: i32,
+        body: Bytes,
+    ) -> Result<(), Status> {
+        match sessions.push(seq, command, body) {
+            Ok(()) => {
+                self.metrics.sent(Via::Client, command);
+                Ok(())
+            }
+            Err(status) => {
+                if status.code() == Code::OVERLOADED {
+                    self.metrics.client_kicked();
+                }
+                Err(status)
+            }
+        }
     }
 }
 
@@ -198,7 +288,7 @@ impl NodeApi for NodeShared {
         if session.proxy() == &self.id
             && let Some(sessions) = &self.sessions
         {
-            return sessions.push(session.seq(), command, body);
+            return self.push_local(sessions, session.seq(), command, body);
         }
         let mut env = self.envelope(Kind::Push, command, Some(session), body);
         env.to = session.proxy().to_string();
@@ -216,6 +306,9 @@ impl NodeApi for NodeShared {
         let link = self.link_for_type(target, &[]);
         let endpoint = self.endpoint.clone();
         let deadline = self.call_timeout;
+        if link.is_some() {
+            self.metrics.sent(Via::Rpc, command);
+        }
         Box::pin(async move {
             let link = link.ok_or_else(|| Status::unavailable(format!("no live {target:?} node to call")))?;
             let response =
@@ -235,6 +328,8 @@ impl NodeApi for NodeShared {
         let link = self
             .link_for_type(target, &[])
             .ok_or_else(|| Status::unavailable(format!("no live {target:?} node")))?;
-        link.send(env).map_err(Status::from)
+        link.send(env).map_err(Status::from)?;
+        self.metrics.sent(Via::Rpc, command);
+        Ok(())
     }
 }

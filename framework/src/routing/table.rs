@@ -85,6 +85,24 @@ impl RouteTable {
         self.own
     }
 
+    /// The node types some command is forwarded to, other than routes,
+    /// sorted: the types this node sends requests to directly when linked.
+    pub fn forward_types(&self) -> Vec<NodeType> {
+        let mut types: Vec<NodeType> = self
+            .special
+            .iter()
+            .map(|&(_, t)| t)
+            .chain(self.ranges.iter().map(|&(_, t)| t))
+            .filter_map(|t| match t {
+                Target::Forward(to) if to != NodeType::Route => Some(to),
+                _ => None,
+            })
+            .collect();
+        types.sort_unstable();
+        types.dedup();
+        types
+    }
+
     /// Where a message with `command` and no explicit destination goes.
     #[inline]
     pub fn target(&self, command: i32) -> Target {

@@ -177,6 +177,12 @@ impl RpcEndpoint {
         self.inner.ctx.links.pick(node_type, seed)
     }
 
+    /// As [`RpcEndpoint::pick`], among the links `keep` accepts (used to
+    /// leave draining nodes out of balancing).
+    pub fn pick_where(&self, node_type: NodeType, seed: usize, keep: impl Fn(&Link) -> bool) -> Option<Link> {
+        self.inner.ctx.links.pick_where(node_type, seed, keep)
+    }
+
     /// Every live link.
     pub fn links(&self) -> Vec<Link> {
         self.inner.ctx.links.all()
@@ -193,9 +199,15 @@ impl RpcEndpoint {
     /// Sends a request on `link` and waits for its response, at most
     /// `deadline`. Sets the kind, request id and source.
     ///
+    /// A request whose link closes is failed at once with
+    /// [`CallError::LinkLost`] instead of waiting out the deadline, unless
+    /// another link to the same peer is still up (the answer may come back
+    /// on it).
+    ///
     /// # Errors
     /// [`CallError::Send`] if it could not be sent, [`CallError::Timeout`]
-    /// if no answer came in time (a later answer is dropped and counted).
+    /// if no answer came in time (a later answer is dropped and counted),
+    /// [`CallError::LinkLost`] if the peer became unreachable.
     pub async fn call(
         &self,
         link: &Link,
@@ -209,13 +221,25 @@ impl RpcEndpoint {
             request.source = self.inner.node_id.to_string();
         }
         link.send(request)?;
-        match tokio::time::timeout(deadline, pending.response()).await {
-            Ok(Some(response)) => Ok(response),
-            Ok(None) | Err(_) => {
-                TransportStats::bump(&self.inner.stats.call_timeouts);
-                Err(CallError::Timeout(deadline))
+        let expires = tokio::time::sleep(deadline);
+        tokio::pin!(expires);
+        let mut watched = link.clone();
+        loop {
+            tokio::select! {
+                biased;
+                response = pending.response() => match response {
+                    Some(response) => return Ok(response),
+                    None => break,
+                },
+                () = &mut expires => break,
+                () = watched.closed() => match self.link(watched.peer_id()) {
+                    Some(other) => watched = other,
+                    None => return Err(CallError::LinkLost),
+                },
             }
         }
+        TransportStats::bump(&self.inner.stats.call_timeouts);
+        Err(CallError::Timeout(deadline))
     }
 
     /// The answer to `request`, addressed back to its source.

@@ -72,6 +72,10 @@ pub enum CallError {
     /// No response before the deadline; a response arriving later is dropped.
     #[error("no response within {0:?}")]
     Timeout(Duration),
+    /// The link the request went out on closed before the answer came, and
+    /// no other link to that peer is up: the answer cannot arrive.
+    #[error("the link to the peer was lost before it answered")]
+    LinkLost,
 }
 
 impl From<CallError> for Status {
@@ -80,7 +84,7 @@ impl From<CallError> for Status {
             CallError::Timeout(_) => Status::new(Code::TIMEOUT, err.to_string()),
             CallError::Send(SendError::QueueFull) => Status::new(Code::OVERLOADED, err.to_string()),
             CallError::Send(SendError::TooLarge) => Status::new(Code::BAD_REQUEST, err.to_string()),
-            CallError::Send(_) => Status::new(Code::UNAVAILABLE, err.to_string()),
+            CallError::Send(_) | CallError::LinkLost => Status::new(Code::UNAVAILABLE, err.to_string()),
         }
     }
 }

@@ -64,8 +64,17 @@ pub struct Incoming {
 /// link's frames in order end to end (a push its handler sent before
 /// replying reaches the client before the reply) and saves a queue hop.
 pub trait InboundHandler: Send + Sync + 'static {
-    /// Handles one envelope that is not the answer to a local call.
+    /// Handles one envelope that is not the answer to a local call or a
+    /// heartbeat.
     fn handle(&self, incoming: Incoming);
+
+    /// A link was established (either direction) and is registered. Runs
+    /// before the link reads anything, so a frame queued here is the first
+    /// the peer receives from us.
+    fn link_up(&self, _link: &Link) {}
+
+    /// A link closed and is no longer registered.
+    fn link_down(&self, _link: &Link) {}
 }
 
 /// Where a link hands what it reads.
@@ -158,6 +167,9 @@ impl Link {
         };
         TransportStats::bump(&ctx.stats.links_established);
         ctx.links.insert(link.clone());
+        if let Inbound::Handler(handler) = &ctx.inbound {
+            handler.link_up(&link);
+        }
         let (read_half, write_half) = stream.into_split();
         let task_link = link.clone();
         shutdown.spawn(async move {
@@ -185,6 +197,9 @@ impl Link {
             }
             ctx.links.remove(&task_link);
             task_link.inner.closed.cancel();
+            if let Inbound::Handler(handler) = &ctx.inbound {
+                handler.link_down(&task_link);
+            }
         });
         link
     }
@@ -294,7 +309,9 @@ async fn read_loop(
             return Err(LinkError::Version(envelope.version));
         }
         match envelope.kind() {
-            Kind::Control => {}
+            // Heartbeats only prove the peer alive; other control frames
+            // (membership, drain notices) are the node's business.
+            Kind::Control if envelope.command == CONTROL_HEARTBEAT => {}
             Kind::Response if envelope.to.is_empty() || envelope.to == ctx.self_id.as_str() => {
                 if !ctx.pending.complete(envelope) {
                     TransportStats::bump(&ctx.stats.late_responses);

@@ -43,9 +43,22 @@ impl LinkRegistry {
     /// candidates by `seed` (a round-robin counter). Allocation-free: this
     /// runs for every balanced message.
     pub(crate) fn pick(&self, node_type: NodeType, seed: usize) -> Option<Link> {
+        self.pick_where(node_type, seed, |_| true)
+    }
+
+    /// As [`LinkRegistry::pick`], among the links `keep` accepts.
+    pub(crate) fn pick_where(
+        &self,
+        node_type: NodeType,
+        seed: usize,
+        keep: impl Fn(&Link) -> bool,
+    ) -> Option<Link> {
         let map = self.by_peer.read().unwrap_or_else(|p| p.into_inner());
-        let candidates =
-            || map.values().filter_map(|links| Self::best(links)).filter(|l| l.peer_type() == node_type);
+        let candidates = || {
+            map.values()
+                .filter_map(|links| Self::best(links))
+                .filter(|l| l.peer_type() == node_type && keep(l))
+        };
         let count = candidates().count();
         if count == 0 {
             return None;

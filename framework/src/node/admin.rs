@@ -1,0 +1,248 @@
+//! The admin endpoints, served on the node's HTTP port next to the
+//! application's own routes (admin paths win over same-named user routes).
+//!
+//! | path | method | auth | answers |
+//! |---|---|---|---|
+//! | `/health` | GET | open | liveness |
+//! | `/ready` | GET | token | 200 when every configured peer is linked and the node is not draining |
+//! | `/nodes` | GET | token | this node, its links, its dialed peers, the members it knows |
+//! | `/metrics` | GET | token | Prometheus text format |
+//! | `/update_remote_rpc_config` | POST | token | re-reads the config source and applies it |
+//! | `/drain` | POST | token | starts draining (`?grace=SECONDS`, default 10) |
+//!
+//! Admin calls need `Authorization: Bearer <http.token>`, compared in
+//! constant time ([`HttpRequest::bearer_matches`]). A node without
+//! `http.token` answers 403 on every admin path but `/health`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use serde_json::{Value, json};
+
+use super::drain;
+use super::http::{HttpRequest, HttpResponse, HttpRoutes};
+use super::reload::{self, ReloadError};
+use super::shared::NodeShared;
+use crate::config::type_name;
+use crate::proto::MemberState;
+use crate::transport::Direction;
+
+/// Grace period of `POST /drain` without `?grace=`; the same as `espoir up`'s.
+pub(crate) const DEFAULT_DRAIN_GRACE: Duration = Duration::from_secs(10);
+
+/// Longest grace `POST /drain` accepts, so a typo cannot pin a node for days.
+const MAX_DRAIN_GRACE: Duration = Duration::from_secs(3600);
+
+type Handler = fn(Arc<NodeShared>, HttpRequest) -> BoxFuture<'static, HttpResponse>;
+
+/// The admin paths of a node.
+pub(crate) const PATHS: [&str; 6] =
+    ["/health", "/ready", "/nodes", "/metrics", "/update_remote_rpc_config", "/drain"];
+
+/// The admin routes of `shared`.
+pub(crate) fn routes(shared: &Arc<NodeShared>) -> HttpRoutes {
+    let table: [(&str, &'static str, bool, Handler); 6] = [
+        ("/health", "GET", true, |s, _| Box::pin(async move { health(&s) })),
+        ("/ready", "GET", false, |s, _| Box::pin(async move { ready(&s) })),
+        ("/nodes", "GET", false, |s, _| Box::pin(async move { nodes(&s) })),
+        ("/metrics", "GET", false, |s, _| Box::pin(async move { metrics(&s) })),
+        ("/update_remote_rpc_config", "POST", false, |s, _| Box::pin(async move { update(&s).await })),
+        ("/drain", "POST", false, |s, req| Box::pin(async move { start_drain(&s, &req) })),
+    ];
+    let mut routes = HttpRoutes::new();
+    for (path, method, open, handler) in table {
+        let shared = Arc::clone(shared);
+        routes = routes.route(path, move |req: HttpRequest| {
+            let shared = Arc::clone(&shared);
+            async move {
+                if req.method != method && !(method == "GET" && req.method == "HEAD") {
+                    return HttpResponse::error(405, &format!("use {method}"));
+                }
+                if !open && let Some(refusal) = authorize(&shared, &req) {
+                    return refusal;
+                }
+                handler(shared, req).await
+            }
+        });
+    }
+    routes
+}
+
+/// `None` when the request carries the node's admin token.
+fn authorize(shared: &NodeShared, req: &HttpRequest) -> Option<HttpResponse> {
+    let Some(token) = shared.config.http.as_ref().and_then(|h| h.token.as_ref()) else {
+        return Some(HttpResponse::error(403, "admin API disabled: this node has no http.token"));
+    };
+    if req.bearer_matches(token) {
+        return None;
+    }
+    shared.metrics.admin_auth_failure();
+    // Never log the presented value: it may be a near-miss of the secret.
+    tracing::warn!(path = %req.path, presented = req.header("authorization").is_some(),
+        "admin request refused: missing or wrong bearer token");
+    Some(HttpResponse::error(401, "missing or wrong bearer token (Authorization: Bearer <http.token>)"))
+}
+
+fn identity(shared: &NodeShared) -> Value {
+    json!({
+        "id": shared.id.to_string(),
+        "name": shared.config.name,
+        "type": type_name(shared.node_type),
+        "draining": shared.drain.is_draining(),
+    })
+}
+
+fn health(shared: &NodeShared) -> HttpResponse {
+    let mut body = identity(shared);
+    body["status"] = json!("ok");
+    HttpResponse::json(&body)
+}
+
+fn ready(shared: &NodeShared) -> HttpResponse {
+    let waiting: Vec<Value> = shared
+        .peers
+        .all()
+        .into_iter()
+        .filter(|p| p.origin == super::peers::Origin::Config && !p.is_up())
+        .map(|p| json!({ "id": p.id.to_string(), "type": type_name(p.node_type), "state": p.state_name() }))
+        .collect();
+    let draining = shared.drain.is_draining();
+    let ready = waiting.is_empty() && !draining;
+    let body = json!({ "ready": ready, "draining": draining, "waiting_for": waiting });
+    HttpResponse::json_status(if ready { 200 } else { 503 }, &body)
+}
+
+fn nodes(shared: &NodeShared) -> HttpResponse {
+    let links: Vec<Value> = shared
+        .endpoint
+        .links()
+        .into_iter()
+        .map(|l| {
+            json!({
+                "peer": l.peer_id().to_string(),
+                "type": type_name(l.peer_type()),
+                "direction": if l.direction() == Direction::Outbound { "outbound" } else { "inbound" },
+                "remote": l.remote_addr().to_string(),
+                "encrypted": l.encrypted(),
+                "draining": shared.members.is_draining(l.peer_id()),
+            })
+        })
+        .collect();
+    let peers: Vec<Value> = shared
+        .peers
+        .all()
+        .into_iter()
+        .map(|p| {
+            let spec = p.link.spec();
+            let mut v = json!({
+                "id": p.id.to_string(), "host": spec.host, "port": spec.port, "type": type_name(p.node_type),
+                "origin": p.origin.as_str(), "state": p.state_name(),
+            });
+            if let crate::transport::PeerState::Down { error, failures } = p.link.state() {
+                v["error"] = json!(error);
+                v["failures"] = json!(failures);
+            }
+            v
+        })
+        .collect();
+    let members: Vec<Value> = shared
+        .members
+        .known()
+        .into_iter()
+        .map(|m| {
+            json!({
+                "id": m.node_id, "name": m.name, "type": type_name(m.node_type()), "host": m.host, "port": m.port,
+                "state": if m.state() == MemberState::Draining { "draining" } else { "active" },
+            })
+        })
+        .collect();
+    let mut body = json!({ "node": identity(shared), "links": links, "peers": peers, "members": members });
+    body["node"]["sessions"] = json!(shared.sessions.as_ref().map_or(0, |s| s.len()));
+    body["node"]["in_flight"] = json!(shared.drain.in_flight());
+    HttpResponse::json(&body)
+}
+
+fn metrics(shared: &NodeShared) -> HttpResponse {
+    HttpResponse {
+        status: 200,
+        content_type: "text/plain; version=0.0.4; charset=utf-8".into(),
+        body: shared.metrics.encode().into(),
+    }
+}
+
+async fn update(shared: &Arc<NodeShared>) -> HttpResponse {
+    match reload::reload(shared).await {
+        Ok(report) => HttpResponse::json(&serde_json::to_value(&report).unwrap_or(Value::Null)),
+        Err(err @ ReloadError::NoSource) => HttpResponse::error(409, &err.to_string()),
+        Err(err) => {
+            let status = if err.is_invalid_config() { 400 } else { 503 };
+            let problems: Vec<Value> = match &err {
+                ReloadError::Config(config) => config
+                    .problems()
+                    .into_iter()
+                    .map(|p| json!({ "file": p.file.display().to_string(), "field": p.field, "reason": p.reason }))
+                    .collect(),
+                ReloadError::NoSource => Vec::new(),
+            };
+            let msg = format!("config not applied; the running config is kept: {err}");
+            HttpResponse::json_status(status, &json!({ "code": status, "msg": msg, "problems": problems }))
+        }
+    }
+}
+
+/// `?grace=SECONDS` from the query string.
+fn grace(req: &HttpRequest) -> Result<Duration, String> {
+    let Some(query) = req.query.as_deref() else { return Ok(DEFAULT_DRAIN_GRACE) };
+    let Some(value) = query.split('&').find_map(|kv| kv.strip_prefix("grace=")) else {
+        return Ok(DEFAULT_DRAIN_GRACE);
+    };
+    let secs: f64 = value.parse().map_err(|_| format!("grace={value} is not a number of seconds"))?;
+    Duration::try_from_secs_f64(secs)
+        .ok()
+        .filter(|d| *d <= MAX_DRAIN_GRACE)
+        .ok_or_else(|| format!("grace must be between 0 and {} seconds", MAX_DRAIN_GRACE.as_secs()))
+}
+
+fn start_drain(shared: &Arc<NodeShared>, req: &HttpRequest) -> HttpResponse {
+    let grace = match grace(req) {
+        Ok(g) => g,
+        Err(msg) => return HttpResponse::error(400, &msg),
+    };
+    let already = shared.drain.is_draining();
+    if !already {
+        // Not a task of the node: draining ends by stopping the node, which
+        // waits for the node's tasks.
+        let node = Arc::clone(shared);
+        tokio::spawn(async move { drain::drain(&node, grace).await });
+    }
+    let body = json!({
+        "draining": true, "already_draining": already, "grace_secs": grace.as_secs_f64(),
+        "in_flight": shared.drain.in_flight(),
+    });
+    HttpResponse::json_status(202, &body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(query: Option<&str>) -> HttpRequest {
+        HttpRequest {
+            method: "POST".into(),
+            path: "/drain".into(),
+            query: query.map(str::to_owned),
+            headers: Vec::new(),
+            body: bytes::Bytes::new(),
+        }
+    }
+
+    #[test]
+    fn drain_grace_comes_from_the_query_and_is_bounded() {
+        assert_eq!(grace(&req(None)), Ok(DEFAULT_DRAIN_GRACE));
+        assert_eq!(grace(&req(Some("x=1&grace=2.5"))), Ok(Duration::from_millis(2500)));
+        assert!(grace(&req(Some("grace=soon"))).is_err());
+        assert!(grace(&req(Some("grace=-1"))).is_err());
+        assert!(grace(&req(Some("grace=99999"))).is_err());
+    }
+}

@@ -1,0 +1,82 @@
+//! Draining: stop taking new work, finish what is in flight, tell the
+//! cluster, then stop.
+//!
+//! Started by `POST /drain`, by [`crate::RunningNode::drain`], and by
+//! `espoir node`/`espoir up` on SIGTERM or Ctrl-C. While a node drains:
+//!
+//! * it announces itself as draining on every link, so peers and routes
+//!   stop choosing it for balanced messages and new pins at once;
+//! * a proxy accepts no new clients; each connected client gets the answers
+//!   to the frames it already sent, then a `1001 going away` close;
+//! * a service or route refuses new requests with `503` (a proxy retries a
+//!   refused request once on another node: the handler never ran) and lets
+//!   running handlers finish;
+//! * once nothing is in flight, or the grace period is over, the node stops
+//!   and its links close; routes then announce it gone.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tokio_util::task::task_tracker::TrackedFuture;
+
+use super::membership;
+use super::shared::NodeShared;
+
+/// The drain state of one node.
+#[derive(Debug, Default)]
+pub(crate) struct DrainState {
+    /// Cancelled when draining starts.
+    started: CancellationToken,
+    /// In-flight work: handler runs and client connections. Draining waits
+    /// for it to empty.
+    work: TaskTracker,
+}
+
+impl DrainState {
+    /// True once draining started.
+    pub(crate) fn is_draining(&self) -> bool {
+        self.started.is_cancelled()
+    }
+
+    /// Resolves when draining starts.
+    pub(crate) async fn started(&self) {
+        self.started.cancelled().await;
+    }
+
+    /// Counts `work` as in flight until it completes.
+    pub(crate) fn track<F: Future>(&self, work: F) -> TrackedFuture<F> {
+        self.work.track_future(work)
+    }
+
+    /// Units of work in flight.
+    pub(crate) fn in_flight(&self) -> usize {
+        self.work.len()
+    }
+}
+
+/// Drains `shared` and stops it. True when in-flight work finished within
+/// `grace`. Calling it again while a drain runs waits the same way.
+pub(crate) async fn drain(shared: &Arc<NodeShared>, grace: Duration) -> bool {
+    let started = tokio::time::Instant::now();
+    if !shared.drain.started.is_cancelled() {
+        shared.drain.started.cancel();
+        tracing::info!(node = %shared.id, name = %shared.config.name, in_flight = shared.drain.in_flight(), ?grace,
+            "draining: no new sessions or requests; finishing in-flight work");
+        membership::announce_all(shared);
+    }
+    shared.drain.work.close();
+    let finished = tokio::time::timeout(grace, shared.drain.work.wait()).await.is_ok();
+    if finished {
+        tracing::info!(node = %shared.id, elapsed = ?started.elapsed(), "drained; stopping");
+    } else {
+        tracing::warn!(node = %shared.id, still_running = shared.drain.in_flight(), ?grace,
+            "drain grace period over; stopping with work still in flight");
+    }
+    // What is left (links, listeners) stops promptly on cancellation.
+    let rest = grace.saturating_sub(started.elapsed()).max(Duration::from_secs(1));
+    let stopped = shared.shutdown.finish(rest).await;
+    finished && stopped
+}

@@ -1,0 +1,452 @@
+//! Cluster membership through route nodes (obespoir seed §2.3).
+//!
+//! * Every node **announces** itself ([`Member`]: id, type, RPC address,
+//!   state) as the first frame on every link it gets, and again on every
+//!   link when it starts draining.
+//! * A **route** keeps the members that announced themselves on a live
+//!   link to it. Links carry heartbeats and die after `rpc.dead_after` of
+//!   silence, so this membership is heartbeat-based. On every change it
+//!   sends its member list to every non-route node it is linked to.
+//! * A non-route node keeps each route's last list. It dials members it
+//!   should talk to directly — one of the two sends requests to the
+//!   other's type by its routing table (a proxy with service ranges dials a
+//!   new service without being reconfigured) — and stops dialing learned
+//!   members that are gone from every list and whose link is down. Nodes
+//!   that would only send each other answers stay linked through the route,
+//!   so a route sees the answers to what it relays (see `relay.rs`). A route that restarts sends a fresh
+//!   list once nodes redial it; links that are up are kept meanwhile.
+//! * Draining members, and members a route's config no longer lists
+//!   (evicted by a reload), are left out of balancing and new pins
+//!   everywhere; their links stay up for the work already in flight.
+//!
+//! Startup order does not matter: every link (re)connection re-announces.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+
+use arc_swap::ArcSwap;
+use bytes::Bytes;
+use prost::Message;
+
+use super::peers::Origin;
+use super::shared::NodeShared;
+use crate::id::NodeId;
+use crate::proto::{Envelope, Kind, Member, MemberState, Members, NodeType};
+use crate::transport::{Link, PeerSpec};
+
+/// Control command: a node announces itself (payload [`Member`]).
+pub(crate) const CONTROL_ANNOUNCE: i32 = 2;
+/// Control command: a route's member list (payload [`Members`]).
+pub(crate) const CONTROL_MEMBERS: i32 = 3;
+/// Most members a list may carry; a larger one is cut (and logged) so a
+/// confused peer cannot make a node dial without bound.
+const MAX_MEMBERS: usize = 1024;
+
+/// What a node knows of the cluster.
+#[derive(Debug, Default)]
+pub(crate) struct Membership {
+    /// Members that announced themselves on a live link to this node. On a
+    /// route this is the membership it serves.
+    direct: Mutex<HashMap<NodeId, Member>>,
+    /// Non-routes: the last list each route sent, by route id.
+    views: Mutex<HashMap<NodeId, View>>,
+    /// Routes: members removed from this route's config by a reload, until
+    /// they announce themselves again.
+    evicted: Mutex<HashSet<NodeId>>,
+    /// Nodes that get no new work (draining or evicted); read on every
+    /// balanced pick, so it is swapped whole rather than locked.
+    excluded: ArcSwap<HashSet<NodeId>>,
+}
+
+/// One route's last list.
+#[derive(Debug, Default)]
+struct View {
+    members: Vec<Member>,
+    removed: HashSet<NodeId>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // Short critical sections that never panic; recover from poison anyway.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Membership {
+    /// Whether `id` must get no new work: it drains, or a route evicted it.
+    pub(crate) fn excluded(&self, id: &NodeId) -> bool {
+        let set = self.excluded.load();
+        !set.is_empty() && set.contains(id)
+    }
+
+    /// Whether `id` announced that it is draining.
+    pub(crate) fn is_draining(&self, id: &NodeId) -> bool {
+        self.known().iter().any(|m| m.node_id == id.as_str() && m.state() == MemberState::Draining)
+    }
+
+    /// Every member this node knows of, by id: direct announcements win
+    /// over route lists (they are first-hand).
+    pub(crate) fn known(&self) -> Vec<Member> {
+        let mut all: HashMap<String, Member> = HashMap::new();
+        for view in lock(&self.views).values() {
+            for m in &view.members {
+                all.insert(m.node_id.clone(), m.clone());
+            }
+        }
+        for m in lock(&self.direct).values() {
+            all.insert(m.node_id.clone(), m.clone());
+        }
+        let mut out: Vec<Member> = all.into_values().collect();
+        out.sort_by(|a, b| a.node_id.cmp(&b.node_id));
+        out
+    }
+
+    fn refresh_excluded(&self) {
+        let set = excluded_set(&lock(&self.direct), &lock(&self.views), &lock(&self.evicted));
+        self.excluded.store(set.into());
+    }
+}
+
+/// Ids that get no new work: marked draining by a direct announcement or
+/// by any route's list, removed by any route, or evicted here.
+fn excluded_set(
+    direct: &HashMap<NodeId, Member>,
+    views: &HashMap<NodeId, View>,
+    evicted: &HashSet<NodeId>,
+) -> HashSet<NodeId> {
+    let listed = views.values().flat_map(|v| &v.members).chain(direct.values());
+    let draining =
+        listed.filter(|m| m.state() == MemberState::Draining).filter_map(|m| NodeId::parse(&m.node_id).ok());
+    let removed = views.values().flat_map(|v| v.removed.iter().cloned());
+    draining.chain(removed).chain(evicted.iter().cloned()).collect()
+}
+
+/// A route's reload removed `ids` from its config: evict them from the
+/// cluster, so no node sends them new work, and tell everyone.
+pub(crate) fn evict(shared: &NodeShared, ids: &[NodeId]) {
+    if shared.node_type != NodeType::Route || ids.is_empty() {
+        return;
+    }
+    {
+        let mut evicted = lock(&shared.members.evicted);
+        if evicted.len() + ids.len() > MAX_MEMBERS {
+            // Only config removals grow this set; past the bound, forget
+            // the oldest decisions rather than grow.
+            evicted.clear();
+        }
+        evicted.extend(ids.iter().cloned());
+    }
+    shared.members.refresh_excluded();
+    tracing::info!(count = ids.len(), "evicted members removed from the config; no new work goes to them");
+    broadcast(shared);
+}
+
+/// The member's id when its claims are consistent: the id is the md5 of
+/// the address it gives, so a dial reaches the node it names.
+fn checked_id(m: &Member) -> Option<NodeId> {
+    let id = NodeId::parse(&m.node_id).ok()?;
+    let port = u16::try_from(m.port).ok()?;
+    (NodeId::of(&m.host, port) == id && m.node_type() != NodeType::Unspecified).then_some(id)
+}
+
+/// A node as membership sees it: type, id, and the types its routing
+/// table sends requests to.
+#[derive(Debug, Clone, Copy)]
+struct Side<'a> {
+    node_type: NodeType,
+    id: &'a NodeId,
+    forwards_to: &'a [i32],
+}
+
+impl Side<'_> {
+    fn sends_to(&self, t: NodeType) -> bool {
+        self.forwards_to.contains(&(t as i32))
+    }
+}
+
+/// Whether a node should dial a member it learned of. Routes are linked by
+/// config. Two other nodes are worth a direct link when one of them sends
+/// requests to the other's type; of such a pair, the one with the smaller
+/// id dials, so the pair gets one link.
+fn should_dial(own: Side<'_>, member: Side<'_>) -> bool {
+    own.node_type != NodeType::Route
+        && member.node_type != NodeType::Route
+        && (own.sends_to(member.node_type) || member.sends_to(own.node_type))
+        && own.id < member.id
+}
+
+/// This node as it announces itself.
+fn own_member(shared: &NodeShared) -> Member {
+    let config = &shared.config;
+    let state = if shared.drain.is_draining() { MemberState::Draining } else { MemberState::Active };
+    Member {
+        node_id: shared.id.to_string(),
+        node_type: shared.node_type as i32,
+        host: config.host.clone(),
+        port: u32::from(config.rpc.port),
+        state: state as i32,
+        name: config.name.clone(),
+        forwards_to: shared.live.load().routes.forward_types().into_iter().map(|t| t as i32).collect(),
+    }
+}
+
+fn control(command: i32, payload: Vec<u8>) -> Envelope {
+    Envelope { kind: Kind::Control as i32, command, payload: Bytes::from(payload), ..Envelope::default() }
+}
+
+/// Tells the peer of `link` who we are.
+pub(crate) fn announce(shared: &NodeShared, link: &Link) {
+    let env = control(CONTROL_ANNOUNCE, own_member(shared).encode_to_vec());
+    if let Err(err) = link.send(env) {
+        tracing::debug!(peer = %link.peer_id(), error = %err, "announce not sent");
+    }
+}
+
+/// Announces this node (again) on every link, e.g. once it drains.
+pub(crate) fn announce_all(shared: &NodeShared) {
+    for link in shared.endpoint.links() {
+        announce(shared, &link);
+    }
+}
+
+/// A link came up: announce ourselves on it.
+pub(crate) fn link_up(shared: &NodeShared, link: &Link) {
+    announce(shared, link);
+}
+
+/// A link closed. When it was the last one to its peer, the peer's
+/// announcement no longer holds.
+pub(crate) fn link_down(shared: &NodeShared, link: &Link) {
+    let peer = link.peer_id();
+    if shared.endpoint.link(peer).is_some() {
+        return;
+    }
+    let removed = lock(&shared.members.direct).remove(peer).is_some();
+    if removed {
+        shared.members.refresh_excluded();
+        if shared.node_type == NodeType::Route {
+            tracing::info!(%peer, peer_type = ?link.peer_type(), "member left");
+            broadcast(shared);
+        }
+    }
+    if shared.node_type != NodeType::Route {
+        sync_learned(shared);
+    }
+}
+
+/// Handles a control envelope other than a heartbeat.
+pub(crate) fn on_control(shared: &NodeShared, link: &Link, envelope: Envelope) {
+    match envelope.command {
+        CONTROL_ANNOUNCE => match Member::decode(envelope.payload) {
+            Ok(member) => on_announce(shared, link, member),
+            Err(err) => tracing::warn!(peer = %link.peer_id(), error = %err, "undecodable announce"),
+        },
+        CONTROL_MEMBERS if link.peer_type() == NodeType::Route && shared.node_type != NodeType::Route => {
+            match Members::decode(envelope.payload) {
+                Ok(list) => on_members(shared, link, list),
+                Err(err) => tracing::warn!(peer = %link.peer_id(), error = %err, "undecodable member list"),
+            }
+        }
+        other => tracing::debug!(command = other, peer = %link.peer_id(), "ignoring control message"),
+    }
+}
+
+fn on_announce(shared: &NodeShared, link: &Link, member: Member) {
+    // The handshake proved the peer's id; an announcement must agree with
+    // it, so no node can speak for another.
+    let consistent =
+        checked_id(&member).is_some_and(|id| &id == link.peer_id()) && member.node_type() == link.peer_type();
+    if !consistent {
+        tracing::warn!(peer = %link.peer_id(), claimed = %member.node_id, host = %member.host, port = member.port,
+            "ignoring an announcement that does not match the link's proven identity");
+        return;
+    }
+    let previous = lock(&shared.members.direct).insert(link.peer_id().clone(), member.clone());
+    if previous.as_ref() == Some(&member) {
+        return;
+    }
+    if previous.is_none() && lock(&shared.members.evicted).remove(link.peer_id()) {
+        tracing::info!(peer = %link.peer_id(), "an evicted member announced itself again; it rejoins");
+    }
+    shared.members.refresh_excluded();
+    if member.state() == MemberState::Draining {
+        tracing::info!(peer = %link.peer_id(), name = %member.name, "peer is draining; no new work goes to it");
+    }
+    if shared.node_type == NodeType::Route {
+        if previous.is_none() {
+            tracing::info!(peer = %link.peer_id(), name = %member.name, peer_type = ?member.node_type(), "member joined");
+        }
+        broadcast(shared);
+    }
+}
+
+fn on_members(shared: &NodeShared, link: &Link, list: Members) {
+    let Members { mut members, removed } = list;
+    if members.len() > MAX_MEMBERS {
+        tracing::warn!(route = %link.peer_id(), count = members.len(), "member list too long; keeping the first {MAX_MEMBERS}");
+        members.truncate(MAX_MEMBERS);
+    }
+    members.retain(|m| checked_id(m).is_some());
+    let removed = removed.iter().take(MAX_MEMBERS).filter_map(|id| NodeId::parse(id).ok()).collect();
+    lock(&shared.members.views).insert(link.peer_id().clone(), View { members, removed });
+    shared.members.refresh_excluded();
+    sync_learned(shared);
+}
+
+/// A route sends its members to every non-route node it is linked to.
+fn broadcast(shared: &NodeShared) {
+    let evicted = lock(&shared.members.evicted).clone();
+    let members: Vec<Member> = lock(&shared.members.direct)
+        .iter()
+        .filter(|(id, m)| m.node_type() != NodeType::Route && !evicted.contains(*id))
+        .map(|(_, m)| m.clone())
+        .collect();
+    let removed = evicted.iter().map(ToString::to_string).collect();
+    let payload = Members { members, removed }.encode_to_vec();
+    let mut told = HashSet::new();
+    for link in shared.endpoint.links() {
+        if link.peer_type() == NodeType::Route || !told.insert(link.peer_id().clone()) {
+            continue;
+        }
+        let Some(best) = shared.endpoint.link(link.peer_id()) else { continue };
+        if let Err(err) = best.send(control(CONTROL_MEMBERS, payload.clone())) {
+            tracing::debug!(peer = %best.peer_id(), error = %err, "member list not sent");
+        }
+    }
+}
+
+/// Dials learned members this node should link to, and stops dialing
+/// learned members that no route lists any more and that are unreachable.
+fn sync_learned(shared: &NodeShared) {
+    let listed: Vec<(NodeId, Member, NodeId)> = lock(&shared.members.views)
+        .iter()
+        .flat_map(|(route, view)| view.members.iter().map(move |m| (route.clone(), m.clone())))
+        .filter_map(|(route, m)| checked_id(&m).map(|id| (id, m, route)))
+        .collect();
+    let forwards: Vec<i32> =
+        shared.live.load().routes.forward_types().into_iter().map(|t| t as i32).collect();
+    let own = Side { node_type: shared.node_type, id: &shared.id, forwards_to: &forwards };
+    for (id, member, via) in &listed {
+        let other = Side { node_type: member.node_type(), id, forwards_to: &member.forwards_to };
+        let dial = id != &shared.id
+            && member.state() == MemberState::Active
+            && !shared.members.excluded(id)
+            && should_dial(own, other)
+            && !shared.peers.contains(id)
+            && shared.endpoint.link(id).is_none();
+        if dial && let Some(spec) = learned_spec(shared, member, via) {
+            tracing::info!(peer = %id, name = %member.name, peer_type = ?member.node_type(), via = %via,
+                "linking to a member learned from a route");
+            shared.peers.learn(&shared.endpoint, spec, member.node_type());
+        }
+    }
+    let still_listed: HashSet<&NodeId> = listed.iter().map(|(id, _, _)| id).collect();
+    for peer in shared.peers.learned() {
+        if !still_listed.contains(&peer.id) && !peer.is_up() {
+            tracing::info!(peer = %peer.id, "member is gone; no longer dialing it");
+            shared.peers.remove(&peer.id, Origin::Learned);
+        }
+    }
+}
+
+/// How to dial a learned member: with the token and encryption of the
+/// route's config entry that listed it (a cluster normally shares one
+/// token), else this node's own `rpc` token and encryption.
+fn learned_spec(shared: &NodeShared, member: &Member, via: &NodeId) -> Option<PeerSpec> {
+    let config = shared.live_config();
+    let port = u16::try_from(member.port).ok()?;
+    let entry = config.remote_ports.iter().find(|p| &p.node_id() == via);
+    let (token, encrypt) = match entry {
+        Some(e) => (e.token.clone(), e.encrypt),
+        None => (config.rpc.token.clone(), config.rpc.encrypt),
+    };
+    Some(PeerSpec {
+        host: member.host.clone(),
+        port,
+        token,
+        encrypt,
+        reconnect: config.rpc.reconnect_time,
+        max_backoff: config.rpc.max_backoff,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn member(port: u16, node_type: NodeType, state: MemberState) -> Member {
+        Member {
+            node_id: NodeId::of("127.0.0.1", port).to_string(),
+            node_type: node_type as i32,
+            host: "127.0.0.1".into(),
+            port: u32::from(port),
+            state: state as i32,
+            name: format!("n{port}"),
+            forwards_to: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_member_must_be_named_by_the_md5_of_its_address() {
+        let good = member(7000, NodeType::Service, MemberState::Active);
+        assert_eq!(checked_id(&good), Some(NodeId::of("127.0.0.1", 7000)));
+        let mut lying = good.clone();
+        lying.port = 7001;
+        assert_eq!(checked_id(&lying), None);
+        let mut huge = good.clone();
+        huge.port = 70_000;
+        assert_eq!(checked_id(&huge), None);
+        let mut untyped = good;
+        untyped.node_type = 0;
+        assert_eq!(checked_id(&untyped), None);
+    }
+
+    #[test]
+    fn nodes_link_when_one_sends_to_the_others_type_and_the_smaller_id_dials() {
+        let (a, b) = (NodeId::of("h", 1), NodeId::of("h", 2));
+        let (low, high) = if a < b { (a, b) } else { (b, a) };
+        let to_service = [NodeType::Service as i32];
+        let side = |node_type, id, forwards_to| Side { node_type, id, forwards_to };
+        let proxy = |id| side(NodeType::Proxy, id, &to_service[..]);
+        let service = |id| side(NodeType::Service, id, &[][..]);
+        assert!(should_dial(proxy(&low), service(&high)));
+        assert!(should_dial(service(&low), proxy(&high)), "either end may be the sender");
+        assert!(!should_dial(service(&high), proxy(&low)), "only the smaller id dials");
+        let blind_proxy = side(NodeType::Proxy, &low, &[][..]);
+        assert!(
+            !should_dial(blind_proxy, service(&high)),
+            "a proxy sending all through routes needs no link"
+        );
+        assert!(!should_dial(service(&low), service(&high)));
+        assert!(should_dial(side(NodeType::Service, &low, &to_service[..]), service(&high)));
+        assert!(
+            !should_dial(side(NodeType::Route, &low, &to_service[..]), service(&high)),
+            "routes link by config"
+        );
+        assert!(!should_dial(proxy(&low), side(NodeType::Route, &high, &[][..])));
+    }
+
+    #[test]
+    fn draining_removed_and_evicted_nodes_get_no_new_work() {
+        let id = |port| NodeId::of("127.0.0.1", port);
+        let mut direct = HashMap::new();
+        direct.insert(id(1), member(1, NodeType::Service, MemberState::Draining));
+        let mut views = HashMap::new();
+        views.insert(
+            NodeId::of("r", 1),
+            View {
+                members: vec![
+                    member(2, NodeType::Service, MemberState::Draining),
+                    member(3, NodeType::Service, MemberState::Active),
+                ],
+                removed: [id(4)].into(),
+            },
+        );
+        let evicted = [id(5)].into();
+        let set = excluded_set(&direct, &views, &evicted);
+        let ports: Vec<u16> = (1..=6).filter(|p| set.contains(&id(*p))).collect();
+        assert_eq!(ports, [1, 2, 4, 5]);
+        let m = Membership::default();
+        assert!(!m.excluded(&id(1)));
+        m.excluded.store(set.into());
+        assert!(m.excluded(&id(1)) && !m.excluded(&id(3)));
+    }
+}

@@ -1,0 +1,284 @@
+//! Per-node metrics, exported by `GET /metrics` in Prometheus text format.
+//!
+//! Each node owns its own [`Registry`]: there is no process-global one, so
+//! several nodes in one process (tests, `espoir up`) report separately.
+//! Counters bumped on the hot path live here; values that already exist
+//! elsewhere (transport counters, link states, sessions) are read at scrape
+//! time by the collector in `metrics_scrape.rs`. `docs/operations.md` lists
+//! every metric.
+
+use std::collections::HashSet;
+use std::fmt::Write as _;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+use super::metrics_scrape::ScrapeCollector;
+use super::shared::NodeShared;
+use crate::status::Status;
+
+/// Distinct command ids that get their own label; later ones are counted
+/// under `command="other"`. Bounds the series a misbehaving client can
+/// create by sending random ids.
+pub(crate) const MAX_COMMAND_LABELS: usize = 256;
+
+/// A command id as a label value, or `other` past [`MAX_COMMAND_LABELS`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct CommandLabel(Option<i32>);
+
+impl EncodeLabelValue for CommandLabel {
+    fn encode(&self, encoder: &mut LabelValueEncoder<'_>) -> Result<(), std::fmt::Error> {
+        match self.0 {
+            Some(id) => write!(encoder, "{id}"),
+            None => encoder.write_str("other"),
+        }
+    }
+}
+
+/// Which side a message crossed: a client websocket or an RPC link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Via {
+    /// A client's websocket (proxies).
+    Client,
+    /// A node-to-node link.
+    Rpc,
+}
+
+impl EncodeLabelValue for Via {
+    fn encode(&self, encoder: &mut LabelValueEncoder<'_>) -> Result<(), std::fmt::Error> {
+        encoder.write_str(match self {
+            Via::Client => "client",
+            Via::Rpc => "rpc",
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct MessageLabels {
+    command: CommandLabel,
+    via: Via,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct CommandLabels {
+    command: CommandLabel,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct KindLabels {
+    kind: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct ResultLabels {
+    result: &'static str,
+}
+
+fn handler_histogram() -> Histogram {
+    // 0.5 ms to ~16 s: covers a cache hit up past the default 10 s deadline.
+    Histogram::new(exponential_buckets(0.0005, 2.0, 16))
+}
+
+/// The metrics of one node.
+#[derive(Debug)]
+pub(crate) struct NodeMetrics {
+    registry: Registry,
+    /// Command ids that have a label of their own.
+    labelled: RwLock<HashSet<i32>>,
+    received: Family<MessageLabels, Counter>,
+    sent: Family<MessageLabels, Counter>,
+    handler_seconds: Family<CommandLabels, Histogram, fn() -> Histogram>,
+    errors: Family<KindLabels, Counter>,
+    clients_accepted: Counter,
+    clients_refused: Counter,
+    clients_kicked: Counter,
+    admin_auth_failures: Counter,
+    reloads: Family<ResultLabels, Counter>,
+    scrape: Arc<ScrapeCollector>,
+}
+
+impl NodeMetrics {
+    pub(crate) fn new() -> NodeMetrics {
+        let mut registry = Registry::with_prefix("espoir");
+        let received = Family::<MessageLabels, Counter>::default();
+        let sent = Family::<MessageLabels, Counter>::default();
+        let handler_seconds =
+            Family::<CommandLabels, Histogram, fn() -> Histogram>::new_with_constructor(handler_histogram);
+        let errors = Family::<KindLabels, Counter>::default();
+        let reloads = Family::<ResultLabels, Counter>::default();
+        let (clients_accepted, clients_refused, clients_kicked, admin_auth_failures) =
+            (Counter::default(), Counter::default(), Counter::default(), Counter::default());
+        registry.register(
+            "messages_received",
+            "Messages received for handling or forwarding, by command id and side (client websocket or rpc link)",
+            received.clone(),
+        );
+        registry.register(
+            "messages_sent",
+            "Messages sent, by command id and side (client websocket or rpc link)",
+            sent.clone(),
+        );
+        registry.register(
+            "handler_duration_seconds",
+            "Time local handlers took, by command id",
+            handler_seconds.clone(),
+        );
+        registry.register(
+            "request_errors",
+            "Requests that ended in an error status, by kind (status name)",
+            errors.clone(),
+        );
+        registry.register("client_connections", "Client websocket sessions opened", clients_accepted.clone());
+        registry.register(
+            "client_connections_refused",
+            "Client connections refused at websocket.max_connections or while draining",
+            clients_refused.clone(),
+        );
+        registry.register(
+            "client_queue_drops",
+            "Pushes dropped because a client's send queue was full (the client is disconnected)",
+            clients_kicked.clone(),
+        );
+        registry.register(
+            "admin_auth_failures",
+            "Admin HTTP requests refused for a missing or wrong bearer token",
+            admin_auth_failures.clone(),
+        );
+        registry.register(
+            "config_reloads",
+            "Config reloads, by result (applied, unchanged, invalid, unavailable)",
+            reloads.clone(),
+        );
+        let scrape = Arc::new(ScrapeCollector::default());
+        registry.register_collector(Box::new(Arc::clone(&scrape)));
+        NodeMetrics {
+            registry,
+            labelled: RwLock::default(),
+            received,
+            sent,
+            handler_seconds,
+            errors,
+            clients_accepted,
+            clients_refused,
+            clients_kicked,
+            admin_auth_failures,
+            reloads,
+            scrape,
+        }
+    }
+
+    /// Lets scrape-time metrics read the node (weakly: no cycle).
+    pub(crate) fn bind(&self, shared: &Arc<NodeShared>) {
+        self.scrape.bind(shared);
+    }
+
+    fn command(&self, id: i32) -> CommandLabel {
+        if self.labelled.read().unwrap_or_else(|p| p.into_inner()).contains(&id) {
+            return CommandLabel(Some(id));
+        }
+        let mut labelled = self.labelled.write().unwrap_or_else(|p| p.into_inner());
+        if labelled.len() < MAX_COMMAND_LABELS || labelled.contains(&id) {
+            labelled.insert(id);
+            CommandLabel(Some(id))
+        } else {
+            CommandLabel(None)
+        }
+    }
+
+    /// A message came in.
+    pub(crate) fn received(&self, via: Via, command: i32) {
+        self.received.get_or_create(&MessageLabels { command: self.command(command), via }).inc();
+    }
+
+    /// A message went out.
+    pub(crate) fn sent(&self, via: Via, command: i32) {
+        self.sent.get_or_create(&MessageLabels { command: self.command(command), via }).inc();
+    }
+
+    /// A local handler finished after `elapsed`.
+    pub(crate) fn handled<T>(&self, command: i32, elapsed: Duration, result: &Result<T, Status>) {
+        self.handler_seconds
+            .get_or_create(&CommandLabels { command: self.command(command) })
+            .observe(elapsed.as_secs_f64());
+        if let Err(status) = result {
+            self.error(status);
+        }
+    }
+
+    /// A request failed with `status`.
+    pub(crate) fn error(&self, status: &Status) {
+        self.errors.get_or_create(&KindLabels { kind: status.code().name() }).inc();
+    }
+
+    pub(crate) fn client_accepted(&self) {
+        self.clients_accepted.inc();
+    }
+
+    pub(crate) fn client_refused(&self) {
+        self.clients_refused.inc();
+    }
+
+    pub(crate) fn client_kicked(&self) {
+        self.clients_kicked.inc();
+    }
+
+    pub(crate) fn admin_auth_failure(&self) {
+        self.admin_auth_failures.inc();
+    }
+
+    /// A reload ended with `result`.
+    pub(crate) fn reload(&self, result: &'static str) {
+        self.reloads.get_or_create(&ResultLabels { result }).inc();
+    }
+
+    /// Everything, in Prometheus text format.
+    pub(crate) fn encode(&self) -> String {
+        let mut out = String::new();
+        // Writing into a String only fails if a collector reports an error,
+        // which ours never do; an empty scrape is the fallback.
+        if let Err(err) = prometheus_client::encoding::text::encode(&mut out, &self.registry) {
+            tracing::error!(error = %err, "metrics encoding failed");
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::status::Code;
+
+    #[test]
+    fn command_labels_are_capped_and_the_rest_counted_as_other() {
+        let m = NodeMetrics::new();
+        for id in 0..(MAX_COMMAND_LABELS as i32 + 10) {
+            m.received(Via::Client, id);
+        }
+        m.received(Via::Client, 3);
+        let text = m.encode();
+        assert!(text.contains(r#"espoir_messages_received_total{command="3",via="client"} 2"#), "{text}");
+        assert!(
+            text.contains(r#"espoir_messages_received_total{command="other",via="client"} 10"#),
+            "{text}"
+        );
+        let series = text.lines().filter(|l| l.starts_with("espoir_messages_received_total{")).count();
+        assert_eq!(series, MAX_COMMAND_LABELS + 1);
+    }
+
+    #[test]
+    fn handler_times_and_errors_are_recorded() {
+        let m = NodeMetrics::new();
+        m.handled::<()>(7, Duration::from_millis(3), &Ok(()));
+        m.handled::<()>(7, Duration::from_millis(3), &Err(Status::new(Code::TIMEOUT, "late")));
+        m.reload("invalid");
+        let text = m.encode();
+        assert!(text.contains(r#"espoir_handler_duration_seconds_count{command="7"} 2"#), "{text}");
+        assert!(text.contains(r#"espoir_request_errors_total{kind="timeout"} 1"#), "{text}");
+        assert!(text.contains(r#"espoir_config_reloads_total{result="invalid"} 1"#), "{text}");
+    }
+}

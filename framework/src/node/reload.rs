@@ -1,0 +1,224 @@
+//! Live reconfiguration: re-read the node's config source, validate,
+//! diff, apply. `POST /update_remote_rpc_config`, the file watcher and
+//! [`crate::RunningNode::reload`] all go through [`reload`], so every
+//! reload behaves the same.
+//!
+//! Applying is ordered so that no request fails during a change: new peers
+//! are dialed first (they join balancing once their link is up), then the
+//! routing and `no_state` tables are swapped in one atomic store, then the
+//! peers that left are closed.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use futures_util::future::BoxFuture;
+use serde::Serialize;
+
+use super::config_diff::{self, ConfigDiff};
+use super::peers::Origin;
+use super::shared::{Live, NodeShared};
+use crate::config::{ConfigError, NodeConfig, RemotePort};
+use crate::id::NodeId;
+
+/// Where a node's config comes from, to re-read it on reload.
+///
+/// [`FileSource`] reads a JSON5 file; other stores (MongoDB) implement this
+/// trait and are given to [`crate::NodeBuilder::config_source`].
+pub trait ConfigSource: Send + Sync + fmt::Debug + 'static {
+    /// Reads and validates the node's current config.
+    ///
+    /// # Errors
+    /// [`ConfigError::Read`] when the source cannot be read; a syntax or
+    /// validation error otherwise.
+    fn load(&self) -> BoxFuture<'_, Result<NodeConfig, ConfigError>>;
+
+    /// Where it reads from, for logs and admin answers; never a secret.
+    fn describe(&self) -> String;
+}
+
+/// A config file, re-read on every load.
+#[derive(Debug, Clone)]
+pub struct FileSource {
+    path: PathBuf,
+}
+
+impl FileSource {
+    /// Reads `path`.
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        FileSource { path: path.into() }
+    }
+
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl ConfigSource for FileSource {
+    fn load(&self) -> BoxFuture<'_, Result<NodeConfig, ConfigError>> {
+        let path = self.path.clone();
+        Box::pin(async move {
+            // File reads block; keep them off the async workers.
+            let read = tokio::task::spawn_blocking(move || NodeConfig::load(path));
+            read.await.unwrap_or_else(|join| {
+                Err(ConfigError::Read { file: self.path.clone(), source: std::io::Error::other(join) })
+            })
+        })
+    }
+
+    fn describe(&self) -> String {
+        format!("file {}", self.path.display())
+    }
+}
+
+/// A peer a reload added, removed or redialed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PeerChange {
+    /// Its node id.
+    pub id: String,
+    /// Its host.
+    pub host: String,
+    /// Its RPC port.
+    pub port: u16,
+    /// Its type (`proxy`, `route`, `service`).
+    #[serde(rename = "type")]
+    pub node_type: &'static str,
+}
+
+impl From<&RemotePort> for PeerChange {
+    fn from(p: &RemotePort) -> Self {
+        PeerChange {
+            id: p.node_id().to_string(),
+            host: p.host.clone(),
+            port: p.port,
+            node_type: crate::config::type_name(p.node_type),
+        }
+    }
+}
+
+/// What a reload changed; the JSON answer of `/update_remote_rpc_config`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReloadReport {
+    /// Where the config was read from.
+    pub source: String,
+    /// False when the new config changes nothing that applies live.
+    pub changed: bool,
+    /// Peers now dialed.
+    pub added: Vec<PeerChange>,
+    /// Peers no longer dialed (their links are closed).
+    pub removed: Vec<PeerChange>,
+    /// Peers redialed with a new token, `encode` or type.
+    pub reconnected: Vec<PeerChange>,
+    /// Whether the routing table (`rpc.route`) was replaced.
+    pub routes_changed: bool,
+    /// Whether `websocket.no_state` was replaced.
+    pub no_state_changed: bool,
+    /// Changed fields that take effect only after a restart.
+    pub restart_required: Vec<&'static str>,
+}
+
+/// Why a reload applied nothing. The running config is untouched.
+#[derive(Debug, thiserror::Error)]
+pub enum ReloadError {
+    /// The node was built from an in-memory config: there is nothing to
+    /// re-read.
+    #[error("this node has no config source to re-read (it was started from an in-memory config)")]
+    NoSource,
+    /// The source could not be read, or what it holds is not a valid config
+    /// for this node.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+}
+
+impl ReloadError {
+    /// Whether the new config is at fault (as opposed to the source being
+    /// unavailable): the admin endpoint answers 400 then.
+    pub fn is_invalid_config(&self) -> bool {
+        matches!(
+            self,
+            ReloadError::Config(
+                ConfigError::Syntax { .. } | ConfigError::Invalid { .. } | ConfigError::Several { .. }
+            )
+        )
+    }
+}
+
+/// Re-reads the node's source and applies what changed. Serialized: two
+/// reloads never interleave.
+pub(crate) async fn reload(shared: &Arc<NodeShared>) -> Result<ReloadReport, ReloadError> {
+    let _one_at_a_time = shared.reload_lock.lock().await;
+    let result = read_and_apply(shared).await;
+    match &result {
+        Ok(report) if report.changed => {
+            shared.metrics.reload("applied");
+            tracing::info!(source = %report.source, added = report.added.len(), removed = report.removed.len(),
+                reconnected = report.reconnected.len(), routes_changed = report.routes_changed,
+                no_state_changed = report.no_state_changed, restart_required = ?report.restart_required,
+                "config reloaded");
+        }
+        Ok(report) => {
+            shared.metrics.reload("unchanged");
+            tracing::info!(source = %report.source, restart_required = ?report.restart_required,
+                "config reloaded: nothing to change live");
+        }
+        Err(err) if err.is_invalid_config() => {
+            shared.metrics.reload("invalid");
+            tracing::warn!(error = %err, "config reload refused; the running config is kept");
+        }
+        Err(err) => {
+            shared.metrics.reload("unavailable");
+            tracing::warn!(error = %err, "config reload failed; the running config is kept");
+        }
+    }
+    result
+}
+
+async fn read_and_apply(shared: &Arc<NodeShared>) -> Result<ReloadReport, ReloadError> {
+    let source = shared.source.as_ref().ok_or(ReloadError::NoSource)?;
+    let new = source.load().await?;
+    let current = shared.live.load_full();
+    let origin = PathBuf::from(source.describe());
+    let diff = config_diff::diff(&current.config, &new, &origin)
+        .map_err(|problems| ConfigError::Invalid { problems })?;
+    // Validation already refused conflicting tables; this cannot fail for
+    // a loaded config, but a source that skips validation gets an error.
+    let as_problem = |field: &str, err: crate::routing::TableError| ConfigError::Invalid {
+        problems: vec![crate::config::Problem::new(&origin, field, err.to_string())],
+    };
+    let routes = new.route_table().map_err(|e| as_problem("rpc.route", e))?;
+    let stateless = new.state_table().map_err(|e| as_problem("websocket.no_state", e))?;
+    apply(shared, &diff, Live { config: Arc::new(new), routes, stateless });
+    Ok(report(source.describe(), &diff))
+}
+
+fn apply(shared: &NodeShared, diff: &ConfigDiff, live: Live) {
+    for entry in diff.added.iter().chain(&diff.changed) {
+        shared.peers.configure(&shared.endpoint, entry.peer_spec(&live.config.rpc), entry.node_type);
+    }
+    shared.live.store(Arc::new(live));
+    if diff.routes_changed {
+        // Which types this node sends to decides who links to it directly.
+        super::membership::announce_all(shared);
+    }
+    let removed: Vec<NodeId> = diff.removed.iter().map(RemotePort::node_id).collect();
+    for id in &removed {
+        shared.peers.remove(id, Origin::Config);
+    }
+    // On a route, a node taken out of the config leaves the cluster.
+    super::membership::evict(shared, &removed);
+}
+
+fn report(source: String, diff: &ConfigDiff) -> ReloadReport {
+    let list = |ports: &[RemotePort]| ports.iter().map(PeerChange::from).collect();
+    ReloadReport {
+        source,
+        changed: !diff.is_empty(),
+        added: list(&diff.added),
+        removed: list(&diff.removed),
+        reconnected: list(&diff.changed),
+        routes_changed: diff.routes_changed,
+        no_state_changed: diff.no_state_changed,
+        restart_required: diff.restart_required.clone(),
+    }
+}

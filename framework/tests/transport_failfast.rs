@@ -1,0 +1,67 @@
+//! A call whose link dies fails at once instead of waiting for its deadline.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use espoir::{CallError, NodeType};
+
+const UP: Duration = Duration::from_secs(5);
+
+#[tokio::test]
+async fn a_call_fails_as_soon_as_its_link_is_lost() {
+    // The server reads requests and never answers.
+    let mut server = node(NodeType::Service, TOKEN, false).await;
+    let mut rx = server.inbound.take().unwrap();
+    tokio::spawn(async move { while rx.recv().await.is_some() {} });
+    let client = node(NodeType::Proxy, TOKEN, false).await;
+    let link = client.endpoint.connect(spec(server.addr, TOKEN, false)).wait_up(UP).await.unwrap();
+
+    let endpoint = client.endpoint.clone();
+    let call = tokio::spawn(async move {
+        endpoint.call(&link, request(b"never answered"), Duration::from_secs(60)).await
+    });
+    assert!(eventually(UP, || async { client.endpoint.pending_calls() == 1 }).await);
+    let started = tokio::time::Instant::now();
+    server.shutdown.trigger();
+    let result =
+        tokio::time::timeout(UP, call).await.expect("the call ends long before its deadline").unwrap();
+    assert_eq!(result.unwrap_err(), CallError::LinkLost);
+    assert!(started.elapsed() < UP);
+    assert_eq!(client.endpoint.pending_calls(), 0);
+}
+
+#[tokio::test]
+async fn a_call_keeps_waiting_while_another_link_to_the_peer_is_up() {
+    // Two links to one peer (each side dialed the other): losing the one
+    // the request went out on does not fail the call, since the answer may
+    // come back on the other.
+    let mut server = node(NodeType::Service, TOKEN, false).await;
+    let mut client = node(NodeType::Proxy, TOKEN, false).await;
+    echo(&mut client);
+    let server_endpoint = server.endpoint.clone();
+    let mut rx = server.inbound.take().unwrap();
+    let (got_tx, mut got_rx) = tokio::sync::mpsc::channel(1);
+    tokio::spawn(async move {
+        while let Some(incoming) = rx.recv().await {
+            let _ = got_tx.send(incoming).await;
+        }
+    });
+    let dialed = client.endpoint.connect(spec(server.addr, TOKEN, false));
+    let first = dialed.wait_up(UP).await.unwrap();
+    let back = server.endpoint.connect(spec(client.addr, TOKEN, false));
+    back.wait_up(UP).await.unwrap();
+
+    let endpoint = client.endpoint.clone();
+    let sent_on = first.clone();
+    let call = tokio::spawn(async move { endpoint.call(&sent_on, request(b"late"), UP).await });
+    let incoming = got_rx.recv().await.unwrap();
+    dialed.close();
+    assert!(eventually(UP, || async { first.is_closed() }).await);
+    // The answer comes back on the link the server dialed.
+    let answer = server_endpoint.response_to(&incoming.envelope, bytes::Bytes::from_static(b"ok"));
+    server_endpoint.send(client.endpoint.node_id(), answer).unwrap();
+    let response = tokio::time::timeout(UP, call).await.unwrap().unwrap().expect("answered");
+    assert_eq!(&response.payload[..], b"ok");
+}
