@@ -10,6 +10,9 @@
 //! * `config`: the typed node configuration ([`NodeConfig`]), loaded from
 //!   JSON5 files and validated, with errors naming file, field and reason.
 //! * `id`: node ids (md5 of `"{host}_{rpc_port}"`) and session ids.
+//! * `mongo`: node configs kept in MongoDB: the bootstrap file, the
+//!   [`MongoSource`] with its change stream and last-known-good copy, and
+//!   `config push`/`pull`.
 //! * `status`: the wire-level outcome of a request ([`Status`], [`Code`]).
 //! * `codec`: pure byte ↔ frame codecs, client side and RPC side; no I/O.
 //! * `proto`: the prost-generated RPC schema (`proto/espoir.proto`).
@@ -33,6 +36,7 @@ mod codec;
 mod config;
 mod handler;
 mod id;
+mod mongo;
 mod node;
 mod proto;
 mod routing;
@@ -54,6 +58,10 @@ pub use handler::{
     encode_body, error_body,
 };
 pub use id::{InvalidId, NodeId, SessionId, SessionIds};
+pub use mongo::{
+    DEFAULT_COLLECTION, DEFAULT_DATABASE, MongoSettings, MongoSource, MongoTarget, OpenedConfig,
+    TransferError, open_node_config, pull_configs, push_configs,
+};
 pub use node::{
     Addresses, ConfigSource, FileSource, HandlerGroups, HttpRequest, HttpResponse, HttpRoutes, Node,
     NodeBuilder, NodeError, PeerChange, ReloadError, ReloadReport, RunningNode, UnknownGroup,

@@ -71,6 +71,17 @@ pub enum ConfigError {
         /// At least one problem.
         problems: Vec<Problem>,
     },
+    /// A config store (MongoDB) could not be reached or read. Not the
+    /// config's fault: the running config stays, and the read is retried.
+    #[error("cannot read the config of {node} from {store}: {reason}")]
+    Unavailable {
+        /// The store, without credentials.
+        store: String,
+        /// The node whose config was asked for.
+        node: String,
+        /// What failed.
+        reason: String,
+    },
     /// Several files of a directory failed ([`NodeConfig::load_dir`]).
     ///
     /// [`NodeConfig::load_dir`]: super::NodeConfig::load_dir
@@ -88,7 +99,10 @@ impl ConfigError {
         match self {
             ConfigError::Invalid { problems } => problems.iter().collect(),
             ConfigError::Several { errors } => errors.iter().flat_map(ConfigError::problems).collect(),
-            ConfigError::Read { .. } | ConfigError::ReadDir { .. } | ConfigError::Syntax { .. } => Vec::new(),
+            ConfigError::Read { .. }
+            | ConfigError::ReadDir { .. }
+            | ConfigError::Syntax { .. }
+            | ConfigError::Unavailable { .. } => Vec::new(),
         }
     }
 

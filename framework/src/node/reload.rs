@@ -35,6 +35,15 @@ pub trait ConfigSource: Send + Sync + fmt::Debug + 'static {
 
     /// Where it reads from, for logs and admin answers; never a secret.
     fn describe(&self) -> String;
+
+    /// For sources that can tell when they change (a MongoDB change
+    /// stream): a channel that yields once per possible change, fed by a
+    /// task tied to `shutdown`. A watching node then re-reads on each
+    /// signal instead of polling. `None` (the default): the node polls.
+    fn changes(&self, shutdown: &crate::shutdown::Shutdown) -> Option<tokio::sync::mpsc::Receiver<()>> {
+        let _ = shutdown;
+        None
+    }
 }
 
 /// A config file, re-read on every load.

@@ -73,6 +73,10 @@ pub(crate) async fn watch(node: Weak<NodeShared>, shutdown: Shutdown, interval: 
         tracing::warn!("watch is on but the node has no config source; nothing to watch");
         return;
     };
+    if let Some(changes) = source.changes(&shutdown) {
+        drop(shared);
+        return follow(node, shutdown, changes).await;
+    }
     tracing::info!(source = %source.describe(), ?interval, "watching the config source for changes");
     let mut debounce = Debounce::new(NodeConfig::clone(&shared.live_config()));
     drop(shared);
@@ -95,6 +99,22 @@ pub(crate) async fn watch(node: Weak<NodeShared>, shutdown: Shutdown, interval: 
                     "config source changed but is not valid; the running config is kept");
             }
         }
+    }
+}
+
+/// Re-reads the source each time it signals a change. No debounce: such
+/// sources (MongoDB) change a document atomically, never half-saved.
+async fn follow(node: Weak<NodeShared>, shutdown: Shutdown, mut changes: tokio::sync::mpsc::Receiver<()>) {
+    tracing::info!("following the config source's change notifications");
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            signal = changes.recv() => if signal.is_none() { return },
+        }
+        let Some(shared) = node.upgrade() else { return };
+        // Logged and counted by `reload` itself; an invalid document is
+        // refused there and the running config kept.
+        let _ = reload::reload(&shared).await;
     }
 }
 
