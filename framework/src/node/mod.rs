@@ -21,6 +21,7 @@ mod drain;
 mod groups;
 mod http;
 mod inbound;
+mod member_rules;
 mod membership;
 mod metrics;
 mod metrics_scrape;
