@@ -5,24 +5,41 @@
 //! `docs/operations.md`): proxies first, so their clients' last requests
 //! still find services, then services, then routes.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use espoir::{FileSource, Node, NodeConfig, NodeType, RunningNode, Shutdown};
+use espoir::{NodeConfig, NodeType, OpenedConfig, RunningNode, Shutdown, open_node_config};
 
 use crate::{apps, logging};
 
+/// Runs one node. Its file is a full config, or a bootstrap file naming
+/// the MongoDB document that holds the config (`docs/config.md`).
 pub(crate) fn node(file: &Path, grace: Duration) -> ExitCode {
-    let config = match NodeConfig::load(file) {
+    let runtime = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    let opened = match runtime.block_on(open_node_config(file)) {
         Ok(c) => c,
         Err(err) => return fail(&err.to_string()),
     };
+    let config = &opened.config;
     if let Err(err) = logging::init(config.log_level, config.log_dir.as_deref(), &config.name) {
         return fail(&err);
     }
-    // A single node follows its file's `watch` flag.
-    serve(vec![(file.to_path_buf(), config)], grace, None)
+    if let Some(why) = &opened.fallback {
+        tracing::warn!(node = %config.name, "{why}");
+    }
+    // A single node follows its config's `watch` flag.
+    serve(&runtime, vec![opened], grace, None)
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|err| fail(&format!("cannot start the async runtime: {err}")))
 }
 
 /// `watch`: whether every node applies edits of its file by itself.
@@ -39,22 +56,28 @@ pub(crate) fn up(dir: &Path, grace: Duration, watch: bool) -> ExitCode {
     if let Err(err) = logging::init(level, None, "espoir-up") {
         return fail(&err);
     }
-    serve(configs, grace, Some(watch))
+    let runtime = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    let opened = configs.into_iter().map(|(file, config)| OpenedConfig::from_file(file, config)).collect();
+    serve(&runtime, opened, grace, Some(watch))
 }
 
-fn serve(configs: Vec<(PathBuf, NodeConfig)>, grace: Duration, watch: Option<bool>) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(rt) => rt,
-        Err(err) => return fail(&format!("cannot start the async runtime: {err}")),
-    };
+fn serve(
+    runtime: &tokio::runtime::Runtime,
+    configs: Vec<OpenedConfig>,
+    grace: Duration,
+    watch: Option<bool>,
+) -> ExitCode {
     runtime.block_on(async move {
         let shutdown = Shutdown::new();
         let groups = apps::groups();
         let mut nodes: Vec<RunningNode> = Vec::new();
-        for (file, config) in configs {
-            let name = config.name.clone();
-            let api_path = config.api_path.clone();
-            let mut builder = Node::builder(config).config_source(FileSource::new(file));
+        for opened in configs {
+            let name = opened.config.name.clone();
+            let api_path = opened.config.api_path.clone();
+            let mut builder = opened.builder();
             if let Some(on) = watch {
                 builder = builder.watch(on);
             }

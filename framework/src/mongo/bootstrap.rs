@@ -190,6 +190,12 @@ enum Source {
 }
 
 impl OpenedConfig {
+    /// A config already loaded from `file` (for example by
+    /// [`NodeConfig::load_dir`]), re-read from that file on reload.
+    pub fn from_file(file: impl Into<PathBuf>, config: NodeConfig) -> Self {
+        OpenedConfig { config, fallback: None, source: Source::File(FileSource::new(file)) }
+    }
+
     /// A node builder for this config that re-reads the same source on
     /// reload.
     pub fn builder(self) -> NodeBuilder {
