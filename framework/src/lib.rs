@@ -21,6 +21,10 @@
 //!   by `#[register_event]`), [`EventTable`]s and the handler [`Context`].
 //! * `node`: running a node: the builder, the router, the proxy's websocket
 //!   gateway, client sessions and the HTTP port.
+//! * `session`: session features as pure data: bounded session data, the
+//!   replay buffer and tokens behind resume, user and group indexes
+//!   ([`Member`], [`SessionStats`]); the proxy's session table and the
+//!   operations between nodes live in `node`. See `docs/sessions.md`.
 //! * `routing`: pure lookup tables from config: command id → handling node
 //!   type ([`RouteTable`]) and stateless commands ([`StateTable`]).
 //! * `shutdown`: cancellation plus task tracking with a grace period; every
@@ -36,6 +40,7 @@ mod node;
 mod proto;
 mod routing;
 mod secure;
+mod session;
 mod shutdown;
 mod status;
 mod transport;
@@ -46,7 +51,7 @@ pub use codec::{
 };
 pub use config::{
     ConfigError, HttpConfig, IdRange, LogLevel, NoStateRules, NodeConfig, Problem, RemotePort, RouteRules,
-    RpcConfig, Storage, WebsocketConfig,
+    RpcConfig, SessionsConfig, Storage, WebsocketConfig,
 };
 pub use handler::{
     AppState, Context, DuplicateEvent, EventHandler, EventTable, HandlerFuture, IntoReply, decode_body,
@@ -63,6 +68,7 @@ pub use secure::{
     CipherError, Dialer, DialerAwaitingVerdict, Established, HandshakeError, HandshakeParams, Listener,
     ListenerAwaitingProof, NONCE_LEN, Opener, PROTOCOL_VERSION, Sealer, TAG_LEN, Token,
 };
+pub use session::{DataError, Member, SessionStats};
 pub use shutdown::Shutdown;
 pub use status::{Code, Status};
 pub use transport::{

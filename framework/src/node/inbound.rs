@@ -7,8 +7,9 @@ use std::sync::{Arc, OnceLock, Weak};
 use bytes::Bytes;
 use futures_util::FutureExt;
 
+use super::session_ops;
 use super::shared::NodeShared;
-use crate::handler::{Context, EventHandler};
+use crate::handler::{Context, EventHandler, SessionView};
 use crate::id::{NodeId, SessionId};
 use crate::proto::{Envelope, Kind, NodeType};
 use crate::routing::Target;
@@ -41,6 +42,11 @@ impl InboundHandler for NodeInbound {
 fn handle(shared: &Arc<NodeShared>, envelope: Envelope) {
     if !envelope.to.is_empty() && envelope.to != shared.id.as_str() {
         relay_to_node(shared, envelope);
+        return;
+    }
+    // Session operations change proxy-held state; no handler sees them.
+    if envelope.session_op.is_some() && matches!(envelope.kind(), Kind::Session | Kind::Request) {
+        session_ops::receive(shared, envelope);
         return;
     }
     let addressed_here = !envelope.to.is_empty();
@@ -134,7 +140,7 @@ fn deliver_push(shared: &NodeShared, envelope: Envelope) {
 }
 
 /// Runs the local handler in its own task and answers requests.
-fn dispatch(shared: &Arc<NodeShared>, envelope: Envelope) {
+fn dispatch(shared: &Arc<NodeShared>, mut envelope: Envelope) {
     let Some(handler) = shared.events.get(envelope.command).cloned() else {
         let status = Status::not_found(format!(
             "no handler for command {} on this {:?} node",
@@ -156,7 +162,9 @@ fn dispatch(shared: &Arc<NodeShared>, envelope: Envelope) {
     let task_shared = Arc::clone(shared);
     shared.shutdown.spawn(async move {
         let shared = task_shared;
-        let ctx = Context::new(Arc::clone(&shared) as Arc<dyn crate::handler::NodeApi>, session, envelope.command);
+        let view = SessionView::from_wire(&envelope.uid, std::mem::take(&mut envelope.session_data));
+        let ctx = Context::new(Arc::clone(&shared) as Arc<dyn crate::handler::NodeApi>, session, envelope.command)
+            .with_view(view);
         let result = run_handler(&*handler, ctx, envelope.payload.clone(), shared.handler_timeout).await;
         if envelope.kind() == Kind::Request {
             let Ok(source) = NodeId::parse(&envelope.source) else { return };

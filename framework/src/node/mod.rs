@@ -14,7 +14,10 @@ mod groups;
 mod http;
 mod inbound;
 mod proxy;
+mod session_admin;
+mod session_ops;
 mod sessions;
+mod sessions_resume;
 mod shared;
 
 use std::net::SocketAddr;
@@ -30,6 +33,7 @@ use crate::config::NodeConfig;
 use crate::handler::{AppState, DuplicateEvent, EventTable};
 use crate::proto::NodeType;
 use crate::routing::{RouteTable, StateTable, TableError};
+use crate::session::SessionStats;
 use crate::shutdown::Shutdown;
 use crate::transport::{PeerLink, RpcEndpoint};
 
@@ -170,11 +174,11 @@ impl NodeBuilder {
             websocket: ws_listener.as_ref().and_then(|l| l.local_addr().ok()),
             http: http_listener.as_ref().and_then(|l| l.local_addr().ok()),
         };
-        let sessions = config
-            .websocket
-            .as_ref()
-            .filter(|_| config.role == NodeType::Proxy)
-            .map(|ws| Arc::new(Sessions::new(config.node_id(), ws.send_queue, ws.max_frame)));
+        let session_stats = Arc::new(SessionStats::default());
+        let sessions = config.websocket.as_ref().filter(|_| config.role == NodeType::Proxy).map(|ws| {
+            let stats = Arc::clone(&session_stats);
+            Arc::new(Sessions::new(config.node_id(), ws.send_queue, ws.max_frame, ws.sessions.clone(), stats))
+        });
         let shared = Arc::new(NodeShared::new(
             Arc::clone(&config),
             endpoint.clone(),
@@ -183,6 +187,7 @@ impl NodeBuilder {
             self.events,
             self.state,
             sessions,
+            session_stats,
             shutdown.clone(),
         ));
         // Bind before any link can come up, so no envelope finds it unset.
@@ -194,7 +199,8 @@ impl NodeBuilder {
             shutdown.spawn(proxy::accept_loop(Arc::clone(&shared), listener, ws.max_connections));
         }
         if let Some(listener) = http_listener {
-            shutdown.spawn(http::serve(listener, self.http, shutdown.clone()));
+            let routes = self.http.merge(session_admin::routes(&shared));
+            shutdown.spawn(http::serve(listener, routes, shutdown.clone()));
         }
         tracing::info!(name = %config.name, id = %shared.id, role = ?config.role, rpc = ?addrs.rpc,
             websocket = ?addrs.websocket, http = ?addrs.http, handlers = shared.events.len(), "node started");
@@ -266,8 +272,15 @@ impl RunningNode {
         &self.peers
     }
 
-    /// Connected clients (proxies; 0 elsewhere).
+    /// Connected clients (proxies; 0 elsewhere), counting sessions
+    /// awaiting resume.
     pub fn sessions(&self) -> usize {
         self.shared.sessions.as_ref().map_or(0, |s| s.len())
+    }
+
+    /// Session feature counters: fan-outs sent and relayed, broadcasts,
+    /// kicks, resumes.
+    pub fn session_stats(&self) -> &SessionStats {
+        &self.shared.session_stats
     }
 }
