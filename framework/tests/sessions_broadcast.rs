@@ -116,7 +116,7 @@ async fn swarm_child() {
                 let command = i32::from_le_bytes(data[4..8].try_into().unwrap());
                 if command == JOIN {
                     joined.fetch_add(1, Ordering::SeqCst);
-                    permit = None;
+                    drop(permit.take());
                 } else if command == BROADCASTED {
                     seen += 1;
                     let counter = if seen == 1 { &received } else { &duplicates };
