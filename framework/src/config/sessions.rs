@@ -149,6 +149,8 @@ mod defaults {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     #[test]
@@ -160,5 +162,24 @@ mod tests {
         let fields: Vec<&str> = problems.iter().map(|(f, _)| f.as_str()).collect();
         assert_eq!(fields, ["sessions.kick_command", "sessions.ack_command", "sessions.max_data_keys"]);
         assert!(problems[1].1.contains("resume_command"), "{problems:?}");
+    }
+
+    #[test]
+    fn a_node_config_names_the_field_and_reads_seconds() {
+        let text = |sessions: &str| {
+            format!(
+                r#"{{name: "p", type: "proxy", host: "127.0.0.1",
+                    rpc: {{port: 1, token: "helloworldiloveyou~1234567890123"}},
+                    websocket: {{port: 2, sessions: {{ {sessions} }} }}}}"#
+            )
+        };
+        let path = std::path::Path::new("p.json5");
+        let err = crate::NodeConfig::from_json5_str(&text("ack_command: 10000"), path).unwrap_err();
+        assert!(err.to_string().contains("websocket.sessions.ack_command"), "{err}");
+        let cfg =
+            crate::NodeConfig::from_json5_str(&text("unique_login: true, resume_grace: 0.5"), path).unwrap();
+        let sessions = cfg.websocket.unwrap().sessions;
+        assert!(sessions.unique_login);
+        assert_eq!(sessions.resume_grace, Duration::from_millis(500));
     }
 }

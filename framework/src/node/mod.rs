@@ -14,9 +14,11 @@ mod groups;
 mod http;
 mod inbound;
 mod proxy;
+mod proxy_resume;
 mod session_admin;
 mod session_ops;
 mod sessions;
+mod sessions_groups;
 mod sessions_resume;
 mod shared;
 

@@ -25,16 +25,16 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 
 use super::inbound::run_handler;
+use super::proxy_resume::{AckRequest, expire_later, resume_frames};
 use super::session_ops::announce_closed;
-use super::sessions::{OpenSession, Outbound, RequestInfo, Sessions, Stop};
-use super::sessions_resume::{Ending, resume_reply};
+use super::sessions::{OpenSession, RequestInfo, Sessions, Stop};
+use super::sessions_resume::Ending;
 use super::shared::{NO_REPLY, NodeShared};
 use crate::codec::{ClientDecoder, ClientFrame};
 use crate::handler::{Context, NodeApi, SessionView, error_body};
 use crate::id::{NodeId, SessionId};
 use crate::proto::{Kind, NodeType};
 use crate::routing::Target;
-use crate::session::SessionStats;
 use crate::status::{Code, Status};
 
 /// Deadline for a client's websocket handshake.
@@ -264,89 +264,7 @@ async fn serve_client(
     tracing::debug!(%addr, %session, reason = end.reason, "client disconnected");
 }
 
-#[derive(serde::Deserialize)]
-struct AckRequest {
-    seq: i32,
-}
-
-#[derive(serde::Deserialize, Default)]
-struct ResumeRequest {
-    #[serde(default)]
-    token: Option<String>,
-    #[serde(default)]
-    last: i32,
-}
-
-/// Answers the resume command: opt in (no token) or take a session back
-/// (token), then replay what the client missed. Returns the frames to
-/// write, in order.
-fn resume_frames(
-    shared: &NodeShared,
-    sessions: &Sessions,
-    open: &OpenSession,
-    session: &mut SessionId,
-    first: bool,
-    frame: &ClientFrame,
-) -> Vec<Bytes> {
-    let command = frame.command;
-    let grace = sessions.config().resume_grace.as_secs();
-    let fail = |status: Status| error_frame(command, &status).into_iter().collect();
-    let request: ResumeRequest = match frame.body.is_empty() {
-        true => ResumeRequest::default(),
-        false => match serde_json::from_slice(&frame.body) {
-            Ok(request) => request,
-            Err(err) => return fail(Status::bad_request(format!("resume body: {err}"))),
-        },
-    };
-    let Some(token) = request.token else {
-        return match sessions.opt_in(session.seq()) {
-            Ok((token, last)) => {
-                let body = resume_reply(session, &token, last, grace, 0);
-                ClientFrame::new(command, body).encode(usize::MAX).ok().into_iter().collect()
-            }
-            Err(status) => fail(status),
-        };
-    };
-    if !first {
-        return fail(Status::bad_request("resume must be the first message on a connection"));
-    }
-    match sessions.resume(session.seq(), open.generation, &token, request.last) {
-        Ok(resumed) => {
-            tracing::debug!(from = %session, to = %resumed.id, replayed = resumed.replay.len(), "session resumed");
-            *session = resumed.id;
-            let last = resumed.replay.last().map_or(request.last, |f| f.seq);
-            let body = resume_reply(session, &resumed.token, last, grace, resumed.replay.len());
-            let reply = ClientFrame::new(command, body).encode(usize::MAX).ok();
-            reply.into_iter().chain(resumed.replay.iter().map(Outbound::encode)).collect()
-        }
-        Err(refused) => {
-            SessionStats::bump(&shared.session_stats.resume_refused);
-            if let Some(closed) = refused.closed {
-                announce_closed(shared, &closed);
-            }
-            fail(refused.status)
-        }
-    }
-}
-
-/// Closes a detached session when its grace period ends, unless it was
-/// resumed meanwhile (or at once on shutdown).
-fn expire_later(shared: &Arc<NodeShared>, seq: u64, generation: u64) {
-    let Some(sessions) = shared.sessions.clone() else { return };
-    let grace = sessions.config().resume_grace;
-    let task = Arc::clone(shared);
-    shared.shutdown.spawn(async move {
-        tokio::select! {
-            () = tokio::time::sleep(grace) => {}
-            () = task.shutdown.cancelled() => {}
-        }
-        if let Some(closed) = sessions.expire(seq, generation) {
-            announce_closed(&task, &closed);
-        }
-    });
-}
-
-fn error_frame(command: i32, status: &Status) -> Option<Bytes> {
+pub(super) fn error_frame(command: i32, status: &Status) -> Option<Bytes> {
     ClientFrame::new(command, error_body(status)).encode(usize::MAX).ok()
 }
 

@@ -4,7 +4,8 @@
 //!
 //! A session lives as long as its websocket, plus, for a client that opted
 //! in to resume and lost its connection, a grace period in which it can
-//! take the session back (`sessions_resume.rs`). Its entry, and its place
+//! take the session back (`sessions_resume.rs`; data and groups are in
+//! `sessions_groups.rs`). Its entry, and its place
 //! in the user and group indexes, go when it ends, so nothing accumulates
 //! (obespoir's session cache only ever grew, spec §12 bug 18).
 //!
@@ -140,7 +141,7 @@ pub(crate) struct BindOutcome {
     pub(crate) closed: Vec<Closed>,
 }
 
-fn gone() -> Status {
+pub(super) fn gone() -> Status {
     Status::not_found("session is gone")
 }
 
@@ -243,7 +244,7 @@ impl Sessions {
         }
     }
 
-    fn check_size(&self, body: &Bytes) -> Result<(), Status> {
+    pub(super) fn check_size(&self, body: &Bytes) -> Result<(), Status> {
         if body.len() + CLIENT_HEADER_LEN > self.max_frame {
             return Err(Status::bad_request(format!(
                 "push of {} bytes does not fit a client frame (max {})",
@@ -279,24 +280,6 @@ impl Sessions {
             }
         }
         SessionStats::add(&self.stats.user_push_frames, sent);
-        Ok(sent)
-    }
-
-    /// Pushes to every local member of `group`; returns how many. The body
-    /// is shared, never copied per member.
-    pub(crate) fn broadcast(&self, group: &str, command: i32, body: &Bytes) -> Result<usize, Status> {
-        self.check_size(body)?;
-        let mut table = self.lock();
-        let Table { slots, groups, .. } = &mut *table;
-        let mut sent = 0;
-        for seq in groups.members(group) {
-            if let Some(slot) = slots.get_mut(&seq)
-                && deliver(slot, command, body).is_ok()
-            {
-                sent += 1;
-            }
-        }
-        SessionStats::add(&self.stats.broadcast_frames, sent);
         Ok(sent)
     }
 
@@ -400,66 +383,6 @@ impl Sessions {
         })
     }
 
-    /// Sets (`Some`) or removes (`None`) one session data key.
-    pub(crate) fn set_data(&self, seq: u64, key: &str, value: Option<&str>) -> Result<(), Status> {
-        let mut table = self.lock();
-        let slot = table.slots.get_mut(&seq).ok_or_else(gone)?;
-        match value {
-            Some(value) => slot
-                .data
-                .set(key, value, self.cfg.max_data_keys, self.cfg.max_data_bytes)
-                .map_err(|e| Status::bad_request(e.to_string())),
-            None => {
-                slot.data.remove(key);
-                Ok(())
-            }
-        }
-    }
-
-    /// Adds session `seq` to `group`.
-    pub(crate) fn join(&self, group: &str, seq: u64) -> Result<(), Status> {
-        let mut guard = self.lock();
-        let table = &mut *guard;
-        let slot = table.slots.get_mut(&seq).ok_or_else(gone)?;
-        if slot.groups.iter().any(|g| &**g == group) {
-            return Ok(());
-        }
-        if slot.groups.len() >= self.cfg.max_groups_per_session {
-            return Err(Status::bad_request(format!(
-                "a session may be in at most {} groups",
-                self.cfg.max_groups_per_session
-            )));
-        }
-        if let Some(name) = table.groups.join(group, seq) {
-            slot.groups.push(name);
-        }
-        Ok(())
-    }
-
-    /// Adds every local session of `uid` to `group`; returns how many.
-    pub(crate) fn join_user(&self, group: &str, uid: &str) -> usize {
-        let seqs = self.lock().users.sessions(uid).to_vec();
-        seqs.into_iter().filter(|seq| self.join(group, *seq).is_ok()).count()
-    }
-
-    /// Removes session `seq` from `group`.
-    pub(crate) fn leave(&self, group: &str, seq: u64) -> Result<(), Status> {
-        let mut guard = self.lock();
-        let table = &mut *guard;
-        let slot = table.slots.get_mut(&seq).ok_or_else(gone)?;
-        slot.groups.retain(|g| &**g != group);
-        table.groups.leave(group, seq);
-        Ok(())
-    }
-
-    /// Removes every local session of `uid` from `group`.
-    pub(crate) fn leave_user(&self, group: &str, uid: &str) {
-        let seqs = self.lock().users.sessions(uid).to_vec();
-        for seq in seqs {
-            let _ = self.leave(group, seq);
-        }
-    }
-
     /// Why connection `generation` of session `seq` was told to stop.
     pub(crate) fn stop_reason(&self, seq: u64, generation: u64) -> Option<Stop> {
         let table = self.lock();
@@ -474,7 +397,7 @@ impl Sessions {
 
 /// Queues one frame for a session: numbered and kept for replay when the
 /// client opted in to resume; written at once when it is connected.
-fn deliver(slot: &mut Slot, command: i32, body: &Bytes) -> Result<(), Status> {
+pub(super) fn deliver(slot: &mut Slot, command: i32, body: &Bytes) -> Result<(), Status> {
     let seq = match slot.resume.as_mut() {
         Some(resume) => resume.replay.record(command, body.clone()).unwrap_or(0),
         None => 0,
