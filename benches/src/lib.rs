@@ -16,6 +16,9 @@
 //! * `obespoir`: obespoir's own demo cluster, started from its PyPI package.
 //! * `suite`: every scenario side by side in one run, the table with ratios
 //!   and its section of `docs/benchmarks.md`.
+//! * `swarm`: many websocket clients in a child process ([`swarm::run`]),
+//!   for the broadcast bench and tests that need more sockets than one
+//!   process may open.
 
 mod client;
 mod closed_loop;
@@ -25,6 +28,7 @@ mod latency;
 mod obespoir;
 mod procs;
 mod suite;
+pub mod swarm;
 
 pub use client::{Client, ClientError};
 pub use closed_loop::{LoadReport, LoadSpec, run_closed_loop};

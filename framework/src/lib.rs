@@ -25,6 +25,10 @@
 //! * `node`: running a node: the builder, the router, the proxy's websocket
 //!   gateway, client sessions and the HTTP port; and operating it: admin
 //!   endpoints, live reload, membership through routes, drain, metrics.
+//! * `session`: session features as pure data: bounded session data, the
+//!   replay buffer and tokens behind resume, user and group indexes
+//!   ([`Member`], [`SessionStats`]); the proxy's session table and the
+//!   operations between nodes live in `node`. See `docs/sessions.md`.
 //! * `routing`: pure lookup tables from config: command id → handling node
 //!   type ([`RouteTable`]) and stateless commands ([`StateTable`]).
 //! * `shutdown`: cancellation plus task tracking with a grace period; every
@@ -41,6 +45,7 @@ mod node;
 mod proto;
 mod routing;
 mod secure;
+mod session;
 mod shutdown;
 mod status;
 mod transport;
@@ -51,7 +56,7 @@ pub use codec::{
 };
 pub use config::{
     ConfigError, HttpConfig, IdRange, LogLevel, NoStateRules, NodeConfig, Problem, RemotePort, RouteRules,
-    RpcConfig, Storage, WebsocketConfig,
+    RpcConfig, SessionsConfig, Storage, WebsocketConfig,
 };
 pub use handler::{
     AppState, Context, DuplicateEvent, EventHandler, EventTable, HandlerFuture, IntoReply, decode_body,
@@ -66,12 +71,13 @@ pub use node::{
     Addresses, ConfigSource, FileSource, HandlerGroups, HttpRequest, HttpResponse, HttpRoutes, Node,
     NodeBuilder, NodeError, PeerChange, ReloadError, ReloadReport, RunningNode, UnknownGroup,
 };
-pub use proto::{Envelope, Kind, Member, MemberState, Members, NodeType};
+pub use proto::{Envelope, Kind, Member as ClusterMember, MemberState, Members as ClusterMembers, NodeType};
 pub use routing::{RangeRef, RouteTable, StateTable, TableError, Target};
 pub use secure::{
     CipherError, Dialer, DialerAwaitingVerdict, Established, HandshakeError, HandshakeParams, Listener,
     ListenerAwaitingProof, NONCE_LEN, Opener, PROTOCOL_VERSION, Sealer, TAG_LEN, Token,
 };
+pub use session::{DataError, Member, SessionStats};
 pub use shutdown::Shutdown;
 pub use status::{Code, Status};
 pub use transport::{

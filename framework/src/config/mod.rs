@@ -18,6 +18,7 @@ mod error;
 mod fields;
 mod load;
 mod model;
+mod sessions;
 mod validate;
 
 #[cfg(test)]
@@ -29,6 +30,7 @@ pub use model::{
     HttpConfig, IdRange, LogLevel, NoStateRules, NodeConfig, RemotePort, RouteRules, RpcConfig, Storage,
     WebsocketConfig,
 };
+pub use sessions::SessionsConfig;
 
 use crate::id::NodeId;
 use crate::proto::NodeType;

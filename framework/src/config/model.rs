@@ -332,6 +332,10 @@ pub struct WebsocketConfig {
     /// of growing memory. Default 256.
     #[serde(default = "defaults::ws_send_queue")]
     pub send_queue: usize,
+    /// *Espoir extension.* User binding, unique login, kicks, session
+    /// data, groups and resume (`docs/sessions.md`).
+    #[serde(default)]
+    pub sessions: super::SessionsConfig,
 }
 
 impl Default for WebsocketConfig {
@@ -347,6 +351,7 @@ impl Default for WebsocketConfig {
             offline_command: defaults::offline_command(),
             heartbeat_command: defaults::heartbeat_command(),
             send_queue: defaults::ws_send_queue(),
+            sessions: super::SessionsConfig::default(),
         }
     }
 }

@@ -246,6 +246,10 @@ fn limits(cfg: &NodeConfig, r: &mut Report<'_>) {
     if ws.heartbeat_command == ws.offline_command {
         r.add("websocket.heartbeat_command", "must differ from websocket.offline_command");
     }
+    let reserved = [("heartbeat_command", ws.heartbeat_command), ("offline_command", ws.offline_command)];
+    for (field, reason) in ws.sessions.problems(&reserved) {
+        r.add(format!("websocket.{field}"), reason);
+    }
 }
 
 #[cfg(test)]

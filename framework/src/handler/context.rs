@@ -12,8 +12,10 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::json::{decode_body, encode_body};
+use super::session_api::SessionView;
 use crate::id::{NodeId, SessionId};
 use crate::proto::NodeType;
+use crate::session::SessionRequest;
 use crate::status::{Code, Status};
 
 /// Typed application state shared by a node's handlers: one value per type.
@@ -69,14 +71,20 @@ pub(crate) trait NodeApi: Send + Sync + 'static {
         session: Option<SessionId>,
         body: Bytes,
     ) -> Result<(), Status>;
+    /// A session-scoped operation, answered by the session's proxy.
+    fn session_call(&self, request: SessionRequest) -> ApiFuture<Result<(), Status>>;
+    /// A user- or group-scoped operation, sent to every proxy.
+    fn session_send(&self, request: SessionRequest) -> Result<(), Status>;
 }
 
 /// The handler's view of the world. Cheap to clone.
 #[derive(Clone)]
 pub struct Context {
-    node: Arc<dyn NodeApi>,
-    session: Option<SessionId>,
+    pub(super) node: Arc<dyn NodeApi>,
+    pub(super) session: Option<SessionId>,
     command: i32,
+    /// The session's user and data as the proxy sent them.
+    pub(super) view: Arc<SessionView>,
 }
 
 impl std::fmt::Debug for Context {
@@ -85,13 +93,21 @@ impl std::fmt::Debug for Context {
             .field("node", self.node.node_id())
             .field("session", &self.session)
             .field("command", &self.command)
+            .field("uid", &self.uid())
             .finish()
     }
 }
 
 impl Context {
     pub(crate) fn new(node: Arc<dyn NodeApi>, session: Option<SessionId>, command: i32) -> Self {
-        Context { node, session, command }
+        Context { node, session, command, view: Arc::default() }
+    }
+
+    /// Attaches what the proxy sent along with the message: the session's
+    /// user id and data.
+    pub(crate) fn with_view(mut self, view: SessionView) -> Self {
+        self.view = Arc::new(view);
+        self
     }
 
     /// A context attached to no node, for unit-testing handlers: it has a
@@ -259,6 +275,14 @@ impl NodeApi for Detached {
         _session: Option<SessionId>,
         _body: Bytes,
     ) -> Result<(), Status> {
+        Err(Detached::unavailable())
+    }
+
+    fn session_call(&self, _request: SessionRequest) -> ApiFuture<Result<(), Status>> {
+        Box::pin(std::future::ready(Err(Detached::unavailable())))
+    }
+
+    fn session_send(&self, _request: SessionRequest) -> Result<(), Status> {
         Err(Detached::unavailable())
     }
 }

@@ -8,10 +8,12 @@
 mod context;
 mod event;
 mod json;
+mod session_api;
 mod table;
 
 pub(crate) use context::{ApiFuture, NodeApi};
 pub use context::{AppState, Context};
 pub use event::{EventHandler, HandlerFuture};
 pub use json::{IntoReply, decode_body, encode_body, error_body};
+pub(crate) use session_api::SessionView;
 pub use table::{DuplicateEvent, EventTable};

@@ -9,8 +9,9 @@ use futures_util::FutureExt;
 
 use super::membership;
 use super::metrics::Via;
+use super::session_ops;
 use super::shared::NodeShared;
-use crate::handler::{Context, EventHandler};
+use crate::handler::{Context, EventHandler, SessionView};
 use crate::id::{NodeId, SessionId};
 use crate::proto::{Envelope, Kind, NodeType};
 use crate::routing::Target;
@@ -70,6 +71,11 @@ impl InboundHandler for NodeInbound {
 fn handle(shared: &Arc<NodeShared>, envelope: Envelope) {
     if !envelope.to.is_empty() && envelope.to != shared.id.as_str() {
         relay_to_node(shared, envelope);
+        return;
+    }
+    // Session operations change proxy-held state; no handler sees them.
+    if envelope.session_op.is_some() && matches!(envelope.kind(), Kind::Session | Kind::Request) {
+        session_ops::receive(shared, envelope);
         return;
     }
     let addressed_here = !envelope.to.is_empty();
@@ -186,7 +192,7 @@ fn deliver_push(shared: &NodeShared, envelope: Envelope) {
 }
 
 /// Runs the local handler in its own task and answers requests.
-fn dispatch(shared: &Arc<NodeShared>, envelope: Envelope) {
+fn dispatch(shared: &Arc<NodeShared>, mut envelope: Envelope) {
     // A draining node starts no new requests. The handler never ran, so
     // the proxy may safely retry elsewhere (it knows we drain: the drain
     // announcement went out on this link before this refusal).
@@ -215,7 +221,9 @@ fn dispatch(shared: &Arc<NodeShared>, envelope: Envelope) {
     let task_shared = Arc::clone(shared);
     shared.shutdown.spawn(shared.drain.track(async move {
         let shared = task_shared;
-        let ctx = Context::new(Arc::clone(&shared) as Arc<dyn crate::handler::NodeApi>, session, envelope.command);
+        let view = SessionView::from_wire(&envelope.uid, std::mem::take(&mut envelope.session_data));
+        let ctx = Context::new(Arc::clone(&shared) as Arc<dyn crate::handler::NodeApi>, session, envelope.command)
+            .with_view(view);
         let started = tokio::time::Instant::now();
         let result = run_handler(&*handler, ctx, envelope.payload.clone(), shared.handler_timeout).await;
         shared.metrics.handled(envelope.command, started.elapsed(), &result);

@@ -27,9 +27,14 @@ mod metrics;
 mod metrics_scrape;
 mod peers;
 mod proxy;
+mod proxy_resume;
 mod relay;
 mod reload;
+mod session_admin;
+mod session_ops;
 mod sessions;
+mod sessions_groups;
+mod sessions_resume;
 mod shared;
 mod watch;
 
@@ -48,6 +53,7 @@ use crate::config::NodeConfig;
 use crate::handler::{AppState, DuplicateEvent, EventTable};
 use crate::proto::NodeType;
 use crate::routing::{RouteTable, StateTable, TableError};
+use crate::session::SessionStats;
 use crate::shutdown::Shutdown;
 use crate::transport::{PeerLink, RpcEndpoint};
 
@@ -229,11 +235,11 @@ impl NodeBuilder {
             websocket: ws_listener.as_ref().and_then(|l| l.local_addr().ok()),
             http: http_listener.as_ref().and_then(|l| l.local_addr().ok()),
         };
-        let sessions = config
-            .websocket
-            .as_ref()
-            .filter(|_| config.role == NodeType::Proxy)
-            .map(|ws| Arc::new(Sessions::new(config.node_id(), ws.send_queue, ws.max_frame)));
+        let session_stats = Arc::new(SessionStats::default());
+        let sessions = config.websocket.as_ref().filter(|_| config.role == NodeType::Proxy).map(|ws| {
+            let stats = Arc::clone(&session_stats);
+            Arc::new(Sessions::new(config.node_id(), ws.send_queue, ws.max_frame, ws.sessions.clone(), stats))
+        });
         let shared = Arc::new(NodeShared::new(
             Arc::clone(&config),
             endpoint.clone(),
@@ -242,6 +248,7 @@ impl NodeBuilder {
             self.events,
             self.state,
             sessions,
+            session_stats,
             shutdown.clone(),
             self.source,
         ));
@@ -262,7 +269,7 @@ impl NodeBuilder {
                     "an application HTTP route is shadowed by the admin endpoint of the same path"
                 );
             }
-            let routes = self.http.merge(admin::routes(&shared));
+            let routes = self.http.merge(session_admin::routes(&shared)).merge(admin::routes(&shared));
             shutdown.spawn(http::serve(listener, routes, shutdown.clone()));
         }
         if watch {
@@ -338,7 +345,8 @@ impl RunningNode {
         self.shared.peers.all().into_iter().map(|p| p.link).collect()
     }
 
-    /// Connected clients (proxies; 0 elsewhere).
+    /// Connected clients (proxies; 0 elsewhere), counting sessions
+    /// awaiting resume.
     pub fn sessions(&self) -> usize {
         self.shared.sessions.as_ref().map_or(0, |s| s.len())
     }
@@ -374,5 +382,11 @@ impl RunningNode {
     /// answers).
     pub fn metrics_text(&self) -> String {
         self.shared.metrics.encode()
+    }
+
+    /// Session feature counters: fan-outs sent and relayed, broadcasts,
+    /// kicks, resumes.
+    pub fn session_stats(&self) -> &SessionStats {
+        &self.shared.session_stats
     }
 }

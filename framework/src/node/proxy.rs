@@ -5,6 +5,10 @@
 //! order**: the next frame is forwarded only once the previous one is
 //! answered, so a session's messages are handled in order end to end, while
 //! different sessions proceed in parallel. Pushes are written as they come.
+//!
+//! The session itself (user, data, groups, pins, replay buffer) lives in
+//! [`Sessions`], not in the connection task, so that a client that
+//! reconnects can resume it (`sessions_resume.rs`).
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -22,11 +26,15 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 
 use super::inbound::run_handler;
 use super::metrics::Via;
+use super::proxy_resume::{AckRequest, expire_later, resume_frames};
+use super::session_ops::announce_closed;
+use super::sessions::{OpenSession, RequestInfo, Sessions, Stop};
+use super::sessions_resume::Ending;
 use super::shared::{NO_REPLY, NodeShared};
 use crate::codec::{ClientDecoder, ClientFrame};
-use crate::handler::{Context, NodeApi, error_body};
+use crate::handler::{Context, NodeApi, SessionView, error_body};
 use crate::id::{NodeId, SessionId};
-use crate::proto::{Kind, NodeType, Pin};
+use crate::proto::{Kind, NodeType};
 use crate::routing::Target;
 use crate::status::{Code, Status};
 
@@ -96,6 +104,55 @@ fn close(code: u16, reason: &str) -> Message {
     Message::Close(Some(CloseFrame { code: CloseCode::from(code), reason: reason.into() }))
 }
 
+/// Close code of a kicked session (application range 4000–4999).
+const CLOSE_KICKED: u16 = 4001;
+/// Close code of a connection whose session was resumed on another one.
+const CLOSE_REPLACED: u16 = 4002;
+
+/// How a connection ended.
+struct End {
+    /// Frames to send before closing (a kick frame, a close frame).
+    goodbye: Vec<Message>,
+    /// The network failed under it: a resumable session is kept.
+    lost: bool,
+    /// For the close notice.
+    reason: &'static str,
+}
+
+impl End {
+    fn quiet(lost: bool, reason: &'static str) -> End {
+        End { goodbye: Vec::new(), lost, reason }
+    }
+
+    fn closing(code: u16, text: &str, reason: &'static str) -> End {
+        End { goodbye: vec![close(code, text)], lost: false, reason }
+    }
+}
+
+/// What to tell a client whose kick token fired.
+fn stopped(shared: &NodeShared, sessions: &Sessions, open: &OpenSession, session: &SessionId) -> End {
+    match sessions.stop_reason(session.seq(), open.generation) {
+        Some(Stop::Kicked(why)) => {
+            let kick = sessions.config().kick_command;
+            let body = error_body(&Status::new(Code(u32::from(CLOSE_KICKED)), why.clone()));
+            let mut goodbye: Vec<Message> = ClientFrame::new(kick, body)
+                .encode(usize::MAX)
+                .ok()
+                .map(Message::Binary)
+                .into_iter()
+                .collect();
+            goodbye.push(close(CLOSE_KICKED, &why));
+            End { goodbye, lost: false, reason: "kicked" }
+        }
+        Some(Stop::TooSlow) => End::closing(1008, "too slow: pushes not read", "too slow"),
+        Some(Stop::Replaced) => {
+            End::closing(CLOSE_REPLACED, "session resumed on another connection", "replaced")
+        }
+        None if shared.shutdown.is_triggered() => End::closing(1001, "server shutting down", "shutdown"),
+        None => End::closing(1001, "session closed", "closed"),
+    }
+}
+
 async fn serve_client(
     shared: Arc<NodeShared>,
     stream: TcpStream,
@@ -116,15 +173,15 @@ async fn serve_client(
     };
     let mut open = sessions.open(shared.shutdown.token());
     shared.metrics.client_accepted();
-    let session = open.id.clone();
+    let mut session = open.id.clone();
     tracing::debug!(%addr, %session, "client connected");
     let (mut sink, mut source) = ws.split();
     let mut decoder = ClientDecoder::new(ws_settings.max_frame);
     let mut decoded = Vec::new();
     let mut queue: VecDeque<ClientFrame> = VecDeque::new();
     let mut inflight: Option<BoxFuture<'static, Outcome>> = None;
-    let mut pins: Vec<Pin> = Vec::new();
-    let mut served: Vec<(NodeType, NodeId)> = Vec::new();
+    let mut frames_seen = 0u64;
+    let resume = sessions.resume_enabled().then(|| sessions.config().clone());
     let idle = ws_settings.timeout;
     let idle_timer = tokio::time::sleep(idle);
     tokio::pin!(idle_timer);
@@ -132,45 +189,59 @@ async fn serve_client(
     // answers to what it already sent, then a `1001 going away`.
     let mut draining = shared.drain.is_draining();
 
-    let goodbye: Option<Message> = loop {
+    let end: End = 'conn: loop {
         if inflight.is_none()
             && let Some(frame) = queue.pop_front()
         {
+            frames_seen += 1;
             shared.metrics.received(Via::Client, frame.command);
-            inflight =
-                Some(Box::pin(handle_frame(Arc::clone(&shared), session.clone(), pins.clone(), frame)));
+            match &resume {
+                Some(cfg) if frame.command == cfg.resume_command => {
+                    let first = frames_seen == 1;
+                    for out in resume_frames(&shared, &sessions, &open, &mut session, first, &frame) {
+                        if sink.send(Message::Binary(out)).await.is_err() {
+                            break 'conn End::quiet(true, "connection lost");
+                        }
+                    }
+                    continue;
+                }
+                Some(cfg) if frame.command == cfg.ack_command => {
+                    match serde_json::from_slice::<AckRequest>(&frame.body) {
+                        Ok(ack) => sessions.ack(session.seq(), ack.seq),
+                        Err(err) => tracing::debug!(%session, error = %err, "malformed ack ignored"),
+                    }
+                    continue;
+                }
+                _ => {
+                    inflight = Some(Box::pin(handle_frame(Arc::clone(&shared), session.clone(), frame)));
+                }
+            }
         }
         if draining && inflight.is_none() && queue.is_empty() {
-            break Some(close(1001, "server draining; reconnect"));
+            break End::closing(1001, "server draining; reconnect", "draining");
         }
         tokio::select! {
             biased;
             () = shared.drain.started(), if !draining => {
                 draining = true;
             }
-            () = open.kick.cancelled() => {
-                break Some(if shared.shutdown.is_triggered() {
-                    close(1001, "server shutting down")
-                } else {
-                    close(1008, "too slow: pushes not read")
-                });
-            }
+            () = open.kick.cancelled() => break stopped(&shared, &sessions, &open, &session),
             // Pushes first: a handler's pushes are queued before its reply
             // arrives, and must reach the client before it.
             push = open.outbound.recv() => {
-                let Some(push) = push else { break None };
-                if sink.send(Message::Binary(push)).await.is_err() {
-                    break None;
+                let Some(push) = push else { break End::quiet(false, "closed") };
+                if sink.send(Message::Binary(push.encode())).await.is_err() {
+                    break End::quiet(true, "connection lost");
                 }
             }
             outcome = async { inflight.as_mut().expect("guarded by the branch condition").await }, if inflight.is_some() => {
                 inflight = None;
                 if let Some((node_type, node)) = outcome.served {
-                    remember(&mut pins, &mut served, node_type, node, outcome.stateful);
+                    sessions.remember(session.seq(), node_type, node, outcome.stateful);
                 }
                 if let Some(reply) = outcome.reply {
                     if sink.send(Message::Binary(reply)).await.is_err() {
-                        break None;
+                        break End::quiet(true, "connection lost");
                     }
                     shared.metrics.sent(Via::Client, outcome.command);
                 }
@@ -183,74 +254,43 @@ async fn serve_client(
                         queue.extend(decoded.drain(..));
                         if let Err(err) = result {
                             tracing::debug!(%session, error = %err, "client broke the framing");
-                            break Some(close(err.close_code(), &err.to_string()));
+                            break End::closing(err.close_code(), &err.to_string(), "protocol error");
                         }
                     }
                     Some(Ok(Message::Text(_))) => {
-                        break Some(close(1003, "binary messages only: text would corrupt the frame header"));
+                        break End::closing(1003, "binary messages only: text would corrupt the frame header", "protocol error");
                     }
                     Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => {}
-                    Some(Ok(Message::Close(_))) | None => break None,
+                    Some(Ok(Message::Close(_))) => break End::quiet(false, "closed"),
+                    // The socket ended without a close handshake: the
+                    // network failed, the client may come back.
+                    None => break End::quiet(true, "connection lost"),
                     Some(Err(err)) => {
                         tracing::debug!(%session, error = %err, "client connection failed");
-                        break None;
+                        break End::quiet(true, "connection lost");
                     }
                 }
             }
-            () = &mut idle_timer => break Some(close(1000, "idle timeout")),
+            () = &mut idle_timer => break End::closing(1000, "idle timeout", "idle timeout"),
         }
     };
-    if let Some(goodbye) = goodbye {
+    for goodbye in end.goodbye {
         let _ = sink.send(goodbye).await;
     }
     let _ = sink.close().await;
-    sessions.close(session.seq());
-    announce_offline(&shared, &session, &served, ws_settings.offline_command);
-    tracing::debug!(%addr, %session, "client disconnected");
+    match sessions.end(session.seq(), open.generation, end.lost, end.reason) {
+        Ending::NotOurs => {}
+        Ending::Detached { generation } => expire_later(&shared, session.seq(), generation),
+        Ending::Closed(closed) => announce_closed(&shared, &closed),
+    }
+    tracing::debug!(%addr, %session, reason = end.reason, "client disconnected");
 }
 
-/// Records which node served the session: every such node gets the offline
-/// notice, and after a stateful message the session sticks to it.
-fn remember(
-    pins: &mut Vec<Pin>,
-    served: &mut Vec<(NodeType, NodeId)>,
-    node_type: NodeType,
-    node: NodeId,
-    stateful: bool,
-) {
-    if stateful {
-        match pins.iter_mut().find(|p| p.node_type == node_type as i32) {
-            Some(pin) if pin.node_id == node.as_str() => {}
-            Some(pin) => pin.node_id = node.to_string(),
-            None => pins.push(Pin { node_type: node_type as i32, node_id: node.to_string() }),
-        }
-    }
-    if !served.iter().any(|(_, n)| n == &node) {
-        served.push((node_type, node));
-    }
-}
-
-/// Sends the offline notice once to every node that served the session.
-fn announce_offline(shared: &NodeShared, session: &SessionId, served: &[(NodeType, NodeId)], command: i32) {
-    for (_, node) in served {
-        let mut env = shared.envelope(Kind::Notify, command, Some(session), Bytes::from_static(b"{}"));
-        env.to = node.to_string();
-        if let Err(err) = shared.send_to_node(node, env) {
-            tracing::warn!(%session, %node, error = %err, "offline notice not delivered");
-        }
-    }
-}
-
-fn error_frame(command: i32, status: &Status) -> Option<Bytes> {
+pub(super) fn error_frame(command: i32, status: &Status) -> Option<Bytes> {
     ClientFrame::new(command, error_body(status)).encode(usize::MAX).ok()
 }
 
-async fn handle_frame(
-    shared: Arc<NodeShared>,
-    session: SessionId,
-    pins: Vec<Pin>,
-    frame: ClientFrame,
-) -> Outcome {
+async fn handle_frame(shared: Arc<NodeShared>, session: SessionId, frame: ClientFrame) -> Outcome {
     let command = frame.command;
     let stateful = !shared.is_stateless(command);
     let heartbeat = shared.config.websocket.as_ref().map(|ws| ws.heartbeat_command);
@@ -260,11 +300,13 @@ async fn handle_frame(
         let reply = ClientFrame::new(command, Bytes::from_static(br#"{"code":200}"#)).encode(usize::MAX).ok();
         return Outcome { command, reply, served: None, stateful: false };
     }
+    let info = match &shared.sessions {
+        Some(sessions) => sessions.request_info(session.seq(), stateful),
+        None => RequestInfo::default(),
+    };
     let result = match shared.target(command) {
-        Target::Local => handle_locally(&shared, &session, frame).await,
-        Target::Forward(node_type) => {
-            forward(&shared, &session, if stateful { pins } else { Vec::new() }, frame, node_type).await
-        }
+        Target::Local => handle_locally(&shared, &session, info, frame).await,
+        Target::Forward(node_type) => forward(&shared, &session, info, frame, node_type).await,
     };
     match result {
         Ok((reply, served)) => Outcome {
@@ -282,13 +324,20 @@ async fn handle_frame(
 
 type Handled = Result<(Option<Bytes>, Option<(NodeType, NodeId)>), Status>;
 
-async fn handle_locally(shared: &Arc<NodeShared>, session: &SessionId, frame: ClientFrame) -> Handled {
+async fn handle_locally(
+    shared: &Arc<NodeShared>,
+    session: &SessionId,
+    info: RequestInfo,
+    frame: ClientFrame,
+) -> Handled {
     let handler = shared
         .events
         .get(frame.command)
         .cloned()
         .ok_or_else(|| Status::not_found(format!("no handler for command {}", frame.command)))?;
-    let ctx = Context::new(Arc::clone(shared) as Arc<dyn NodeApi>, Some(session.clone()), frame.command);
+    let view = SessionView::from_wire(info.uid.as_deref().unwrap_or_default(), info.data);
+    let ctx = Context::new(Arc::clone(shared) as Arc<dyn NodeApi>, Some(session.clone()), frame.command)
+        .with_view(view);
     let started = tokio::time::Instant::now();
     let result = run_handler(&*handler, ctx, frame.body, shared.handler_timeout).await;
     // Errors are counted once, where the client's error frame is made.
@@ -299,16 +348,19 @@ async fn handle_locally(shared: &Arc<NodeShared>, session: &SessionId, frame: Cl
 async fn forward(
     shared: &NodeShared,
     session: &SessionId,
-    pins: Vec<Pin>,
+    info: RequestInfo,
     frame: ClientFrame,
     node_type: NodeType,
 ) -> Handled {
-    let mut pins = Some(pins);
+    let mut pins = Some(info.pins);
+    let uid = info.uid.as_deref().unwrap_or_default().to_owned();
     let mut avoid: Option<NodeId> = None;
     let response = loop {
         let mut request = shared.envelope(Kind::Request, frame.command, Some(session), frame.body.clone());
         // A retry goes out without pins: the pinned node is the one that refused.
         request.pins = pins.take().unwrap_or_default();
+        request.uid.clone_from(&uid);
+        request.session_data = info.data.clone();
         let link = shared
             .link_for_type_except(node_type, &request.pins, avoid.as_ref())
             .ok_or_else(|| Status::unavailable(format!("no live {node_type:?} node")))?;

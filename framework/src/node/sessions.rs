@@ -1,66 +1,258 @@
-//! The client sessions of a proxy: where pushes for a session go.
+//! The client sessions of a proxy and everything the proxy keeps for them:
+//! where pushes go, the bound user, session data, groups, pins, and for
+//! clients that opted in, the replay buffer behind resume.
 //!
-//! A session lives exactly as long as its websocket. Its entry is removed
-//! when the connection ends, so nothing accumulates (obespoir's session
-//! cache only ever grew, spec §12 bug 18).
+//! A session lives as long as its websocket, plus, for a client that opted
+//! in to resume and lost its connection, a grace period in which it can
+//! take the session back (`sessions_resume.rs`; data and groups are in
+//! `sessions_groups.rs`). Its entry, and its place
+//! in the user and group indexes, go when it ends, so nothing accumulates
+//! (obespoir's session cache only ever grew, spec §12 bug 18).
+//!
+//! One lock guards the table. Every operation under it is a few hash
+//! lookups and non-blocking queue writes; frames are encoded by each
+//! connection's own task, so even a broadcast to 10 000 members holds the
+//! lock only for 10 000 `try_send`s.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::codec::ClientFrame;
+use super::sessions_resume::Resumable;
+use crate::codec::{CLIENT_HEADER_LEN, ClientFrame};
+use crate::config::SessionsConfig;
 use crate::id::{NodeId, SessionId, SessionIds};
-use crate::status::{Code, Status};
+use crate::proto::{NodeType, Pin};
+use crate::session::{GroupIndex, LoginStamp, SessionData, SessionStats, UserIndex, now_millis};
+use crate::status::Status;
 
-struct Slot {
-    outbound: mpsc::Sender<Bytes>,
-    kick: CancellationToken,
+/// A frame waiting to be written to a client; its connection's task
+/// encodes it. `seq` (0 when the session did not opt in to resume) goes in
+/// the header's `version` field.
+#[derive(Debug, Clone)]
+pub(crate) struct Outbound {
+    pub(crate) command: i32,
+    pub(crate) seq: i32,
+    pub(crate) body: Bytes,
+}
+
+impl Outbound {
+    /// The frame as one websocket message.
+    pub(crate) fn encode(&self) -> Bytes {
+        let frame = ClientFrame { command: self.command, version: self.seq, body: self.body.clone() };
+        // Sizes were checked against max_frame when the push was accepted.
+        frame.encode(usize::MAX).unwrap_or_default()
+    }
+}
+
+/// Why a connection was told to stop (its kick token cancelled).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Stop {
+    /// Kicked, with the reason to tell the client.
+    Kicked(String),
+    /// Its push queue was full.
+    TooSlow,
+    /// A reconnecting client resumed the session on another connection.
+    Replaced,
+}
+
+/// The connection currently attached to a session.
+pub(super) struct Conn {
+    pub(super) tx: mpsc::Sender<Outbound>,
+    pub(super) kick: CancellationToken,
+    /// Tells this connection from a later one of the same session.
+    pub(super) generation: u64,
+}
+
+pub(super) struct Slot {
+    /// `None` while detached (awaiting resume).
+    pub(super) conn: Option<Conn>,
+    pub(super) stop: Option<Stop>,
+    pub(super) uid: Option<(Arc<str>, LoginStamp)>,
+    pub(super) data: SessionData,
+    pub(super) groups: Vec<Arc<str>>,
+    /// Sticky node per node type (see `proxy.rs`).
+    pub(super) pins: Vec<Pin>,
+    /// Every node that served the session: they get the close notice.
+    pub(super) served: Vec<(NodeType, NodeId)>,
+    /// Set once the client opted in to resume.
+    pub(super) resume: Option<Resumable>,
+}
+
+#[derive(Default)]
+pub(super) struct Table {
+    pub(super) slots: HashMap<u64, Slot>,
+    pub(super) users: UserIndex,
+    pub(super) groups: GroupIndex,
 }
 
 /// Sessions of one proxy, by sequence number.
 pub(crate) struct Sessions {
+    pub(super) proxy: NodeId,
     ids: SessionIds,
-    slots: Mutex<HashMap<u64, Slot>>,
+    pub(super) table: Mutex<Table>,
     queue: usize,
     max_frame: usize,
+    pub(super) cfg: SessionsConfig,
+    generations: AtomicU64,
+    pub(super) stats: Arc<SessionStats>,
 }
 
 /// What a connection task gets for its session.
 pub(crate) struct OpenSession {
     pub(crate) id: SessionId,
-    pub(crate) outbound: mpsc::Receiver<Bytes>,
+    pub(crate) outbound: mpsc::Receiver<Outbound>,
     pub(crate) kick: CancellationToken,
+    pub(crate) generation: u64,
+}
+
+/// A session that ended for good: the proxy sends its close notice.
+#[derive(Debug)]
+pub(crate) struct Closed {
+    pub(crate) id: SessionId,
+    pub(crate) uid: Option<Arc<str>>,
+    pub(crate) data: HashMap<String, String>,
+    pub(crate) served: Vec<(NodeType, NodeId)>,
+    pub(crate) reason: String,
+}
+
+/// What a forwarded request carries from its session.
+#[derive(Debug, Default)]
+pub(crate) struct RequestInfo {
+    pub(crate) pins: Vec<Pin>,
+    pub(crate) uid: Option<Arc<str>>,
+    pub(crate) data: HashMap<String, String>,
+}
+
+/// The result of binding a session.
+#[derive(Debug)]
+pub(crate) struct BindOutcome {
+    pub(crate) id: SessionId,
+    pub(crate) uid: Option<Arc<str>>,
+    pub(crate) stamp: Option<LoginStamp>,
+    pub(crate) previous: Option<Arc<str>>,
+    pub(crate) served: Vec<(NodeType, NodeId)>,
+    pub(crate) data: HashMap<String, String>,
+    /// Older local sessions of the user, closed by unique login.
+    pub(crate) closed: Vec<Closed>,
+}
+
+pub(super) fn gone() -> Status {
+    Status::not_found("session is gone")
 }
 
 impl Sessions {
-    pub(crate) fn new(proxy: NodeId, queue: usize, max_frame: usize) -> Sessions {
-        Sessions { ids: SessionIds::new(proxy), slots: Mutex::default(), queue: queue.max(1), max_frame }
+    pub(crate) fn new(
+        proxy: NodeId,
+        queue: usize,
+        max_frame: usize,
+        cfg: SessionsConfig,
+        stats: Arc<SessionStats>,
+    ) -> Sessions {
+        Sessions {
+            ids: SessionIds::new(proxy.clone()),
+            proxy,
+            table: Mutex::default(),
+            queue: queue.max(1),
+            max_frame,
+            cfg,
+            generations: AtomicU64::new(1),
+            stats,
+        }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Slot>> {
-        self.slots.lock().unwrap_or_else(|p| p.into_inner())
+    pub(super) fn lock(&self) -> MutexGuard<'_, Table> {
+        self.table.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn config(&self) -> &SessionsConfig {
+        &self.cfg
+    }
+
+    pub(super) fn id(&self, seq: u64) -> SessionId {
+        SessionId::new(self.proxy.clone(), seq)
+    }
+
+    /// A number never handed out before, to tell connections (and
+    /// detachments) of one session apart.
+    pub(super) fn next_generation(&self) -> u64 {
+        self.generations.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// A fresh connection handle (queue, kick token, generation).
+    fn connection(&self, parent: &CancellationToken) -> (Conn, mpsc::Receiver<Outbound>) {
+        let (tx, rx) = mpsc::channel(self.queue);
+        let generation = self.next_generation();
+        (Conn { tx, kick: parent.child_token(), generation }, rx)
     }
 
     /// Opens a session for a connection whose websocket handshake succeeded.
     pub(crate) fn open(&self, parent: &CancellationToken) -> OpenSession {
         let id = self.ids.next_id();
-        let (tx, rx) = mpsc::channel(self.queue);
-        let kick = parent.child_token();
-        self.lock().insert(id.seq(), Slot { outbound: tx, kick: kick.clone() });
-        OpenSession { id, outbound: rx, kick }
+        let (conn, outbound) = self.connection(parent);
+        let open =
+            OpenSession { id: id.clone(), outbound, kick: conn.kick.clone(), generation: conn.generation };
+        let slot = Slot {
+            conn: Some(conn),
+            stop: None,
+            uid: None,
+            data: SessionData::default(),
+            groups: Vec::new(),
+            pins: Vec::new(),
+            served: Vec::new(),
+            resume: None,
+        };
+        self.lock().slots.insert(id.seq(), slot);
+        open
     }
 
-    /// Forgets a session.
-    pub(crate) fn close(&self, seq: u64) {
-        self.lock().remove(&seq);
-    }
-
-    /// Live sessions.
+    /// Live sessions (detached ones included).
     pub(crate) fn len(&self) -> usize {
-        self.lock().len()
+        self.lock().slots.len()
+    }
+
+    /// What a request of session `seq` carries: pins (stateful requests
+    /// only), the bound user and the session data.
+    pub(crate) fn request_info(&self, seq: u64, stateful: bool) -> RequestInfo {
+        let table = self.lock();
+        let Some(slot) = table.slots.get(&seq) else { return RequestInfo::default() };
+        RequestInfo {
+            pins: if stateful { slot.pins.clone() } else { Vec::new() },
+            uid: slot.uid.as_ref().map(|(uid, _)| Arc::clone(uid)),
+            data: slot.data.to_wire(),
+        }
+    }
+
+    /// Records which node served the session: every such node gets the
+    /// close notice, and after a stateful message the session sticks to it.
+    pub(crate) fn remember(&self, seq: u64, node_type: NodeType, node: NodeId, stateful: bool) {
+        let mut table = self.lock();
+        let Some(slot) = table.slots.get_mut(&seq) else { return };
+        if stateful {
+            match slot.pins.iter_mut().find(|p| p.node_type == node_type as i32) {
+                Some(pin) if pin.node_id == node.as_str() => {}
+                Some(pin) => pin.node_id = node.to_string(),
+                None => slot.pins.push(Pin { node_type: node_type as i32, node_id: node.to_string() }),
+            }
+        }
+        if !slot.served.iter().any(|(_, n)| n == &node) {
+            slot.served.push((node_type, node));
+        }
+    }
+
+    pub(super) fn check_size(&self, body: &Bytes) -> Result<(), Status> {
+        if body.len() + CLIENT_HEADER_LEN > self.max_frame {
+            return Err(Status::bad_request(format!(
+                "push of {} bytes does not fit a client frame (max {})",
+                body.len(),
+                self.max_frame
+            )));
+        }
+        Ok(())
     }
 
     /// Queues a push for the client of session `seq`, as one frame.
@@ -68,41 +260,166 @@ impl Sessions {
     /// A client whose queue is full is not keeping up: it is disconnected
     /// rather than allowed to grow the proxy's memory.
     pub(crate) fn push(&self, seq: u64, command: i32, body: Bytes) -> Result<(), Status> {
-        let frame = ClientFrame::new(command, body)
-            .encode(self.max_frame)
-            .map_err(|e| Status::new(Code::BAD_REQUEST, format!("push too large for a client frame: {e}")))?;
-        let slots = self.lock();
-        let slot = slots.get(&seq).ok_or_else(|| Status::not_found("session is gone"))?;
-        match slot.outbound.try_send(frame) {
-            Ok(()) => Ok(()),
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                slot.kick.cancel();
-                Err(Status::overloaded("client is not reading its pushes; disconnected"))
+        self.check_size(&body)?;
+        let mut table = self.lock();
+        let slot = table.slots.get_mut(&seq).ok_or_else(gone)?;
+        deliver(slot, command, &body)
+    }
+
+    /// Pushes to every local session bound to `uid`; returns how many.
+    pub(crate) fn push_user(&self, uid: &str, command: i32, body: &Bytes) -> Result<usize, Status> {
+        self.check_size(body)?;
+        let mut table = self.lock();
+        let Table { slots, users, .. } = &mut *table;
+        let mut sent = 0;
+        for seq in users.sessions(uid) {
+            if let Some(slot) = slots.get_mut(seq)
+                && deliver(slot, command, body).is_ok()
+            {
+                sent += 1;
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => Err(Status::not_found("session is gone")),
+        }
+        SessionStats::add(&self.stats.user_push_frames, sent);
+        Ok(sent)
+    }
+
+    /// Binds session `seq` to `uid` (`None` unbinds). With unique login,
+    /// the user's other sessions on this proxy are kicked.
+    pub(crate) fn bind(&self, seq: u64, uid: Option<&str>) -> Result<BindOutcome, Status> {
+        let id = self.id(seq);
+        let mut guard = self.lock();
+        let table = &mut *guard;
+        let slot = table.slots.get_mut(&seq).ok_or_else(gone)?;
+        let previous = slot.uid.take().map(|(uid, _)| uid);
+        if let Some(old) = &previous {
+            table.users.remove(old, seq);
+        }
+        let stamp = uid.map(|uid| {
+            let uid: Arc<str> = Arc::from(uid);
+            let stamp = LoginStamp { millis: now_millis(), session: id.to_string() };
+            slot.uid = Some((Arc::clone(&uid), stamp.clone()));
+            table.users.add(&uid, seq);
+            (uid, stamp)
+        });
+        let (served, data) = (slot.served.clone(), slot.data.to_wire());
+        let mut closed = Vec::new();
+        if let Some((uid, _)) = &stamp
+            && self.cfg.unique_login
+        {
+            let others: Vec<u64> = table.users.sessions(uid).iter().copied().filter(|s| *s != seq).collect();
+            for other in others {
+                closed.extend(self.kick_locked(table, other, "logged in elsewhere"));
+            }
+        }
+        let (uid, stamp) = stamp.unzip();
+        Ok(BindOutcome { id, uid, stamp, previous, served, data, closed })
+    }
+
+    /// Another proxy bound `uid` at `stamp`: with unique login, kicks the
+    /// local sessions bound to it earlier.
+    pub(crate) fn bound_elsewhere(&self, uid: &str, stamp: &LoginStamp) -> Vec<Closed> {
+        if !self.cfg.unique_login {
+            return Vec::new();
+        }
+        let mut guard = self.lock();
+        let table = &mut *guard;
+        let older: Vec<u64> = table
+            .users
+            .sessions(uid)
+            .iter()
+            .copied()
+            .filter(|seq| {
+                table.slots.get(seq).and_then(|s| s.uid.as_ref()).is_some_and(|(_, own)| own < stamp)
+            })
+            .collect();
+        older.into_iter().filter_map(|seq| self.kick_locked(table, seq, "logged in elsewhere")).collect()
+    }
+
+    /// Kicks session `seq`. Returns the closed session when it was detached
+    /// (closed at once); an attached one closes through its connection.
+    pub(crate) fn kick(&self, seq: u64, reason: &str) -> Result<Option<Closed>, Status> {
+        let mut table = self.lock();
+        if !table.slots.contains_key(&seq) {
+            return Err(gone());
+        }
+        Ok(self.kick_locked(&mut table, seq, reason))
+    }
+
+    /// Kicks every local session of `uid`.
+    pub(crate) fn kick_user(&self, uid: &str, reason: &str) -> Vec<Closed> {
+        let mut table = self.lock();
+        let seqs = table.users.sessions(uid).to_vec();
+        seqs.into_iter().filter_map(|seq| self.kick_locked(&mut table, seq, reason)).collect()
+    }
+
+    pub(super) fn kick_locked(&self, table: &mut Table, seq: u64, reason: &str) -> Option<Closed> {
+        let slot = table.slots.get_mut(&seq)?;
+        SessionStats::bump(&self.stats.kicks);
+        match &slot.conn {
+            Some(conn) => {
+                slot.stop.get_or_insert_with(|| Stop::Kicked(reason.to_owned()));
+                conn.kick.cancel();
+                None
+            }
+            None => self.remove_locked(table, seq, format!("kicked: {reason}")),
+        }
+    }
+
+    /// Removes a session for good, from every index.
+    pub(super) fn remove_locked(&self, table: &mut Table, seq: u64, reason: String) -> Option<Closed> {
+        let slot = table.slots.remove(&seq)?;
+        if let Some((uid, _)) = &slot.uid {
+            table.users.remove(uid, seq);
+        }
+        for group in &slot.groups {
+            table.groups.leave(group, seq);
+        }
+        Some(Closed {
+            id: self.id(seq),
+            uid: slot.uid.map(|(uid, _)| uid),
+            data: slot.data.to_wire(),
+            served: slot.served,
+            reason,
+        })
+    }
+
+    /// Why connection `generation` of session `seq` was told to stop.
+    pub(crate) fn stop_reason(&self, seq: u64, generation: u64) -> Option<Stop> {
+        let table = self.lock();
+        let slot = table.slots.get(&seq)?;
+        match &slot.conn {
+            Some(conn) if conn.generation == generation => slot.stop.clone(),
+            // The session moved to another connection, or was closed.
+            _ => Some(Stop::Replaced),
         }
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn pushes_reach_the_session_and_a_full_queue_kicks_it() {
-        let sessions = Sessions::new(NodeId::of("127.0.0.1", 1), 2, 1024);
-        let root = CancellationToken::new();
-        let mut s = sessions.open(&root);
-        assert_eq!(s.id.seq(), 1);
-        sessions.push(1, 7, Bytes::from_static(b"{}")).unwrap();
-        let frame = s.outbound.recv().await.unwrap();
-        assert_eq!(&frame[4..8], &7i32.to_le_bytes());
-        sessions.push(1, 7, Bytes::new()).unwrap();
-        sessions.push(1, 7, Bytes::new()).unwrap();
-        assert_eq!(sessions.push(1, 7, Bytes::new()).unwrap_err().code(), Code::OVERLOADED);
-        assert!(s.kick.is_cancelled());
-        sessions.close(1);
-        assert_eq!(sessions.push(1, 7, Bytes::new()).unwrap_err().code(), Code::NOT_FOUND);
-        assert_eq!(sessions.len(), 0);
+/// Queues one frame for a session: numbered and kept for replay when the
+/// client opted in to resume; written at once when it is connected.
+pub(super) fn deliver(slot: &mut Slot, command: i32, body: &Bytes) -> Result<(), Status> {
+    let seq = match slot.resume.as_mut() {
+        Some(resume) => resume.replay.record(command, body.clone()).unwrap_or(0),
+        None => 0,
+    };
+    let Some(conn) = &slot.conn else {
+        // Detached: kept in the replay buffer for the client's return.
+        return if slot.resume.is_some() { Ok(()) } else { Err(gone()) };
+    };
+    if slot.stop.is_some() {
+        return Err(Status::not_found("session is closing"));
+    }
+    match conn.tx.try_send(Outbound { command, seq, body: body.clone() }) {
+        Ok(()) => Ok(()),
+        Err(mpsc::error::TrySendError::Full(_)) => {
+            slot.stop = Some(Stop::TooSlow);
+            conn.kick.cancel();
+            Err(Status::overloaded("client is not reading its pushes; disconnected"))
+        }
+        Err(mpsc::error::TrySendError::Closed(_)) => Err(gone()),
     }
 }
+
+#[cfg(test)]
+#[path = "sessions_tests.rs"]
+mod tests;

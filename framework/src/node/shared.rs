@@ -13,12 +13,14 @@ use super::metrics::{NodeMetrics, Via};
 use super::peers::PeerSet;
 use super::relay::RelayLedger;
 use super::reload::ConfigSource;
+use super::session_ops;
 use super::sessions::Sessions;
 use crate::config::NodeConfig;
 use crate::handler::{ApiFuture, AppState, EventTable, NodeApi};
 use crate::id::{NodeId, SessionId};
 use crate::proto::{Envelope, Kind, NodeType, Pin};
 use crate::routing::{RouteTable, StateTable, Target};
+use crate::session::{SessionRequest, SessionStats};
 use crate::shutdown::Shutdown;
 use crate::status::{Code, Status};
 use crate::transport::{CallError, Link, RpcEndpoint, SendError};
@@ -65,6 +67,8 @@ pub(crate) struct NodeShared {
     pub(crate) state: AppState,
     /// Client sessions; proxies only.
     pub(crate) sessions: Option<Arc<Sessions>>,
+    /// Session feature counters (every role: routes relay, services send).
+    pub(crate) session_stats: Arc<SessionStats>,
     pub(crate) shutdown: Shutdown,
     pub(crate) handler_timeout: Duration,
     pub(crate) call_timeout: Duration,
@@ -83,6 +87,7 @@ impl NodeShared {
         events: EventTable,
         state: AppState,
         sessions: Option<Arc<Sessions>>,
+        session_stats: Arc<SessionStats>,
         shutdown: Shutdown,
         source: Option<Arc<dyn ConfigSource>>,
     ) -> NodeShared {
@@ -105,12 +110,13 @@ impl NodeShared {
             events,
             state,
             sessions,
+            session_stats,
             shutdown,
             rr: AtomicUsize::new(0),
         }
     }
 
-    fn next_seed(&self) -> usize {
+    pub(super) fn next_seed(&self) -> usize {
         self.rr.fetch_add(1, Ordering::Relaxed)
     }
 
@@ -331,5 +337,13 @@ impl NodeApi for NodeShared {
         link.send(env).map_err(Status::from)?;
         self.metrics.sent(Via::Rpc, command);
         Ok(())
+    }
+
+    fn session_call(&self, request: SessionRequest) -> ApiFuture<Result<(), Status>> {
+        session_ops::call(self, request)
+    }
+
+    fn session_send(&self, request: SessionRequest) -> Result<(), Status> {
+        session_ops::send(self, request)
     }
 }

@@ -1,0 +1,276 @@
+//! Session operations between nodes: binding, kicks, session data, groups,
+//! broadcasts and pushes to users, and the session events they cause.
+//!
+//! The proxy that holds a session owns its state; other nodes change it by
+//! sending operations (`Envelope.session_op`):
+//!
+//! * **Session-scoped** ones (bind, set data, kick or join one session) go
+//!   to the session's proxy (`to`, relayed by routes like a push) as a
+//!   REQUEST, and the caller gets the proxy's status back.
+//! * **User- and group-scoped** ones (push to a user, kick a user, join a
+//!   user's sessions, broadcast to a group, and the unique-login notice) go
+//!   to **every proxy** as one-way SESSION envelopes with `to` empty: a node
+//!   hands one copy to a route, which relays one copy to each proxy it
+//!   links to; a node with no route link sends one to each proxy it links
+//!   to. Each proxy applies it to its own sessions only: nothing is sent per
+//!   member, and no node keeps a cluster-wide user directory that could go
+//!   stale (see `docs/sessions.md` for the trade-off).
+
+use bytes::Bytes;
+use serde_json::json;
+
+use super::sessions::{BindOutcome, Closed};
+use super::shared::NodeShared;
+use crate::handler::ApiFuture;
+use crate::id::{NodeId, SessionId};
+use crate::proto::session_op::Op;
+use crate::proto::{self, Envelope, Kind, NodeType, SessionOp};
+use crate::session::{LoginStamp, SessionRequest, SessionStats};
+use crate::status::Status;
+
+/// Handles an envelope carrying a `session_op` that is for this node (or,
+/// with `to` empty, for every proxy).
+pub(super) fn receive(shared: &NodeShared, envelope: Envelope) {
+    if envelope.to.is_empty() && shared.node_type == NodeType::Route {
+        relay_to_proxies(shared, envelope);
+        return;
+    }
+    if envelope.to.is_empty() && shared.sessions.is_none() {
+        tracing::debug!(source = %envelope.source, "session operation for proxies reached a {:?}; dropped", shared.node_type);
+        return;
+    }
+    let result = apply(shared, &envelope);
+    if envelope.kind() == Kind::Request {
+        let Ok(source) = NodeId::parse(&envelope.source) else { return };
+        let response = shared.response(&envelope, result.map(|()| None));
+        if let Err(err) = shared.send_to_node(&source, response) {
+            tracing::debug!(%source, error = %err, "could not answer a session operation");
+        }
+    } else if let Err(status) = result {
+        tracing::debug!(source = %envelope.source, error = %status, "session operation failed");
+    }
+}
+
+/// Applies an operation to this proxy's sessions.
+fn apply(shared: &NodeShared, envelope: &Envelope) -> Result<(), Status> {
+    let sessions =
+        shared.sessions.as_ref().ok_or_else(|| Status::bad_request("session operations go to proxies"))?;
+    let op = envelope
+        .session_op
+        .as_ref()
+        .and_then(|o| o.op.as_ref())
+        .ok_or_else(|| Status::bad_request("empty session operation"))?;
+    SessionStats::bump(&shared.session_stats.ops_applied);
+    let local_seq = || -> Result<u64, Status> {
+        match SessionId::parse(&envelope.session_id) {
+            Ok(session) if session.proxy() == &shared.id => Ok(session.seq()),
+            Ok(_) => Err(Status::bad_request("the session belongs to another proxy")),
+            Err(err) => Err(Status::bad_request(err.to_string())),
+        }
+    };
+    match op {
+        Op::Bind(bind) => {
+            let uid = (!bind.uid.is_empty()).then_some(bind.uid.as_str());
+            let outcome = sessions.bind(local_seq()?, uid)?;
+            after_bind(shared, outcome, NodeId::parse(&envelope.source).ok());
+        }
+        Op::Bound(bound) => {
+            let stamp = LoginStamp { millis: bound.stamp, session: envelope.session_id.clone() };
+            for closed in sessions.bound_elsewhere(&bound.uid, &stamp) {
+                announce_closed(shared, &closed);
+            }
+        }
+        Op::Kick(kick) if kick.uid.is_empty() => {
+            if let Some(closed) = sessions.kick(local_seq()?, &kick.reason)? {
+                announce_closed(shared, &closed);
+            }
+        }
+        Op::Kick(kick) => {
+            for closed in sessions.kick_user(&kick.uid, &kick.reason) {
+                announce_closed(shared, &closed);
+            }
+        }
+        Op::SetData(set) => {
+            sessions.set_data(local_seq()?, &set.key, (!set.remove).then_some(set.value.as_str()))?;
+        }
+        Op::Join(member) if member.uid.is_empty() => sessions.join(&member.group, local_seq()?)?,
+        Op::Join(member) => {
+            sessions.join_user(&member.group, &member.uid);
+        }
+        Op::Leave(member) if member.uid.is_empty() => sessions.leave(&member.group, local_seq()?)?,
+        Op::Leave(member) => sessions.leave_user(&member.group, &member.uid),
+        Op::Broadcast(broadcast) => {
+            if envelope.source != shared.id.as_str() {
+                SessionStats::bump(&shared.session_stats.broadcasts_received);
+            }
+            sessions.broadcast(&broadcast.group, envelope.command, &envelope.payload)?;
+        }
+        Op::UserPush(push) => {
+            sessions.push_user(&push.uid, envelope.command, &envelope.payload)?;
+        }
+    }
+    Ok(())
+}
+
+/// After a bind: closes what unique login kicked, tells the other proxies
+/// (unique login), and sends the bind notice.
+fn after_bind(shared: &NodeShared, outcome: BindOutcome, requester: Option<NodeId>) {
+    for closed in &outcome.closed {
+        announce_closed(shared, closed);
+    }
+    let Some(sessions) = &shared.sessions else { return };
+    let uid = outcome.uid.as_deref().map(str::to_owned);
+    if let (Some(stamp), Some(uid)) = (&outcome.stamp, &uid)
+        && sessions.config().unique_login
+    {
+        let op = SessionOp { op: Some(Op::Bound(proto::Bound { uid: uid.clone(), stamp: stamp.millis })) };
+        let mut env = shared.envelope(Kind::Session, 0, Some(&outcome.id), Bytes::new());
+        env.session_op = Some(op);
+        if let Err(status) = fan_out(shared, env) {
+            tracing::warn!(session = %outcome.id, error = %status, "unique login notice not sent to other proxies");
+        }
+    }
+    let command = sessions.config().bind_command;
+    let body = json!({
+        "message_id": command,
+        "session": outcome.id.to_string(),
+        "uid": uid,
+        "previous": outcome.previous.as_deref(),
+    });
+    let mut targets: Vec<NodeId> = outcome.served.iter().map(|(_, n)| n.clone()).collect();
+    if let Some(requester) = requester
+        && requester != shared.id
+        && !targets.contains(&requester)
+    {
+        targets.push(requester);
+    }
+    for node in targets {
+        let mut env =
+            shared.envelope(Kind::Notify, command, Some(&outcome.id), Bytes::from(body.to_string()));
+        env.to = node.to_string();
+        env.uid = uid.clone().unwrap_or_default();
+        env.session_data.clone_from(&outcome.data);
+        if let Err(err) = shared.send_to_node(&node, env) {
+            tracing::warn!(session = %outcome.id, %node, error = %err, "bind notice not delivered");
+        }
+    }
+}
+
+/// Sends the close notice (`websocket.offline_command`) once to every node
+/// that served the session, with its user, data and the reason.
+pub(super) fn announce_closed(shared: &NodeShared, closed: &Closed) {
+    let Some(command) = shared.config.websocket.as_ref().map(|ws| ws.offline_command) else { return };
+    let body = json!({
+        "message_id": command,
+        "session": closed.id.to_string(),
+        "uid": closed.uid.as_deref(),
+        "reason": closed.reason,
+    });
+    let body = Bytes::from(body.to_string());
+    for (_, node) in &closed.served {
+        let mut env = shared.envelope(Kind::Notify, command, Some(&closed.id), body.clone());
+        env.to = node.to_string();
+        env.uid = closed.uid.as_deref().unwrap_or_default().to_owned();
+        env.session_data.clone_from(&closed.data);
+        if let Err(err) = shared.send_to_node(node, env) {
+            tracing::warn!(session = %closed.id, %node, error = %err, "close notice not delivered");
+        }
+    }
+    tracing::debug!(session = %closed.id, reason = %closed.reason, "session closed");
+}
+
+/// Starts a session operation from this node: answered when it is about
+/// one session, sent to every proxy otherwise.
+pub(super) fn call(shared: &NodeShared, request: SessionRequest) -> ApiFuture<Result<(), Status>> {
+    if let Err(status) = request.validate() {
+        return Box::pin(std::future::ready(Err(status)));
+    }
+    let Some(session) = request.session().cloned() else {
+        return Box::pin(std::future::ready(send(shared, request)));
+    };
+    let (op, command, body) = request.into_wire();
+    let mut env = shared.envelope(Kind::Request, command, Some(&session), body);
+    env.session_op = Some(op);
+    env.to = session.proxy().to_string();
+    if session.proxy() == &shared.id {
+        return Box::pin(std::future::ready(apply(shared, &env)));
+    }
+    let link = shared.link_for_node(session.proxy());
+    let endpoint = shared.endpoint.clone();
+    let deadline = shared.call_timeout;
+    Box::pin(async move {
+        let link = link.ok_or_else(|| Status::unavailable(format!("no path to proxy {}", env.to)))?;
+        let response = endpoint.call(&link, env, deadline).await.map_err(Status::from)?;
+        super::shared::response_result(&response).map(drop)
+    })
+}
+
+/// Sends a user- or group-scoped operation to every proxy (applying it
+/// here first on a proxy).
+pub(super) fn send(shared: &NodeShared, request: SessionRequest) -> Result<(), Status> {
+    request.validate()?;
+    let (op, command, body) = request.into_wire();
+    let mut env = shared.envelope(Kind::Session, command, None, body);
+    env.session_op = Some(op);
+    let local = if shared.sessions.is_some() { apply(shared, &env) } else { Ok(()) };
+    let sent = fan_out(shared, env);
+    local.and(sent)
+}
+
+/// Hands `env` to every other proxy: through one route when linked to one
+/// (it relays to each proxy), else directly to each linked proxy.
+fn fan_out(shared: &NodeShared, env: Envelope) -> Result<(), Status> {
+    if shared.node_type == NodeType::Route {
+        relay_to_proxies(shared, env);
+        return Ok(());
+    }
+    if let Some(route) = shared.endpoint.pick(NodeType::Route, shared.next_seed()) {
+        route.send(env).map_err(Status::from)?;
+        SessionStats::bump(&shared.session_stats.fanouts_sent);
+        return Ok(());
+    }
+    let proxies = linked_proxies(shared, &shared.id);
+    if proxies.is_empty() && shared.sessions.is_none() {
+        return Err(Status::unavailable("no route or proxy linked"));
+    }
+    for link in proxies {
+        if let Err(err) = link.send(env.clone()) {
+            tracing::warn!(peer = %link.peer_id(), error = %err, "session operation not sent to a proxy");
+            continue;
+        }
+        SessionStats::bump(&shared.session_stats.fanouts_sent);
+    }
+    Ok(())
+}
+
+/// One live link per linked proxy, except `skip`.
+fn linked_proxies(shared: &NodeShared, skip: &NodeId) -> Vec<crate::transport::Link> {
+    let mut peers: Vec<NodeId> = shared
+        .endpoint
+        .links()
+        .iter()
+        .filter(|l| l.peer_type() == NodeType::Proxy && l.peer_id() != skip)
+        .map(|l| l.peer_id().clone())
+        .collect();
+    peers.sort_unstable();
+    peers.dedup();
+    peers.iter().filter_map(|p| shared.endpoint.link(p)).collect()
+}
+
+/// A route's share of a fan-out: one copy to each proxy it links to, except
+/// the one the operation came from (it applied it already).
+fn relay_to_proxies(shared: &NodeShared, mut env: Envelope) {
+    if env.ttl == 0 {
+        tracing::warn!(source = %env.source, "hop limit reached; dropping a session operation");
+        return;
+    }
+    env.ttl -= 1;
+    env.prev = shared.node_type as i32;
+    let source = NodeId::parse(&env.source).unwrap_or_else(|_| shared.id.clone());
+    for link in linked_proxies(shared, &source) {
+        match link.send(env.clone()) {
+            Ok(()) => SessionStats::bump(&shared.session_stats.fanouts_relayed),
+            Err(err) => tracing::warn!(peer = %link.peer_id(), error = %err, "session operation not relayed"),
+        }
+    }
+}

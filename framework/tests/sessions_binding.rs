@@ -1,0 +1,147 @@
+//! User binding, pushes to users across proxies, bind and close events,
+//! unique login, kicks (from handlers and the admin API), session data.
+
+mod session_support;
+mod support;
+
+use serde_json::{Value, json};
+use session_support::*;
+use support::*;
+
+#[tokio::test]
+async fn a_push_to_a_user_reaches_it_on_the_other_proxy_and_services_see_bind_and_close() {
+    let c = cluster(2, 1, "").await;
+    let mut alice = Client::connect(&c.proxies[0].ws_url()).await;
+    let mut bob = Client::connect(&c.proxies[1].ws_url()).await;
+    let (_, reply) = alice.request(LOGIN, &json!({ "uid": "alice" })).await;
+    assert_eq!(reply["uid"], "alice", "ctx.uid() reflects the bind at once: {reply}");
+    let service = c.services[0].node.id().to_string();
+    until("the bind notice", || {
+        c.events[0].binds.lock().unwrap().contains(&("alice".into(), service.clone()))
+    })
+    .await;
+
+    let (_, reply) = bob.request(PUSH_USER, &json!({ "uid": "alice", "from": 0, "n": 3 })).await;
+    assert_eq!(reply["pushed"], 3);
+    for i in 0..3 {
+        assert_eq!(json_of(&next_of(&mut alice, USER_PUSHED).await)["i"], i, "in order");
+    }
+    // Every later request carries the user.
+    let (_, read) = alice.request(READ_DATA, &json!({ "key": "none" })).await;
+    assert_eq!(read["uid"], "alice");
+
+    alice.close().await;
+    until("the close notice", || !c.events[0].closes.lock().unwrap().is_empty()).await;
+    let (node, body) = c.events[0].closes.lock().unwrap()[0].clone();
+    assert_eq!(node, service);
+    assert_eq!((body["uid"].clone(), body["ctx_uid"].clone()), (json!("alice"), json!("alice")));
+    assert_eq!(body["reason"], "closed");
+    until("the session to go", || c.proxies[0].node.sessions() == 0).await;
+}
+
+#[tokio::test]
+async fn unique_login_kicks_the_older_session_on_the_other_proxy_with_a_reason() {
+    let c = cluster(2, 1, r#""unique_login": true"#).await;
+    let mut old = Client::connect(&c.proxies[0].ws_url()).await;
+    let mut new = Client::connect(&c.proxies[1].ws_url()).await;
+    old.request(LOGIN, &json!({ "uid": "u" })).await;
+    new.request(LOGIN, &json!({ "uid": "u" })).await;
+
+    let kick = next_of(&mut old, KICK_FRAME).await;
+    assert_eq!(json_of(&kick), json!({ "code": 4001, "msg": "logged in elsewhere" }));
+    assert_eq!(old.close_code().await, Some(4001));
+    let stats = c.proxies[0].node.session_stats();
+    assert_eq!(espoir::SessionStats::get(&stats.kicks), 1);
+
+    // The survivor is the one that gets pushes to the user (pushes come
+    // before the reply of the request that made them).
+    new.send(PUSH_USER, &json!({ "uid": "u", "from": 7, "n": 1 })).await;
+    assert_eq!(json_of(&next_of(&mut new, USER_PUSHED).await)["i"], 7);
+    next_of(&mut new, PUSH_USER).await;
+    until("the old session's close notice", || {
+        c.events[0].closes.lock().unwrap().iter().any(|(_, b)| b["reason"] == "kicked: logged in elsewhere")
+    })
+    .await;
+    // A third login on the first proxy kicks the second, on the other one.
+    let mut third = Client::connect(&c.proxies[0].ws_url()).await;
+    third.request(LOGIN, &json!({ "uid": "u" })).await;
+    assert_eq!(json_of(&next_of(&mut new, KICK_FRAME).await)["msg"], "logged in elsewhere");
+    let (_, read) = third.request(READ_DATA, &json!({ "key": "k" })).await;
+    assert_eq!(read["uid"], "u");
+}
+
+#[tokio::test]
+async fn without_unique_login_a_user_keeps_every_device_and_pushes_reach_all() {
+    let c = cluster(2, 1, "").await;
+    let mut phone = Client::connect(&c.proxies[0].ws_url()).await;
+    let mut tablet = Client::connect(&c.proxies[1].ws_url()).await;
+    phone.request(LOGIN, &json!({ "uid": "m" })).await;
+    tablet.request(LOGIN, &json!({ "uid": "m" })).await;
+    phone.send(PUSH_USER, &json!({ "uid": "m", "from": 1, "n": 1 })).await;
+    assert_eq!(json_of(&next_of(&mut phone, USER_PUSHED).await)["i"], 1);
+    next_of(&mut phone, PUSH_USER).await;
+    assert_eq!(json_of(&next_of(&mut tablet, USER_PUSHED).await)["i"], 1);
+}
+
+#[tokio::test]
+async fn the_admin_api_kicks_a_session_or_a_user_from_any_node_behind_the_bearer_token() {
+    let c = cluster(2, 1, "").await;
+    let mut first = Client::connect(&c.proxies[1].ws_url()).await;
+    let (_, reply) = first.request(LOGIN, &json!({ "uid": "k1" })).await;
+    let session = reply["session"].as_str().unwrap().to_owned();
+    let service_http = c.services[0].node.addresses().http.unwrap();
+    let body = json!({ "session": session, "reason": "maintenance" }).to_string();
+
+    assert_eq!(http_post(service_http, "/sessions/kick", None, &body).await.0, 401);
+    assert_eq!(
+        http_post(service_http, "/sessions/kick", Some("wrong-token-wrong-token"), &body).await.0,
+        401
+    );
+    let both = json!({ "session": session, "uid": "k1" }).to_string();
+    assert_eq!(http_post(service_http, "/sessions/kick", Some(TOKEN), &both).await.0, 400);
+    let (status, answer) = http_post(service_http, "/sessions/kick", Some(TOKEN), &body).await;
+    assert_eq!((status, answer["kicked"].clone()), (200, json!(session)));
+    assert_eq!(json_of(&next_of(&mut first, KICK_FRAME).await)["msg"], "maintenance");
+    assert_eq!(first.close_code().await, Some(4001));
+    let (status, _) = http_post(service_http, "/sessions/kick", Some(TOKEN), &body).await;
+    assert_eq!(status, 404, "already gone");
+
+    // By user, through the route's HTTP port: every proxy is told.
+    let mut second = Client::connect(&c.proxies[0].ws_url()).await;
+    second.request(LOGIN, &json!({ "uid": "k2" })).await;
+    let route_http = c.route.node.addresses().http.unwrap();
+    let by_user = json!({ "uid": "k2" }).to_string();
+    assert_eq!(http_post(route_http, "/sessions/kick", Some(TOKEN), &by_user).await.0, 202);
+    assert_eq!(json_of(&next_of(&mut second, KICK_FRAME).await)["msg"], "kicked by an operator");
+}
+
+#[tokio::test]
+async fn a_handler_can_kick_a_user_on_another_proxy() {
+    let c = cluster(2, 1, "").await;
+    let mut victim = Client::connect(&c.proxies[0].ws_url()).await;
+    let mut admin = Client::connect(&c.proxies[1].ws_url()).await;
+    victim.request(LOGIN, &json!({ "uid": "v" })).await;
+    admin.request(KICK_USER, &json!({ "uid": "v", "reason": "cheating" })).await;
+    assert_eq!(json_of(&next_of(&mut victim, KICK_FRAME).await)["msg"], "cheating");
+    assert_eq!(victim.close_code().await, Some(4001));
+}
+
+#[tokio::test]
+async fn session_data_set_by_one_service_is_seen_by_another_and_is_bounded() {
+    let c = cluster(1, 2, "").await;
+    let mut client = Client::connect(&c.proxies[0].ws_url()).await;
+    let (_, set) = client.request(SET_DATA, &json!({ "key": "room", "value": { "id": 7 } })).await;
+    assert_eq!(set["now"], json!({ "id": 7 }));
+    let setter = set["node"].as_str().unwrap().to_owned();
+    // Stateless reads are balanced over both services: the other one sees it too.
+    let mut seen_elsewhere = false;
+    for _ in 0..10 {
+        let (_, read) = client.request(READ_DATA, &json!({ "key": "room" })).await;
+        assert_eq!(read["value"], json!({ "id": 7 }), "{read}");
+        seen_elsewhere |= read["node"] != Value::String(setter.clone());
+    }
+    assert!(seen_elsewhere, "a service other than the setter read the data");
+    let huge = "x".repeat(5000);
+    let (_, refused) = client.request(SET_DATA, &json!({ "key": "big", "value": huge })).await;
+    assert_eq!(refused["code"], 400, "{refused}");
+}

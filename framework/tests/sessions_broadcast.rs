@@ -1,0 +1,154 @@
+//! Groups and broadcast at scale: 10 000 members on two proxies, one
+//! broadcast. It must cost one message per proxy (counted) and reach every
+//! member exactly once.
+//!
+//! 10 000 clients and their 10 000 server-side sockets would not fit one
+//! process's descriptor limit on many machines, so the clients run in a
+//! child process: this test binary run again with `SWARM_ENV` set, which
+//! makes [`swarm_child`] act as the client swarm.
+
+mod session_support;
+mod support;
+
+use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use espoir::{ClientFrame, SessionStats};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::json;
+use session_support::*;
+use support::*;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::sync::{Semaphore, watch};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+
+const SWARM_ENV: &str = "ESPOIR_TEST_SWARM";
+const MEMBERS: usize = 10_000;
+const GROUP: &str = "quotes";
+/// Generous: connecting 10 000 websockets on a loaded 2-core debug build.
+const SWARM_WAIT: Duration = Duration::from_secs(300);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broadcast_to_10000_members_on_two_proxies_costs_two_messages_and_reaches_each_once() {
+    let c = cluster(2, 1, "").await;
+    let urls = format!("{},{}", c.proxies[0].ws_url(), c.proxies[1].ws_url());
+    let mut child = tokio::process::Command::new(std::env::current_exe().unwrap())
+        .args(["swarm_child", "--exact", "--nocapture", "--test-threads", "1"])
+        .env(SWARM_ENV, format!("{urls};{MEMBERS};{GROUP}"))
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the swarm starts");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut next_report = async || loop {
+        let line =
+            tokio::time::timeout(SWARM_WAIT, lines.next_line()).await.expect("the swarm reports in time");
+        let line = line.unwrap().expect("the swarm reports before exiting");
+        // libtest may print "test swarm_child ... " on the same line.
+        if let Some((_, report)) = line.split_once("SWARM ") {
+            return report.to_owned();
+        }
+    };
+    assert_eq!(next_report().await, format!("ready {MEMBERS}"));
+    let members: usize = c.proxies.iter().map(|p| p.node.sessions()).sum();
+    assert_eq!(members, MEMBERS);
+
+    let stat = |node: &TestNode, f: fn(&SessionStats) -> &std::sync::atomic::AtomicU64| {
+        SessionStats::get(f(node.node.session_stats()))
+    };
+    let sent_before = stat(&c.services[0], |s| &s.fanouts_sent);
+    let relayed_before = stat(&c.route, |s| &s.fanouts_relayed);
+    let mut trigger = Client::connect(&c.proxies[0].ws_url()).await;
+    trigger.request(BROADCAST, &json!({ "group": GROUP, "value": { "price": 1.25 } })).await;
+
+    assert_eq!(next_report().await, format!("done received={MEMBERS} duplicates=0"));
+    assert_eq!(stat(&c.services[0], |s| &s.fanouts_sent) - sent_before, 1, "one message to the route");
+    assert_eq!(stat(&c.route, |s| &s.fanouts_relayed) - relayed_before, 2, "one message per proxy");
+    let received: u64 = c.proxies.iter().map(|p| stat(p, |s| &s.broadcasts_received)).sum();
+    assert_eq!(received, 2, "each proxy received the broadcast once");
+    let frames: u64 = c.proxies.iter().map(|p| stat(p, |s| &s.broadcast_frames)).sum();
+    assert_eq!(frames, MEMBERS as u64, "one frame per member");
+    let _ = child.wait().await;
+}
+
+/// The client swarm, in the child process; does nothing in a normal run.
+/// Connects every member, has it join the group, reports `ready`, then
+/// counts broadcast frames per member and reports `done`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn swarm_child() {
+    let Ok(spec) = std::env::var(SWARM_ENV) else { return };
+    let mut parts = spec.split(';');
+    let urls: Vec<String> = parts.next().unwrap().split(',').map(str::to_owned).collect();
+    let members: usize = parts.next().unwrap().parse().unwrap();
+    let group = parts.next().unwrap().to_owned();
+
+    let joined = Arc::new(AtomicUsize::new(0));
+    let received = Arc::new(AtomicUsize::new(0));
+    let duplicates = Arc::new(AtomicUsize::new(0));
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let connecting = Arc::new(Semaphore::new(200));
+    let mut tasks = Vec::with_capacity(members);
+    for n in 0..members {
+        let url = urls[n % urls.len()].clone();
+        let (group, joined, received, duplicates) =
+            (group.clone(), Arc::clone(&joined), Arc::clone(&received), Arc::clone(&duplicates));
+        let (connecting, mut stop) = (Arc::clone(&connecting), stop_rx.clone());
+        tasks.push(tokio::spawn(async move {
+            // Held until joined: at most 200 members are connecting at once.
+            let mut permit = Some(connecting.acquire_owned().await.unwrap());
+            let config = WebSocketConfig::default().read_buffer_size(4096).write_buffer_size(0);
+            let (mut ws, _) = tokio_tungstenite::connect_async_with_config(url.as_str(), Some(config), true)
+                .await
+                .expect("member connects");
+            let join = ClientFrame::new(JOIN, json!({ "group": group }).to_string()).encode(1 << 20).unwrap();
+            ws.send(Message::Binary(join)).await.unwrap();
+            let mut seen = 0;
+            loop {
+                let msg = tokio::select! {
+                    msg = ws.next() => msg,
+                    _ = stop.wait_for(|s| *s) => return,
+                };
+
+                let Some(Ok(Message::Binary(data))) = msg else { continue };
+                let command = i32::from_le_bytes(data[4..8].try_into().unwrap());
+                if command == JOIN {
+                    joined.fetch_add(1, Ordering::SeqCst);
+                    drop(permit.take());
+                } else if command == BROADCASTED {
+                    seen += 1;
+                    let counter = if seen == 1 { &received } else { &duplicates };
+                    counter.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+        }));
+    }
+    wait_for(&joined, members).await;
+    println!("SWARM ready {members}");
+    wait_for(&received, members).await;
+    // Any duplicate would arrive right behind the first copy.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    println!(
+        "SWARM done received={} duplicates={}",
+        received.load(Ordering::SeqCst),
+        duplicates.load(Ordering::SeqCst)
+    );
+    let _ = stop_tx.send(true);
+    for task in tasks {
+        let _ = task.await;
+    }
+}
+
+async fn wait_for(counter: &AtomicUsize, target: usize) {
+    let deadline = tokio::time::Instant::now() + SWARM_WAIT;
+    while counter.load(Ordering::SeqCst) < target {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "only {} of {target}",
+            counter.load(Ordering::SeqCst)
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
