@@ -296,7 +296,10 @@ async fn each_session_is_handled_in_order_while_sessions_run_in_parallel() {
     }
 }
 
-#[tokio::test]
+// Two workers: printing the panic's backtrace (RUST_BACKTRACE=1) can block
+// a worker for longer than the test links' 1 s dead-peer timeout on a busy
+// machine; on one thread that would also stall every heartbeat.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn handler_errors_and_panics_become_error_frames_and_the_node_keeps_serving() {
     let c = cluster(1, 1).await;
     let mut client = Client::connect(&c.proxies[0].ws_url()).await;

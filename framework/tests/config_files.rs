@@ -232,6 +232,14 @@ fn the_documented_examples_load() {
         .filter_map(|block| block.split("\n```").next())
         .filter(|block| block.starts_with('{'))
         .collect();
+    // Bootstrap files (configs kept in MongoDB) are a different schema.
+    let (bootstraps, examples): (Vec<&str>, Vec<&str>) =
+        examples.into_iter().partition(|text| text.contains(r#""available_way": "mongo""#));
+    assert!(!bootstraps.is_empty(), "the MongoDB section shows a bootstrap file");
+    for text in bootstraps {
+        let settings = espoir::MongoSettings::from_bootstrap_str(text, &doc_path);
+        assert!(matches!(settings, Ok(Some(_))), "documented bootstrap does not parse: {settings:?}\n{text}");
+    }
     let roles: Vec<NodeType> = examples
         .iter()
         .map(|text| match NodeConfig::from_json5_str(text, &doc_path) {

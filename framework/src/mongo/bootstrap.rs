@@ -67,6 +67,24 @@ impl MongoSettings {
         }
     }
 
+    /// Parses a bootstrap file's text (`origin` names it in errors and is
+    /// where the default last-known-good copy goes beside). `None` when the
+    /// text is not a bootstrap file (no `"available_way": "mongo"`).
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] naming the field, for a bootstrap file that
+    /// is not valid.
+    pub fn from_bootstrap_str(text: &str, origin: &Path) -> Result<Option<MongoSettings>, ConfigError> {
+        let value: serde_json::Value = match serde_json5::from_str(text.trim_start_matches('\u{feff}')) {
+            Ok(v) => v,
+            Err(_) => return Ok(None),
+        };
+        if value.get("available_way").and_then(|w| w.as_str()) != Some("mongo") {
+            return Ok(None);
+        }
+        parse_bootstrap(value, origin).map(Some)
+    }
+
     /// The store, without credentials: `mongodb://hosts/db.collection`.
     pub(crate) fn store(&self) -> String {
         format!("{}/{}.{}", redact_uri(&self.uri), self.database, self.collection)
