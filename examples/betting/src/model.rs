@@ -17,6 +17,8 @@ pub const MAX_NAME: usize = 64;
 pub const MIN_ODDS_CENTI: u32 = 101;
 /// Highest odds (1000.00): keeps `stake × odds` far from overflow.
 pub const MAX_ODDS_CENTI: u32 = 100_000;
+/// Latest start time accepted: 9999-12-31T23:59:59Z, in Unix seconds.
+pub const MAX_START_TIME: u64 = 253_402_300_799;
 /// Largest single stake: keeps every payout below `u64::MAX`.
 pub const MAX_STAKE: u64 = 1_000_000_000_000;
 
@@ -139,6 +141,9 @@ impl NewMatch {
         check_name("type", &self.kind)?;
         check_name("home", &self.home)?;
         check_name("away", &self.away)?;
+        if self.start_time > MAX_START_TIME {
+            return Err(BetError::invalid("start_time", "Unix seconds, at most year 9999"));
+        }
         if !(2..=MAX_OPTIONS).contains(&self.options.len()) {
             return Err(BetError::invalid("options", format!("between 2 and {MAX_OPTIONS} options")));
         }

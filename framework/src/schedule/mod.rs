@@ -32,6 +32,9 @@ use crate::shutdown::Shutdown;
 /// purpose, small enough that a bug arming timers in a loop is caught.
 pub const DEFAULT_MAX_TIMERS: usize = 100_000;
 
+/// Where delays too long for an `Instant` are clamped to: about 30 years.
+const FAR_FUTURE: Duration = Duration::from_secs(86_400 * 365 * 30);
+
 /// Why a job was not scheduled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum ScheduleError {
@@ -186,7 +189,11 @@ where
         F: FnOnce() -> Fut + Send + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        self.at(key, Instant::now() + delay, job)
+        // A delay past what an Instant can hold means "never, in practice":
+        // clamp it instead of panicking on overflow.
+        let now = Instant::now();
+        let when = now.checked_add(delay).unwrap_or_else(|| now + FAR_FUTURE);
+        self.at(key, when, job)
     }
 
     /// Runs `job` at a wall-clock time (a match's start time, say). The

@@ -147,3 +147,13 @@ async fn the_number_of_pending_timers_is_bounded() {
     scheduler.after(2, Duration::from_secs(9), || async {}).unwrap();
     assert_eq!(scheduler.len(), 2);
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_absurdly_distant_deadline_is_clamped_not_a_panic() {
+    let shutdown = Shutdown::new();
+    let scheduler = Scheduler::new(&shutdown);
+    scheduler.after(1, Duration::from_secs(u64::MAX), || async {}).unwrap();
+    let far = SystemTime::UNIX_EPOCH + Duration::from_secs(u64::MAX / 4);
+    scheduler.at_system_time(2, far, || async {}).unwrap();
+    assert_eq!(scheduler.len(), 2);
+}
