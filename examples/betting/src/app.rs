@@ -47,7 +47,10 @@ pub(crate) struct Inner {
     /// which takes a (async) read of the store.
     ids: OnceCell<OrderIds>,
     pub(crate) presence: Presence,
-    pub(crate) sink: OnceLock<Arc<dyn PushSink>>,
+    /// Set by [`Betting::start`], cleared at shutdown: the node's context
+    /// holds the node, whose state holds this service, so keeping it past
+    /// shutdown would keep both alive forever.
+    pub(crate) sink: std::sync::RwLock<Option<Arc<dyn PushSink>>>,
     pub(crate) shutdown: OnceLock<Shutdown>,
     /// Kickoff timers by match id.
     pub(crate) kickoffs: OnceLock<Scheduler<u64>>,
@@ -116,7 +119,7 @@ impl Betting {
                 settings,
                 ids: OnceCell::new(),
                 presence: Presence::default(),
-                sink: OnceLock::new(),
+                sink: std::sync::RwLock::new(None),
                 shutdown: OnceLock::new(),
                 kickoffs: OnceLock::new(),
                 payouts: Mutex::new(HashSet::new()),
@@ -320,7 +323,10 @@ impl Betting {
 
     /// Pushes `body` to every session of each user in `uids`.
     pub(crate) fn push_to_users<T: Serialize>(&self, uids: &[u64], command: i32, body: &T) {
-        let Some(sink) = self.inner.sink.get() else { return };
+        let Some(sink) = self.inner.sink.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+        else {
+            return;
+        };
         let Ok(body) = serde_json::to_value(body) else { return };
         for uid in uids {
             for session in self.inner.presence.sessions_of(*uid) {

@@ -31,7 +31,7 @@ impl Betting {
             tracing::warn!("betting service started twice; ignoring the second start");
             return;
         }
-        let _ = inner.sink.set(sink);
+        *inner.sink.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(sink);
         let _ = inner.kickoffs.set(Scheduler::new(shutdown));
         let this = self.clone();
         shutdown.spawn(async move { this.resume().await });
@@ -41,6 +41,7 @@ impl Betting {
         // node stops, so a restart in the same process can open it again.
         shutdown.spawn(async move {
             stop.cancelled().await;
+            this.inner.sink.write().unwrap_or_else(std::sync::PoisonError::into_inner).take();
             this.inner.store.close().await;
         });
     }

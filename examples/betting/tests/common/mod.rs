@@ -1,6 +1,7 @@
 //! Helpers shared by the betting tests.
 #![allow(dead_code, unreachable_pub, missing_docs)]
 
+pub mod cluster;
 pub mod store_suite;
 
 use betting::{Audit, EmbeddedStore, NewMatch, NewOption, Store};

@@ -56,7 +56,9 @@ enum Msg {
 
 /// The redb-backed store; see the module docs.
 pub struct EmbeddedStore {
-    db: Arc<Database>,
+    /// Taken out by [`Store::close`], so the file is released even while
+    /// other parts of the node still hold the store.
+    db: std::sync::RwLock<Option<Arc<Database>>>,
     queue: mpsc::Sender<Msg>,
     writer: Mutex<Option<JoinHandle<()>>>,
 }
@@ -92,7 +94,7 @@ impl EmbeddedStore {
             .spawn(move || write_loop(&writer_db, rx))
             .map_err(|e| BetError::Storage(format!("cannot start the writer thread: {e}")))?;
         tracing::info!(path = %path.display(), "embedded betting store open");
-        Ok(EmbeddedStore { db, queue, writer: Mutex::new(Some(writer)) })
+        Ok(EmbeddedStore { db: std::sync::RwLock::new(Some(db)), queue, writer: Mutex::new(Some(writer)) })
     }
 
     /// Queues a write and waits until its batch has committed.
@@ -123,7 +125,12 @@ impl EmbeddedStore {
         T: Send + 'static,
         F: FnOnce(&ReadTransaction) -> Result<T, BetError> + Send + 'static,
     {
-        let db = Arc::clone(&self.db);
+        let db = self
+            .db
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+            .ok_or(BetError::Closed)?;
         tokio::task::spawn_blocking(move || {
             let txn = db.begin_read().map_err(BetError::storage)?;
             f(&txn)
@@ -343,5 +350,6 @@ impl Store for EmbeddedStore {
         if let Some(writer) = writer {
             let _ = tokio::task::spawn_blocking(move || writer.join()).await;
         }
+        self.db.write().unwrap_or_else(std::sync::PoisonError::into_inner).take();
     }
 }
