@@ -29,6 +29,8 @@
 //!   type ([`RouteTable`]) and stateless commands ([`StateTable`]).
 //! * `shutdown`: cancellation plus task tracking with a grace period; every
 //!   long-running piece takes one as a parameter.
+//! * `schedule`: keyed one-shot jobs at a given time ([`Scheduler`]), tied
+//!   to a [`Shutdown`]; timers live in memory.
 //!
 //! Modules are private; what is public is re-exported here.
 
@@ -40,6 +42,7 @@ mod mongo;
 mod node;
 mod proto;
 mod routing;
+mod schedule;
 mod secure;
 mod shutdown;
 mod status;
@@ -68,6 +71,7 @@ pub use node::{
 };
 pub use proto::{Envelope, Kind, Member, MemberState, Members, NodeType};
 pub use routing::{RangeRef, RouteTable, StateTable, TableError, Target};
+pub use schedule::{DEFAULT_MAX_TIMERS, ScheduleError, Scheduler};
 pub use secure::{
     CipherError, Dialer, DialerAwaitingVerdict, Established, HandshakeError, HandshakeParams, Listener,
     ListenerAwaitingProof, NONCE_LEN, Opener, PROTOCOL_VERSION, Sealer, TAG_LEN, Token,

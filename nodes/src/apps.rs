@@ -8,6 +8,8 @@ pub(crate) fn groups() -> HandlerGroups {
         .add("hello.proxy", hello::proxy)
         .add("hello.route", hello::route)
         .add("hello.service", hello::service)
+        // The betting app (configs/local).
+        .add("betting.service", betting::service)
         // obespoir's own demo configs name these modules; they run unchanged.
         .add("proxy.include_libs", hello::proxy)
         .add("route.include_libs", hello::route)

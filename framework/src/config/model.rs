@@ -79,6 +79,13 @@ pub struct NodeConfig {
     /// running node unless asked for.
     #[serde(default)]
     pub watch: bool,
+    /// *Espoir extension.* Settings of the node's applications, by
+    /// application name (`"app": {"betting": {...}}`). Opaque to the
+    /// framework: each handler group reads and validates its own entry
+    /// (through [`NodeBuilder::config`](crate::NodeBuilder::config)).
+    /// Default: empty.
+    #[serde(default)]
+    pub app: BTreeMap<String, serde_json::Value>,
 }
 
 impl fmt::Debug for NodeConfig {
@@ -98,6 +105,7 @@ impl fmt::Debug for NodeConfig {
             .field("remote_ports", &self.remote_ports)
             .field("handler_timeout", &self.handler_timeout)
             .field("watch", &self.watch)
+            .field("app", &self.app.keys().collect::<Vec<_>>())
             .finish()
     }
 }

@@ -119,16 +119,22 @@ impl HttpResponse {
 
 type RouteFn = Arc<dyn Fn(HttpRequest) -> BoxFuture<'static, HttpResponse> + Send + Sync>;
 
-/// User HTTP endpoints by exact path. Every method reaches the handler,
-/// as in obespoir; a handler that cares checks [`HttpRequest::method`].
+/// User HTTP endpoints by exact path, plus prefix routes for paths that
+/// carry parameters (`/gm/matches/{id}/open`). Every method reaches the
+/// handler, as in obespoir; a handler that cares checks
+/// [`HttpRequest::method`].
 #[derive(Clone, Default)]
 pub struct HttpRoutes {
     routes: HashMap<String, RouteFn>,
+    /// Prefix routes, consulted when no exact path matches; the longest
+    /// matching prefix wins.
+    prefixes: Vec<(String, RouteFn)>,
 }
 
 impl std::fmt::Debug for HttpRoutes {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_set().entries(self.routes.keys()).finish()
+        let prefixes = self.prefixes.iter().map(|(p, _)| format!("{p}*"));
+        f.debug_set().entries(self.routes.keys().cloned().chain(prefixes)).finish()
     }
 }
 
@@ -148,9 +154,27 @@ impl HttpRoutes {
         self
     }
 
+    /// Serves every path that starts with `prefix` and has no exact route
+    /// with `handler`, which reads the rest of [`HttpRequest::path`] itself.
+    /// The longest matching prefix wins; a prefix added twice is replaced.
+    pub fn prefix<F, Fut>(mut self, prefix: impl Into<String>, handler: F) -> Self
+    where
+        F: Fn(HttpRequest) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = HttpResponse> + Send + 'static,
+    {
+        let prefix = prefix.into();
+        self.prefixes.retain(|(p, _)| *p != prefix);
+        self.prefixes.push((prefix, Arc::new(move |req| Box::pin(handler(req)))));
+        self
+    }
+
     /// Adds every route of `other`.
     pub fn merge(mut self, other: HttpRoutes) -> Self {
         self.routes.extend(other.routes);
+        for (prefix, route) in other.prefixes {
+            self.prefixes.retain(|(p, _)| *p != prefix);
+            self.prefixes.push((prefix, route));
+        }
         self
     }
 
@@ -161,11 +185,21 @@ impl HttpRoutes {
 
     /// True when there are no routes.
     pub fn is_empty(&self) -> bool {
-        self.routes.is_empty()
+        self.routes.is_empty() && self.prefixes.is_empty()
+    }
+
+    fn find(&self, path: &str) -> Option<&RouteFn> {
+        self.routes.get(path).or_else(|| {
+            self.prefixes
+                .iter()
+                .filter(|(p, _)| path.starts_with(p.as_str()))
+                .max_by_key(|(p, _)| p.len())
+                .map(|(_, r)| r)
+        })
     }
 
     async fn handle(&self, req: HttpRequest) -> HttpResponse {
-        match self.routes.get(&req.path) {
+        match self.find(&req.path) {
             Some(route) => route(req).await,
             None => HttpResponse::error(404, "not found"),
         }
@@ -240,4 +274,45 @@ fn into_hyper(resp: HttpResponse) -> hyper::Response<Full<Bytes>> {
         out.headers_mut().insert(hyper::header::CONTENT_TYPE, value);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(path: &str) -> HttpRequest {
+        HttpRequest {
+            method: "GET".into(),
+            path: path.into(),
+            query: None,
+            headers: Vec::new(),
+            body: Bytes::new(),
+        }
+    }
+
+    async fn body(routes: &HttpRoutes, path: &str) -> (u16, String) {
+        let resp = routes.handle(request(path)).await;
+        (resp.status, String::from_utf8_lossy(&resp.body).into_owned())
+    }
+
+    #[tokio::test]
+    async fn exact_routes_beat_prefixes_and_the_longest_prefix_wins() {
+        let routes = HttpRoutes::new()
+            .route("/gm/matches", |_| async { HttpResponse::text("list") })
+            .prefix("/gm/", |_| async { HttpResponse::text("gm") })
+            .prefix("/gm/matches/", |req| async move { HttpResponse::text(req.path) });
+        assert_eq!(body(&routes, "/gm/matches").await, (200, "list".into()));
+        assert_eq!(body(&routes, "/gm/matches/7/open").await, (200, "/gm/matches/7/open".into()));
+        assert_eq!(body(&routes, "/gm/users/a/credit").await, (200, "gm".into()));
+        assert_eq!(body(&routes, "/other").await.0, 404);
+    }
+
+    #[tokio::test]
+    async fn merging_keeps_prefix_routes() {
+        let a = HttpRoutes::new().prefix("/a/", |_| async { HttpResponse::text("a") });
+        let b = HttpRoutes::new().prefix("/a/", |_| async { HttpResponse::text("b") });
+        let merged = a.merge(b);
+        assert!(!merged.is_empty());
+        assert_eq!(body(&merged, "/a/x").await, (200, "b".into()));
+    }
 }

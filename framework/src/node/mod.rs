@@ -45,7 +45,7 @@ pub use self::reload::{ConfigSource, FileSource, PeerChange, ReloadError, Reload
 use self::sessions::Sessions;
 use self::shared::NodeShared;
 use crate::config::NodeConfig;
-use crate::handler::{AppState, DuplicateEvent, EventTable};
+use crate::handler::{AppState, Context, DuplicateEvent, EventTable, NodeApi};
 use crate::proto::NodeType;
 use crate::routing::{RouteTable, StateTable, TableError};
 use crate::shutdown::Shutdown;
@@ -60,6 +60,10 @@ pub enum NodeError {
     /// The routing rules are inconsistent (overlapping ranges, …).
     #[error("invalid routing rules: {0}")]
     Routing(#[from] TableError),
+    /// A handler group could not prepare the node (its settings are
+    /// invalid, its store does not open, …); see [`NodeBuilder::fail`].
+    #[error("node setup failed: {0}")]
+    Setup(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// A port could not be opened.
     #[error("cannot open the {what} port on {addr}: {source}")]
     Bind {
@@ -72,12 +76,16 @@ pub enum NodeError {
     },
 }
 
+/// Runs once the node has started; see [`NodeBuilder::on_start`].
+type StartHook = Box<dyn FnOnce(Context, Shutdown) + Send>;
+
 /// A node ready to start: config, handlers, state, HTTP routes.
-#[derive(Debug)]
 pub struct NodeBuilder {
     config: NodeConfig,
     events: EventTable,
     duplicate: Option<DuplicateEvent>,
+    setup_error: Option<Box<dyn std::error::Error + Send + Sync>>,
+    on_start: Vec<StartHook>,
     state: AppState,
     http: HttpRoutes,
     rpc_listener: Option<TcpListener>,
@@ -86,6 +94,20 @@ pub struct NodeBuilder {
     source: Option<Arc<dyn ConfigSource>>,
     watch: Option<bool>,
     watch_interval: Duration,
+}
+
+impl std::fmt::Debug for NodeBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NodeBuilder")
+            .field("config", &self.config)
+            .field("events", &self.events)
+            .field("duplicate", &self.duplicate)
+            .field("setup_error", &self.setup_error)
+            .field("on_start", &self.on_start.len())
+            .field("state", &self.state)
+            .field("http", &self.http)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Entry point for running a node.
@@ -99,6 +121,8 @@ impl Node {
             config,
             events: EventTable::new(),
             duplicate: None,
+            setup_error: None,
+            on_start: Vec::new(),
             state: AppState::new(),
             http: HttpRoutes::new(),
             rpc_listener: None,
@@ -123,6 +147,32 @@ impl Node {
 }
 
 impl NodeBuilder {
+    /// The node's config, for handler groups that read their settings
+    /// (`app.<name>`) while wiring the node.
+    pub fn config(&self) -> &NodeConfig {
+        &self.config
+    }
+
+    /// Records why the node cannot be prepared (a handler group's settings
+    /// are invalid, its store does not open): [`NodeBuilder::start`] then
+    /// fails with [`NodeError::Setup`] before opening any port. The first
+    /// error recorded wins.
+    pub fn fail(mut self, error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        self.setup_error.get_or_insert(error.into());
+        self
+    }
+
+    /// Runs `hook` once the node is serving, with a session-less
+    /// [`Context`] of the node (to push to clients, call other nodes and
+    /// read shared state from outside a handler: background jobs, HTTP
+    /// endpoints) and the node's [`Shutdown`] (to spawn tracked tasks).
+    /// Hooks run in the order they were added, inside
+    /// [`NodeBuilder::start`], so they must not block.
+    pub fn on_start(mut self, hook: impl FnOnce(Context, Shutdown) + Send + 'static) -> Self {
+        self.on_start.push(Box::new(hook));
+        self
+    }
+
     /// Adds a table of handlers (one per module, from `events![…]`). A
     /// command id served twice fails [`NodeBuilder::start`], naming both.
     pub fn events(mut self, table: EventTable) -> Self {
@@ -198,6 +248,9 @@ impl NodeBuilder {
         if let Some(dup) = self.duplicate {
             return Err(dup.into());
         }
+        if let Some(err) = self.setup_error {
+            return Err(NodeError::Setup(err));
+        }
         // The node's own scope: draining it stops it alone, while the
         // caller's `finish` still waits for its tasks.
         let shutdown = &shutdown.scope();
@@ -270,6 +323,9 @@ impl NodeBuilder {
         }
         tracing::info!(name = %config.name, id = %shared.id, role = ?config.role, rpc = ?addrs.rpc,
             websocket = ?addrs.websocket, http = ?addrs.http, handlers = shared.events.len(), "node started");
+        for hook in self.on_start {
+            hook(Context::new(Arc::clone(&shared) as Arc<dyn NodeApi>, None, 0), shutdown.clone());
+        }
         Ok(RunningNode { shared, addrs })
     }
 }

@@ -19,6 +19,14 @@ impl Token {
         &self.0
     }
 
+    /// Whether `presented` (a bearer token from a request, say) equals this
+    /// token. The comparison takes the same time wherever the bytes differ,
+    /// so response timing does not reveal how much of a guess was right.
+    pub fn matches(&self, presented: &[u8]) -> bool {
+        use subtle::ConstantTimeEq;
+        self.0.ct_eq(presented).into()
+    }
+
     /// Length in bytes.
     pub fn len(&self) -> usize {
         self.0.len()
@@ -51,6 +59,15 @@ impl From<String> for Token {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn matches_only_the_exact_bytes() {
+        let t = Token::from("helloworldiloveyou~1234567890123");
+        assert!(t.matches(b"helloworldiloveyou~1234567890123"));
+        assert!(!t.matches(b"helloworldiloveyou~1234567890124"));
+        assert!(!t.matches(b"helloworldiloveyou~123456789012"));
+        assert!(!t.matches(b""));
+    }
 
     #[test]
     fn debug_output_never_shows_the_secret() {

@@ -1,0 +1,87 @@
+//! The betting (竞猜) app on espoir: the seed's connect / logic / gm /
+//! resultcenter / noticesvr processes as one set of handlers.
+//!
+//! Proxies hold the clients, a betting service node runs [`handlers`],
+//! serves the admin API ([`admin`]) on its HTTP port, closes betting at
+//! each match's start time and pays out results in the background. The
+//! node binary registers [`service`] as the handler group
+//! `betting.service`; see `docs/betting.md` for the protocol.
+//!
+//! # Layout
+//!
+//! * `state`: the match state machine (the seed's `iGuessState`), pure.
+//! * `model`: users, matches, orders, payouts, the money audit.
+//! * `error`: [`BetError`] and its stable numeric codes.
+//! * `ids`: order ids unique across service nodes ([`OrderIds`]).
+//! * `store`: the [`Store`] trait and the embedded redb store
+//!   ([`EmbeddedStore`]) with group commit.
+//! * `settings`: `app.betting` in the node config ([`Settings`]).
+//! * `passwords`: Argon2id hashing off the async threads.
+//! * `presence`: which user is logged in on which session ([`Presence`]).
+//! * `app`: the service itself ([`Betting`]); `jobs`: its kickoff timers
+//!   and payout jobs.
+//! * `views`: reply and push bodies.
+//! * `handlers`: the client commands; `admin`: the HTTP admin API.
+
+pub mod admin;
+mod app;
+mod error;
+pub mod handlers;
+mod ids;
+mod jobs;
+mod model;
+mod passwords;
+mod presence;
+mod settings;
+mod state;
+mod store;
+mod views;
+
+use std::sync::Arc;
+
+use espoir::NodeBuilder;
+
+pub use app::{BetReply, Betting, ListStatus, LoginReply, MY_BETS_LIMIT, PushSink};
+pub use error::BetError;
+pub use ids::{MAX_WORKER_ID, OrderIds, now_ms};
+pub use model::{
+    Audit, MAX_NAME, MAX_ODDS_CENTI, MAX_OPTIONS, MAX_STAKE, MAX_START_TIME, MIN_ODDS_CENTI, Match,
+    MatchOption, NewBet, NewMatch, NewOption, Order, OrderStatus, Payout, PayoutBatch, Placed, User,
+    check_name, payout,
+};
+pub use passwords::MAX_PASSWORD;
+pub use presence::Presence;
+pub use settings::{Settings, SettingsError, StoreKind};
+pub use state::{ALL_ACTIONS, ALL_STATES, Action, IllegalTransition, MatchState, UnknownState};
+pub use store::{EmbeddedStore, Store};
+pub use views::{MatchView, OptionView, OrderView, PUSH_SETTLEMENT, PUSH_STATE, SettlementPush, StatePush};
+
+/// Wires a betting service node: reads `app.betting`, opens the store,
+/// adds the client handlers, the admin API and the start hook that runs
+/// kickoffs and payouts. A bad setting or a store that does not open stops
+/// the node before it serves.
+pub fn service(builder: NodeBuilder) -> NodeBuilder {
+    let settings = match Settings::from_config(builder.config()) {
+        Ok(settings) => settings,
+        Err(err) => return builder.fail(err),
+    };
+    let store: Arc<dyn Store> = match settings.store {
+        StoreKind::Embedded => match EmbeddedStore::open(&settings.path) {
+            Ok(store) => Arc::new(store),
+            Err(err) => return builder.fail(format!("betting store {}: {err}", settings.path.display())),
+        },
+    };
+    with_store(builder, store, settings)
+}
+
+/// As [`service`], with a store the caller opened (tests, other stores).
+pub fn with_store(builder: NodeBuilder, store: Arc<dyn Store>, settings: Settings) -> NodeBuilder {
+    let token = builder.config().http.as_ref().and_then(|h| h.token.clone());
+    let betting = Betting::new(store, settings);
+    let started = betting.clone();
+    builder
+        .events(handlers::events())
+        .state(betting.clone())
+        .http(admin::routes(betting, token))
+        .on_start(move |ctx, shutdown| started.start(Arc::new(ctx), &shutdown))
+}

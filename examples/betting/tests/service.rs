@@ -1,0 +1,282 @@
+//! The betting service without a network: logins, the commands, pushes to
+//! exactly the bettors, kickoff at the start time and resuming after a
+//! restart. Pushes are recorded by a test sink.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use betting::{
+    Action, BetError, Betting, ListStatus, MatchState, NewMatch, PUSH_SETTLEMENT, PUSH_STATE, PushSink,
+    Settings, Store, StoreKind,
+};
+use common::store_suite::{bet, user};
+use common::{TempStore, assert_conserved, reopen, three_way};
+use espoir::{NodeId, SessionId, Shutdown, Status};
+use serde_json::Value;
+
+#[derive(Default)]
+struct Recorder {
+    pushes: Mutex<Vec<(SessionId, i32, Value)>>,
+}
+
+impl PushSink for Recorder {
+    fn push(&self, session: &SessionId, command: i32, body: &Value) -> Result<(), Status> {
+        self.pushes.lock().unwrap().push((session.clone(), command, body.clone()));
+        Ok(())
+    }
+}
+
+impl Recorder {
+    fn take(&self, command: i32) -> Vec<(SessionId, Value)> {
+        let mut all = self.pushes.lock().unwrap();
+        let (hit, rest): (Vec<_>, Vec<_>) = all.drain(..).partition(|(_, c, _)| *c == command);
+        *all = rest;
+        hit.into_iter().map(|(s, _, b)| (s, b)).collect()
+    }
+}
+
+fn settings(bonus: u64) -> Settings {
+    Settings {
+        store: StoreKind::Embedded,
+        path: "unused".into(),
+        worker_id: 7,
+        signup_bonus: bonus,
+        payout_batch: 3,
+    }
+}
+
+fn session(seq: u64) -> SessionId {
+    SessionId::new(NodeId::of("127.0.0.1", 30002), seq)
+}
+
+struct Harness {
+    betting: Betting,
+    pushes: Arc<Recorder>,
+    shutdown: Shutdown,
+    store: Arc<dyn Store>,
+    _dir: tempfile::TempDir,
+}
+
+fn harness_on(store: Arc<dyn Store>, dir: tempfile::TempDir, bonus: u64) -> Harness {
+    let betting = Betting::new(Arc::clone(&store), settings(bonus));
+    let pushes = Arc::new(Recorder::default());
+    let shutdown = Shutdown::new();
+    betting.start(Arc::clone(&pushes) as Arc<dyn PushSink>, &shutdown);
+    Harness { betting, pushes, shutdown, store, _dir: dir }
+}
+
+fn harness(bonus: u64) -> Harness {
+    let t = TempStore::new();
+    harness_on(Arc::new(t.store), t.dir, bonus)
+}
+
+/// Polls until `cond` holds. The deadline is wall-clock time (generous,
+/// for a loaded machine), so it also holds while tokio's clock is paused.
+async fn until<F: AsyncFnMut() -> bool>(what: &str, mut cond: F) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !cond().await {
+        assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+async fn open_match(betting: &Betting, spec: &NewMatch) -> u64 {
+    let id = betting.create_match(spec).await.unwrap().id;
+    betting.apply(id, Action::Approve, None).await.unwrap();
+    betting.apply(id, Action::Open, None).await.unwrap();
+    id
+}
+
+#[tokio::test]
+async fn every_command_but_login_needs_a_login() {
+    let h = harness(0);
+    let s = session(1);
+    let id = open_match(&h.betting, &three_way("football")).await;
+    let refused = [
+        h.betting.list(&s, None, ListStatus::All).await.unwrap_err(),
+        h.betting.detail(&s, id).await.unwrap_err(),
+        h.betting.place_bet(&s, id, "home", 1).await.unwrap_err(),
+        h.betting.my_bets(&s).await.unwrap_err(),
+        h.betting.balance(&s).await.unwrap_err(),
+    ];
+    for err in refused {
+        assert_eq!((err.code(), err), (6001, BetError::NotLoggedIn));
+    }
+    h.betting.login(&s, "ann", "pw").await.unwrap();
+    assert_eq!(h.betting.balance(&s).await.unwrap(), 0);
+    h.betting.offline(&s);
+    assert_eq!(h.betting.balance(&s).await.unwrap_err(), BetError::NotLoggedIn, "offline forgets the login");
+    assert!(h.betting.presence().is_empty());
+}
+
+#[tokio::test]
+async fn the_first_login_creates_the_user_later_ones_check_the_password() {
+    let h = harness(1000);
+    let first = h.betting.login(&session(1), "bo", "open sesame").await.unwrap();
+    assert!(first.created);
+    assert_eq!(first.balance, 1000, "sign-up bonus");
+    let wrong = h.betting.login(&session(2), "bo", "open sesame!").await.unwrap_err();
+    assert_eq!(wrong.code(), 6002);
+    assert_eq!(h.betting.balance(&session(2)).await.unwrap_err(), BetError::NotLoggedIn);
+    let again = h.betting.login(&session(2), "bo", "open sesame").await.unwrap();
+    assert_eq!((again.uid, again.created), (first.uid, false));
+    assert_eq!(h.betting.login(&session(3), "", "x").await.unwrap_err().code(), 6003);
+    assert_eq!(h.betting.login(&session(3), "cy", "").await.unwrap_err().code(), 6003);
+    assert_conserved(&*h.store).await;
+}
+
+#[tokio::test]
+async fn lists_filter_by_type_and_status_and_hide_unapproved_matches() {
+    let h = harness(100);
+    let s = session(1);
+    h.betting.login(&s, "dee", "pw").await.unwrap();
+    let football = open_match(&h.betting, &three_way("football")).await;
+    let lol = open_match(&h.betting, &three_way("lol")).await;
+    let hidden = h.betting.create_match(&three_way("football")).await.unwrap().id;
+    h.betting.apply(lol, Action::Cancel, None).await.unwrap();
+    let ids = |v: Vec<betting::MatchView>| v.into_iter().map(|m| m.id).collect::<Vec<_>>();
+    assert_eq!(ids(h.betting.list(&s, None, ListStatus::All).await.unwrap()), [football, lol]);
+    assert_eq!(ids(h.betting.list(&s, None, ListStatus::Doing).await.unwrap()), [football]);
+    assert_eq!(ids(h.betting.list(&s, None, ListStatus::Finished).await.unwrap()), [lol]);
+    assert_eq!(ids(h.betting.list(&s, Some("lol"), ListStatus::All).await.unwrap()), [lol]);
+    assert_eq!(h.betting.detail(&s, hidden).await.unwrap_err(), BetError::MatchNotFound(hidden));
+    let detail = h.betting.detail(&s, football).await.unwrap();
+    assert_eq!((detail.state, detail.options[1].odds), (MatchState::BettingOpen, 3.2));
+
+    let placed = h.betting.place_bet(&s, football, "draw", 40).await.unwrap();
+    assert_eq!(placed.balance, 60);
+    let mine = h.betting.my_bets(&s).await.unwrap();
+    assert_eq!(
+        (mine[0].order_id.clone(), mine[0].option.as_str(), mine[0].status),
+        (placed.order_id, "draw", 0)
+    );
+}
+
+#[tokio::test]
+async fn pushes_reach_exactly_the_bettors_of_the_match() {
+    let h = harness(100);
+    let (a, b, c1, c2) = (session(1), session(2), session(3), session(4));
+    h.betting.login(&a, "a", "pw").await.unwrap();
+    h.betting.login(&b, "b", "pw").await.unwrap();
+    h.betting.login(&c1, "c", "pw").await.unwrap();
+    h.betting.login(&c2, "c", "pw").await.unwrap(); // a second device
+    let m1 = open_match(&h.betting, &three_way("football")).await;
+    let m2 = open_match(&h.betting, &three_way("football")).await;
+    h.betting.place_bet(&a, m1, "home", 10).await.unwrap();
+    h.betting.place_bet(&c1, m1, "away", 20).await.unwrap();
+    h.betting.place_bet(&c2, m1, "home", 4).await.unwrap();
+    h.betting.place_bet(&b, m2, "home", 10).await.unwrap();
+    h.pushes.take(PUSH_STATE);
+
+    h.betting.apply(m1, Action::Stop, None).await.unwrap();
+    let mut told: Vec<SessionId> = h
+        .pushes
+        .take(PUSH_STATE)
+        .into_iter()
+        .map(|(s, body)| {
+            assert_eq!((body["match_id"].as_u64(), body["state"].as_u64()), (Some(m1), Some(1)));
+            s
+        })
+        .collect();
+    told.sort_by_key(SessionId::seq);
+    assert_eq!(told, [a.clone(), c1.clone(), c2.clone()], "bettors of m1 on every session, not b");
+
+    h.betting.offline(&c1);
+    h.betting.apply(m1, Action::SetResult, Some("home")).await.unwrap();
+    until("settlement pushes", async || {
+        h.pushes.pushes.lock().unwrap().iter().filter(|p| p.1 == PUSH_SETTLEMENT).count() == 3
+    })
+    .await;
+    let mut settled: Vec<(u64, u64, u64, u64)> = h
+        .pushes
+        .take(PUSH_SETTLEMENT)
+        .into_iter()
+        .map(|(s, body)| {
+            assert_ne!(s, b, "b did not bet on m1");
+            assert_ne!(s, c1, "c1 went offline");
+            let n = |k: &str| body[k].as_u64().unwrap();
+            (s.seq(), n("stake"), n("payout"), n("balance"))
+        })
+        .collect();
+    settled.sort_unstable();
+    // a: 10 on home at 2.5 → 25. c (only c2 is still online, and hears of
+    // both of c's orders): 20 on away lost, 4 on home at 2.5 → 10.
+    assert_eq!(settled, [(1, 10, 25, 115), (4, 4, 10, 86), (4, 20, 0, 76)]);
+    until("match settled", async || h.store.get_match(m1).await.unwrap().state == MatchState::Settled).await;
+    assert_eq!(h.betting.balance(&c2).await.unwrap(), 100 - 24 + 10);
+    let final_push = h.pushes.take(PUSH_STATE);
+    assert!(
+        final_push.iter().any(|(s, body)| *s == c2 && body["state"] == 4 && body["result"] == "home"),
+        "{final_push:?}"
+    );
+    assert_conserved(&*h.store).await;
+}
+
+#[tokio::test]
+async fn betting_stops_by_itself_at_the_start_time_and_bettors_are_told() {
+    let h = harness(100);
+    let s = session(1);
+    h.betting.login(&s, "eve", "pw").await.unwrap();
+    let mut spec = three_way("football");
+    spec.start_time = betting::now_ms() / 1000 + 60;
+    let id = open_match(&h.betting, &spec).await;
+    h.betting.place_bet(&s, id, "home", 5).await.unwrap();
+    h.pushes.take(PUSH_STATE);
+    assert_eq!(h.store.get_match(id).await.unwrap().state, MatchState::BettingOpen);
+
+    // Paused only now: with paused time, the clock jumps to the next timer
+    // whenever the runtime waits, and the store's I/O is such a wait.
+    tokio::time::pause();
+    tokio::time::sleep(Duration::from_secs(61)).await;
+    until("the kickoff push", async || h.pushes.pushes.lock().unwrap().iter().any(|p| p.1 == PUSH_STATE))
+        .await;
+    assert_eq!(h.store.get_match(id).await.unwrap().state, MatchState::Closed);
+    let told = h.pushes.take(PUSH_STATE);
+    assert_eq!(told.len(), 1);
+    assert_eq!((told[0].0.clone(), told[0].1["state"].as_u64()), (s.clone(), Some(5)));
+    let late = h.betting.place_bet(&s, id, "home", 5).await.unwrap_err();
+    assert_eq!(late, BetError::BettingClosed { id, state: MatchState::Closed });
+    assert_eq!(
+        h.betting.apply(id, Action::Open, None).await.unwrap_err().code(),
+        6011,
+        "no reopening after kickoff"
+    );
+    h.shutdown.finish(Duration::from_secs(5)).await;
+}
+
+#[tokio::test]
+async fn a_restart_resumes_payouts_and_overdue_kickoffs_from_the_store() {
+    let t = TempStore::new();
+    let path = t.path();
+    let ids = betting::OrderIds::new(1, None).unwrap();
+    // Before the "crash": a match half paid out, one overdue for kickoff.
+    let settling = common::store_suite::open_match(&t.store).await;
+    let mut overdue_spec = three_way("football");
+    overdue_spec.start_time = betting::now_ms() / 1000 - 10;
+    let overdue = t.store.create_match(&overdue_spec).await.unwrap();
+    t.store.transition(overdue.id, Action::Approve, None).await.unwrap();
+    for i in 0..10 {
+        let u = user(&t.store, &format!("r{i}"), 50).await;
+        bet(&t.store, &ids, u.uid, settling.id, "draw", 10).await.unwrap();
+    }
+    t.store.transition(settling.id, Action::SetResult, Some("draw")).await.unwrap();
+    assert_eq!(t.store.pay_out(settling.id, 4).await.unwrap().payouts.len(), 4);
+    drop(t.store);
+
+    let store: Arc<dyn Store> = Arc::new(reopen(&path).await);
+    let h = harness_on(store, t.dir, 0);
+    until("payout resumed", async || {
+        h.store.get_match(settling.id).await.unwrap().state == MatchState::Settled
+    })
+    .await;
+    until("kickoff resumed", async || {
+        h.store.get_match(overdue.id).await.unwrap().state == MatchState::Closed
+    })
+    .await;
+    let audit = assert_conserved(&*h.store).await;
+    assert_eq!(audit.balances, 10 * (50 - 10 + 32), "everyone paid 3.2 × 10, once");
+    h.shutdown.finish(Duration::from_secs(5)).await;
+    assert_eq!(h.store.credit("r1", 1).await.unwrap_err(), BetError::Closed, "shutdown closes the store");
+}
