@@ -17,7 +17,8 @@
 //! * `codec`: pure byte ↔ frame codecs, client side and RPC side; no I/O.
 //! * `proto`: the prost-generated RPC schema (`proto/espoir.proto`).
 //! * `secure`: the link token, the authentication handshake and AES-256-GCM
-//!   frame sealing, as state machines without I/O.
+//!   frame sealing, as state machines without I/O; and the same for
+//!   encrypted client websockets (`websocket.encode: 1`).
 //! * `transport`: sockets. The RPC listener, outbound links that reconnect,
 //!   heartbeats, write coalescing and request/response correlation.
 //! * `handler`: what game developers write: [`EventHandler`]s (usually made
@@ -73,8 +74,9 @@ pub use proto::{Envelope, Kind, Member, MemberState, Members, NodeType};
 pub use routing::{RangeRef, RouteTable, StateTable, TableError, Target};
 pub use schedule::{DEFAULT_MAX_TIMERS, ScheduleError, Scheduler};
 pub use secure::{
-    CipherError, Dialer, DialerAwaitingVerdict, Established, HandshakeError, HandshakeParams, Listener,
-    ListenerAwaitingProof, NONCE_LEN, Opener, PROTOCOL_VERSION, Sealer, TAG_LEN, Token,
+    CLIENT_HELLO_COMMAND, CipherError, ClientLinkCipher, ClientLinkDialer, ClientLinkError, Dialer,
+    DialerAwaitingVerdict, Established, HandshakeError, HandshakeParams, Listener, ListenerAwaitingProof,
+    NONCE_LEN, Opener, PROTOCOL_VERSION, Sealer, TAG_LEN, Token, accept_client_hello,
 };
 pub use shutdown::Shutdown;
 pub use status::{Code, Status};

@@ -108,6 +108,13 @@ fn tokens(cfg: &NodeConfig, r: &mut Report<'_>) {
     if let Some(token) = cfg.http.as_ref().and_then(|http| http.token.as_ref()) {
         check_token("http.token", token, r);
     }
+    if let Some(http) = &cfg.http {
+        for (i, origin) in http.cors_origins.iter().enumerate() {
+            if let Err(why) = super::model::check_origin(origin) {
+                r.add(format!("http.cors_origins[{i}]"), why);
+            }
+        }
+    }
     for (i, peer) in cfg.remote_ports.iter().enumerate() {
         check_token(&format!("remote_ports[{i}].token"), &peer.token, r);
     }
@@ -245,6 +252,10 @@ fn limits(cfg: &NodeConfig, r: &mut Report<'_>) {
     }
     if ws.heartbeat_command == ws.offline_command {
         r.add("websocket.heartbeat_command", "must differ from websocket.offline_command");
+    }
+    // Encrypted client links derive their keys from the token.
+    if ws.encrypt && ws.token.is_none() {
+        r.add("websocket.token", "required when websocket.encode is 1: client link keys derive from it");
     }
 }
 

@@ -20,6 +20,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 
+use super::client_cipher;
 use super::inbound::run_handler;
 use super::metrics::Via;
 use super::shared::{NO_REPLY, NodeShared};
@@ -107,13 +108,27 @@ async fn serve_client(
     let _ = stream.set_nodelay(true);
     let handshake =
         tokio_tungstenite::accept_async_with_config(stream, Some(ws_config(ws_settings.max_frame)));
-    let ws = match tokio::time::timeout(WS_HANDSHAKE_TIMEOUT, handshake).await {
+    let mut ws = match tokio::time::timeout(WS_HANDSHAKE_TIMEOUT, handshake).await {
         Ok(Ok(ws)) => ws,
         // No session was created, so there is nobody to announce offline
         // (obespoir sends an offline notice for failed handshakes, bug 35).
         Ok(Err(err)) => return tracing::debug!(%addr, error = %err, "websocket handshake failed"),
         Err(_) => return tracing::debug!(%addr, "websocket handshake timed out"),
     };
+    // An encrypted link is set up before the session exists, so nothing
+    // reaches the cluster from a client that cannot prove the token.
+    let mut cipher = None;
+    if ws_settings.encrypt {
+        // Validation requires the token with encode 1; a hand-built config
+        // without one refuses clients rather than serving them in clear.
+        let Some(token) = ws_settings.token.as_ref() else {
+            return tracing::error!("websocket.encode is 1 but websocket.token is missing: client refused");
+        };
+        match client_cipher::accept(&mut ws, token, ws_settings.max_frame, WS_HANDSHAKE_TIMEOUT).await {
+            Some(c) => cipher = Some(c),
+            None => return tracing::debug!(%addr, "client did not set up the encrypted link"),
+        }
+    }
     let mut open = sessions.open(shared.shutdown.token());
     shared.metrics.client_accepted();
     let session = open.id.clone();
@@ -159,6 +174,10 @@ async fn serve_client(
             // arrives, and must reach the client before it.
             push = open.outbound.recv() => {
                 let Some(push) = push else { break None };
+                let push = match client_cipher::outgoing(&mut cipher, push) {
+                    Ok(push) => push,
+                    Err(err) => break Some(client_cipher::broken(&err)),
+                };
                 if sink.send(Message::Binary(push)).await.is_err() {
                     break None;
                 }
@@ -169,6 +188,10 @@ async fn serve_client(
                     remember(&mut pins, &mut served, node_type, node, outcome.stateful);
                 }
                 if let Some(reply) = outcome.reply {
+                    let reply = match client_cipher::outgoing(&mut cipher, reply) {
+                        Ok(reply) => reply,
+                        Err(err) => break Some(client_cipher::broken(&err)),
+                    };
                     if sink.send(Message::Binary(reply)).await.is_err() {
                         break None;
                     }
@@ -180,6 +203,10 @@ async fn serve_client(
                 match msg {
                     Some(Ok(Message::Binary(data))) => {
                         let result = decoder.feed(data, &mut decoded);
+                        if let Err(err) = client_cipher::incoming(&mut cipher, &mut decoded) {
+                            tracing::debug!(%session, error = %err, "client frame failed to open");
+                            break Some(client_cipher::broken(&err));
+                        }
                         queue.extend(decoded.drain(..));
                         if let Err(err) = result {
                             tracing::debug!(%session, error = %err, "client broke the framing");
