@@ -7,6 +7,8 @@ import { STATES, clientOptions, el, settings, when } from "./settings.js";
 
 const CMD = { login: 100002, list: 100010, bet: 100020, myBets: 100021, balance: 100030 };
 const PUSH = { state: 100100, settled: 100101 };
+/** An order's final states; any other is still open (docs/betting.md). */
+const ORDER_STATES = { 4: "lost", 8: "refunded", 9: "won" };
 
 const $ = (id) => document.getElementById(id);
 const client = new EspoirClient(settings.ws, clientOptions());
@@ -110,7 +112,7 @@ async function loadBets() {
   const { orders } = await client.request(CMD.myBets, {});
   $("bets").replaceChildren(
     ...orders.map((o) =>
-      el("li", { "data-order-id": o.order_id }, `#${o.match_id} ${o.option}: ${o.amount} → ${STATES[o.status] || o.status}${o.payout ? ` (+${o.payout})` : ""}`),
+      el("li", { "data-order-id": o.order_id }, `#${o.match_id} ${o.option}: ${o.amount} → ${ORDER_STATES[o.status] || "open"}${o.payout ? ` (+${o.payout})` : ""}`),
     ),
   );
 }
