@@ -47,6 +47,7 @@ pub(crate) struct Inner {
     /// which takes a (async) read of the store.
     ids: OnceCell<OrderIds>,
     pub(crate) presence: Presence,
+    hashers: passwords::Hashers,
     /// Set by [`Betting::start`], cleared at shutdown: the node's context
     /// holds the node, whose state holds this service, so keeping it past
     /// shutdown would keep both alive forever.
@@ -119,6 +120,7 @@ impl Betting {
                 settings,
                 ids: OnceCell::new(),
                 presence: Presence::default(),
+                hashers: passwords::Hashers::default(),
                 sink: std::sync::RwLock::new(None),
                 shutdown: OnceLock::new(),
                 kickoffs: OnceLock::new(),
@@ -166,7 +168,7 @@ impl Betting {
         let (user, created) = match store.user(name).await? {
             Some(user) => (user, false),
             None => {
-                let hash = passwords::hash(password).await?;
+                let hash = passwords::hash(&self.inner.hashers, password).await?;
                 match store.create_user(name, &hash, self.inner.settings.signup_bonus).await {
                     Ok(user) => (user, true),
                     // Someone else's first login won the race: check against theirs.
@@ -177,7 +179,7 @@ impl Betting {
                 }
             }
         };
-        if !created && !passwords::verify(password, &user.password_hash).await? {
+        if !created && !passwords::verify(&self.inner.hashers, password, &user.password_hash).await? {
             return Err(BetError::WrongPassword);
         }
         self.inner.presence.bind(session, user.uid);

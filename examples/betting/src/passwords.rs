@@ -1,4 +1,9 @@
 //! Password hashing with Argon2id (PHC strings), off the async threads.
+//!
+//! Each hash takes about 19 MiB and tens of milliseconds of CPU by design,
+//! so the number running at once is bounded (a [`Hashers`] permit each): a
+//! burst of logins queues instead of exhausting memory and starving the
+//! node's other work.
 
 use argon2::Argon2;
 use argon2::password_hash::rand_core::OsRng;
@@ -10,12 +15,31 @@ use crate::error::BetError;
 /// can ask for.
 pub const MAX_PASSWORD: usize = 128;
 
+/// Bounds concurrent hashing to the machine's parallelism.
+#[derive(Debug)]
+pub(crate) struct Hashers(tokio::sync::Semaphore);
+
+impl Default for Hashers {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+        Hashers(tokio::sync::Semaphore::new(cores))
+    }
+}
+
+impl Hashers {
+    async fn permit(&self) -> Result<tokio::sync::SemaphorePermit<'_>, BetError> {
+        // The semaphore is never closed.
+        self.0.acquire().await.map_err(|_| BetError::Closed)
+    }
+}
+
 /// Hashes `password` with a fresh salt.
 ///
 /// # Errors
 /// [`BetError::Invalid`] for an empty or over-long password.
-pub(crate) async fn hash(password: &str) -> Result<String, BetError> {
+pub(crate) async fn hash(hashers: &Hashers, password: &str) -> Result<String, BetError> {
     check(password)?;
+    let _permit = hashers.permit().await?;
     let password = password.to_owned();
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
@@ -32,8 +56,9 @@ pub(crate) async fn hash(password: &str) -> Result<String, BetError> {
 ///
 /// # Errors
 /// [`BetError::Storage`] for an unreadable stored hash.
-pub(crate) async fn verify(password: &str, phc: &str) -> Result<bool, BetError> {
+pub(crate) async fn verify(hashers: &Hashers, password: &str, phc: &str) -> Result<bool, BetError> {
     check(password)?;
+    let _permit = hashers.permit().await?;
     let (password, phc) = (password.to_owned(), phc.to_owned());
     tokio::task::spawn_blocking(move || {
         let parsed = PasswordHash::new(&phc)
@@ -57,13 +82,14 @@ mod tests {
 
     #[tokio::test]
     async fn hashes_verify_only_their_password_and_are_salted() {
-        let a = hash("s3cret").await.unwrap();
-        let b = hash("s3cret").await.unwrap();
+        let h = Hashers::default();
+        let a = hash(&h, "s3cret").await.unwrap();
+        let b = hash(&h, "s3cret").await.unwrap();
         assert_ne!(a, b, "fresh salt each time");
         assert!(a.starts_with("$argon2id$"));
-        assert!(verify("s3cret", &a).await.unwrap());
-        assert!(!verify("s3cret!", &a).await.unwrap());
-        assert_eq!(hash("").await.unwrap_err().code(), 6003);
-        assert_eq!(verify("x", "not a hash").await.unwrap_err().code(), 6090);
+        assert!(verify(&h, "s3cret", &a).await.unwrap());
+        assert!(!verify(&h, "s3cret!", &a).await.unwrap());
+        assert_eq!(hash(&h, "").await.unwrap_err().code(), 6003);
+        assert_eq!(verify(&h, "x", "not a hash").await.unwrap_err().code(), 6090);
     }
 }

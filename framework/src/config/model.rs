@@ -189,8 +189,8 @@ pub struct HttpConfig {
     pub encrypt: bool,
     /// *Espoir extension.* A directory whose files the HTTP listener
     /// serves (paths no endpoint claims). Default `None`: nothing is served
-    /// from disk unless asked. Relative paths start at the working
-    /// directory.
+    /// from disk unless asked. [`NodeConfig::load`] makes a relative path
+    /// start at the config file's folder.
     #[serde(default)]
     pub static_dir: Option<PathBuf>,
     /// *Espoir extension.* Web origins (`"http://host:port"`, or `"*"`)

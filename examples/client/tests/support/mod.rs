@@ -55,7 +55,7 @@ fn rewrite(name: &str, ports: &[u16], dir: &Path, encrypt: bool) -> PathBuf {
     let store = dir.join("betting.redb");
     text = text.replace(".data/betting-1.redb", store.to_str().expect("utf-8 temp path"));
     let pages = repo().join("examples/web");
-    text = text.replace("\"examples/web\"", &format!("{:?}", pages.to_str().expect("utf-8 repo path")));
+    text = text.replace("\"../../examples/web\"", &format!("{:?}", pages.to_str().expect("utf-8 repo path")));
     if encrypt {
         text = text.replace(
             "\"websocket\": {",
