@@ -9,7 +9,7 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use espoir::{Node, NodeBuilder, RunningNode, Shutdown};
+use espoir::{Node, NodeBuilder, NodeError, RunningNode, Shutdown};
 
 /// The admin token of configs/local.
 pub const ADMIN_TOKEN: &str = "local-admin-token-change-me-0001";
@@ -67,11 +67,11 @@ fn rewrite(name: &str, ports: &[u16], dir: &Path, encrypt: bool) -> PathBuf {
     path
 }
 
-async fn start(path: &Path, wire: fn(NodeBuilder) -> NodeBuilder) -> RunningFile {
+async fn start(path: &Path, wire: fn(NodeBuilder) -> NodeBuilder) -> Result<RunningFile, NodeError> {
     let shutdown = Shutdown::new();
     let builder = wire(Node::from_file(path).unwrap_or_else(|e| panic!("{e}")));
-    let node = builder.start(&shutdown).await.unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    RunningFile { path: path.to_owned(), node, shutdown }
+    let node = builder.start(&shutdown).await?;
+    Ok(RunningFile { path: path.to_owned(), node, shutdown })
 }
 
 fn plain(b: NodeBuilder) -> NodeBuilder {
@@ -82,16 +82,43 @@ impl Cluster {
     /// Starts configs/local on fresh ports; `encrypt` turns on
     /// `websocket.encode: 1` with [`WS_TOKEN`].
     pub async fn start(encrypt: bool) -> Cluster {
+        // Ports are picked free and released before the nodes bind them, so
+        // another process may take one first: then start again elsewhere.
+        for attempt in 1.. {
+            match Cluster::try_start(encrypt).await {
+                Ok(cluster) => {
+                    cluster.wait_linked().await;
+                    return cluster;
+                }
+                Err(NodeError::Bind { .. }) if attempt < 5 => {}
+                Err(e) => panic!("configs/local does not start: {e}"),
+            }
+        }
+        unreachable!("the loop returns or panics")
+    }
+
+    async fn try_start(encrypt: bool) -> Result<Cluster, NodeError> {
         let dir = tempfile::tempdir().expect("temp dir");
         let ports: Vec<u16> = LOCAL_PORTS.iter().map(|_| free_port()).collect();
         let files =
             ["betting.json5", "route.json5", "proxy.json5"].map(|f| rewrite(f, &ports, dir.path(), encrypt));
-        let betting = start(&files[0], betting::service).await;
-        let route = start(&files[1], plain).await;
-        let proxy = start(&files[2], plain).await;
-        let cluster = Cluster { dir, ports, proxy, route, betting };
-        cluster.wait_linked().await;
-        cluster
+        let wires: [fn(NodeBuilder) -> NodeBuilder; 3] = [betting::service, plain, plain];
+        let mut started: Vec<RunningFile> = Vec::new();
+        for (file, wire) in files.iter().zip(wires) {
+            match start(file, wire).await {
+                Ok(node) => started.push(node),
+                Err(e) => {
+                    for node in &started {
+                        node.shutdown.finish(Duration::from_secs(5)).await;
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        let proxy = started.pop().expect("three nodes");
+        let route = started.pop().expect("three nodes");
+        let betting = started.pop().expect("three nodes");
+        Ok(Cluster { dir, ports, proxy, route, betting })
     }
 
     /// The port that replaced configs/local's `local`.
