@@ -24,7 +24,8 @@
 //! * `handler`: what game developers write: [`EventHandler`]s (usually made
 //!   by `#[register_event]`), [`EventTable`]s and the handler [`Context`].
 //! * `node`: running a node: the builder, the router, the proxy's websocket
-//!   gateway, client sessions and the HTTP port; and operating it: admin
+//!   gateway (with encrypted client links), client sessions and the HTTP
+//!   port (endpoints, static files, CORS); and operating it: admin
 //!   endpoints, live reload, membership through routes, drain, metrics.
 //! * `routing`: pure lookup tables from config: command id → handling node
 //!   type ([`RouteTable`]) and stateless commands ([`StateTable`]).
