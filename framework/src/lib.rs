@@ -17,13 +17,15 @@
 //! * `codec`: pure byte ↔ frame codecs, client side and RPC side; no I/O.
 //! * `proto`: the prost-generated RPC schema (`proto/espoir.proto`).
 //! * `secure`: the link token, the authentication handshake and AES-256-GCM
-//!   frame sealing, as state machines without I/O.
+//!   frame sealing, as state machines without I/O; and the same for
+//!   encrypted client websockets (`websocket.encode: 1`).
 //! * `transport`: sockets. The RPC listener, outbound links that reconnect,
 //!   heartbeats, write coalescing and request/response correlation.
 //! * `handler`: what game developers write: [`EventHandler`]s (usually made
 //!   by `#[register_event]`), [`EventTable`]s and the handler [`Context`].
 //! * `node`: running a node: the builder, the router, the proxy's websocket
-//!   gateway, client sessions and the HTTP port; and operating it: admin
+//!   gateway (with encrypted client links), client sessions and the HTTP
+//!   port (endpoints, static files, CORS); and operating it: admin
 //!   endpoints, live reload, membership through routes, drain, metrics.
 //! * `session`: session features as pure data: bounded session data, the
 //!   replay buffer and tokens behind resume, user and group indexes
@@ -78,8 +80,9 @@ pub use proto::{Envelope, Kind, Member as ClusterMember, MemberState, Members as
 pub use routing::{RangeRef, RouteTable, StateTable, TableError, Target};
 pub use schedule::{DEFAULT_MAX_TIMERS, ScheduleError, Scheduler};
 pub use secure::{
-    CipherError, Dialer, DialerAwaitingVerdict, Established, HandshakeError, HandshakeParams, Listener,
-    ListenerAwaitingProof, NONCE_LEN, Opener, PROTOCOL_VERSION, Sealer, TAG_LEN, Token,
+    CLIENT_HELLO_COMMAND, CipherError, ClientLinkCipher, ClientLinkDialer, ClientLinkError, Dialer,
+    DialerAwaitingVerdict, Established, HandshakeError, HandshakeParams, Listener, ListenerAwaitingProof,
+    NONCE_LEN, Opener, PROTOCOL_VERSION, Sealer, TAG_LEN, Token, accept_client_hello,
 };
 pub use session::{DataError, Member, SessionStats};
 pub use shutdown::Shutdown;

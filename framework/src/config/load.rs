@@ -38,7 +38,15 @@ impl NodeConfig {
         let path = path.as_ref();
         let text = fs::read_to_string(path)
             .map_err(|source| ConfigError::Read { file: path.to_path_buf(), source })?;
-        NodeConfig::from_json5_str(&text, path)
+        let mut config = NodeConfig::from_json5_str(&text, path)?;
+        // A relative `http.static_dir` names a folder beside the file, so a
+        // cluster folder works from any working directory.
+        if let (Some(http), Some(folder)) = (config.http.as_mut(), path.parent())
+            && let Some(dir) = http.static_dir.as_mut().filter(|d| d.is_relative())
+        {
+            *dir = folder.join(&*dir);
+        }
+        Ok(config)
     }
 
     /// Loads every `*.json5` and `*.json` file in `dir` (not its

@@ -290,3 +290,17 @@ fn load_reports_unreadable_files() {
     let err = NodeConfig::load_dir("/nonexistent/espoir").unwrap_err();
     assert!(matches!(err, ConfigError::ReadDir { .. }));
 }
+
+#[test]
+fn a_relative_static_dir_starts_at_the_config_files_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = r#"{ name: "p", type: "proxy", host: "127.0.0.1", websocket: { port: 20000 },
+        http: { port: 20001, static_dir: "../web" }, rpc: { port: 20002, token: "helloworldiloveyou~1234567890123" } }"#;
+    let file = dir.path().join("proxy.json5");
+    std::fs::write(&file, text).unwrap();
+    let loaded = NodeConfig::load(&file).unwrap();
+    assert_eq!(loaded.http.unwrap().static_dir, Some(dir.path().join("../web")));
+    let absolute = text.replace("../web", "/srv/pages");
+    std::fs::write(&file, absolute).unwrap();
+    assert_eq!(NodeConfig::load(&file).unwrap().http.unwrap().static_dir, Some("/srv/pages".into()));
+}

@@ -187,10 +187,36 @@ pub struct HttpConfig {
     /// obespoir's `encode` (0 or 1). Default 0.
     #[serde(default, rename = "encode", deserialize_with = "fields::encode")]
     pub encrypt: bool,
-    /// *Espoir extension.* A directory whose files the admin listener
-    /// serves. Default `None`: nothing is served from disk unless asked.
+    /// *Espoir extension.* A directory whose files the HTTP listener
+    /// serves (paths no endpoint claims). Default `None`: nothing is served
+    /// from disk unless asked. [`NodeConfig::load`] makes a relative path
+    /// start at the config file's folder.
     #[serde(default)]
     pub static_dir: Option<PathBuf>,
+    /// *Espoir extension.* Web origins (`"http://host:port"`, or `"*"`)
+    /// whose pages may call this port's endpoints from script (CORS).
+    /// Default empty: only pages served by this port itself. Endpoints that
+    /// check a bearer token stay safe with `"*"`: a foreign page never
+    /// holds the token, and no cookie is involved.
+    #[serde(default)]
+    pub cors_origins: Vec<String>,
+}
+
+/// Checks one `http.cors_origins` entry: `*`, or a serialised origin
+/// (`scheme://host[:port]`, no path), as browsers send in `Origin`.
+pub(crate) fn check_origin(origin: &str) -> Result<(), &'static str> {
+    if origin == "*" {
+        return Ok(());
+    }
+    let rest = origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"))
+        .ok_or("an origin starts with http:// or https:// (or is \"*\")")?;
+    let valid = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']');
+    if rest.is_empty() || !rest.chars().all(valid) {
+        return Err("an origin is scheme://host[:port], without a path or spaces");
+    }
+    Ok(())
 }
 
 /// The RPC listener and the links to other nodes (`rpc`).

@@ -108,6 +108,13 @@ fn tokens(cfg: &NodeConfig, r: &mut Report<'_>) {
     if let Some(token) = cfg.http.as_ref().and_then(|http| http.token.as_ref()) {
         check_token("http.token", token, r);
     }
+    if let Some(http) = &cfg.http {
+        for (i, origin) in http.cors_origins.iter().enumerate() {
+            if let Err(why) = super::model::check_origin(origin) {
+                r.add(format!("http.cors_origins[{i}]"), why);
+            }
+        }
+    }
     for (i, peer) in cfg.remote_ports.iter().enumerate() {
         check_token(&format!("remote_ports[{i}].token"), &peer.token, r);
     }
@@ -249,6 +256,10 @@ fn limits(cfg: &NodeConfig, r: &mut Report<'_>) {
     let reserved = [("heartbeat_command", ws.heartbeat_command), ("offline_command", ws.offline_command)];
     for (field, reason) in ws.sessions.problems(&reserved) {
         r.add(format!("websocket.{field}"), reason);
+    }
+    // Encrypted client links derive their keys from the token.
+    if ws.encrypt && ws.token.is_none() {
+        r.add("websocket.token", "required when websocket.encode is 1: client link keys derive from it");
     }
 }
 

@@ -13,6 +13,26 @@ fn minimal_configs_of_every_role_are_valid() {
 }
 
 #[test]
+fn encrypted_client_links_need_a_websocket_token() {
+    let mut v = proxy();
+    v["websocket"]["encode"] = json!(1);
+    assert_problem(&v, "websocket.token", "required when websocket.encode is 1");
+    v["websocket"]["token"] = json!(TOKEN);
+    config(&v);
+}
+
+#[test]
+fn cors_origins_are_scheme_host_and_port_or_a_star() {
+    let mut v = proxy();
+    v["http"]["cors_origins"] = json!(["http://127.0.0.1:30001", "https://example.com", "*"]);
+    config(&v);
+    for bad in ["127.0.0.1:30001", "http://example.com/", "http://a b", "ftp://x", ""] {
+        v["http"]["cors_origins"] = json!([bad]);
+        assert_problem(&v, "http.cors_origins[0]", "");
+    }
+}
+
+#[test]
 fn a_proxy_needs_a_websocket_section() {
     let mut v = proxy();
     v.as_object_mut().unwrap().remove("websocket");
@@ -87,6 +107,7 @@ fn encode_must_be_0_or_1() {
         [("rpc", "rpc.encode"), ("http", "http.encode"), ("websocket", "websocket.encode")]
     {
         let mut v = proxy();
+        v["websocket"]["token"] = json!(TOKEN);
         v[section]["encode"] = json!(2);
         assert_problem(&v, field, "expected 0 (plain) or 1 (encrypted)");
         v[section]["encode"] = json!(1);

@@ -18,6 +18,8 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
+use super::cors::Cors;
+use super::static_files::{StaticFiles, StaticReply};
 use crate::secure::Token;
 use crate::shutdown::Shutdown;
 
@@ -198,6 +200,10 @@ impl HttpRoutes {
         })
     }
 
+    fn has_route(&self, path: &str) -> bool {
+        self.find(path).is_some()
+    }
+
     async fn handle(&self, req: HttpRequest) -> HttpResponse {
         match self.find(&req.path) {
             Some(route) => route(req).await,
@@ -206,9 +212,23 @@ impl HttpRoutes {
     }
 }
 
-/// Serves `routes` on `listener` until shutdown.
-pub(crate) async fn serve(listener: TcpListener, routes: HttpRoutes, shutdown: Shutdown) {
-    let routes = Arc::new(routes);
+/// What the HTTP port serves besides its routes.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct HttpExtras {
+    /// `http.static_dir`: files for paths no route claims.
+    pub(crate) static_files: Option<StaticFiles>,
+    /// `http.cors_origins`.
+    pub(crate) cors: Cors,
+}
+
+struct Served {
+    routes: HttpRoutes,
+    extras: HttpExtras,
+}
+
+/// Serves `routes` (then static files) on `listener` until shutdown.
+pub(crate) async fn serve(listener: TcpListener, routes: HttpRoutes, extras: HttpExtras, shutdown: Shutdown) {
+    let routes = Arc::new(Served { routes, extras });
     loop {
         let (stream, addr) = tokio::select! {
             () = shutdown.cancelled() => return,
@@ -245,8 +265,27 @@ pub(crate) async fn serve(listener: TcpListener, routes: HttpRoutes, shutdown: S
     }
 }
 
-async fn respond(routes: &HttpRoutes, req: hyper::Request<Incoming>) -> hyper::Response<Full<Bytes>> {
+async fn respond(served: &Served, req: hyper::Request<Incoming>) -> hyper::Response<Full<Bytes>> {
     let (parts, body) = req.into_parts();
+    let header = |name: hyper::header::HeaderName| parts.headers.get(name).and_then(|v| v.to_str().ok());
+    let origin = header(hyper::header::ORIGIN);
+    let cors = &served.extras.cors;
+    if let Some(headers) =
+        cors.preflight(parts.method.as_str(), origin, header(hyper::header::ACCESS_CONTROL_REQUEST_METHOD))
+    {
+        return with_headers(
+            into_hyper(HttpResponse::json_status(204, &serde_json::Value::Null)),
+            headers,
+            true,
+        );
+    }
+    let path = parts.uri.path();
+    if let Some(files) = &served.extras.static_files
+        && !served.routes.has_route(path)
+    {
+        let reply = files.serve(parts.method.as_str(), path, header(hyper::header::IF_NONE_MATCH)).await;
+        return static_reply(reply);
+    }
     let body = match Limited::new(body, MAX_BODY).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(_) => return into_hyper(HttpResponse::error(413, "request body too large or unreadable")),
@@ -263,7 +302,32 @@ async fn respond(routes: &HttpRoutes, req: hyper::Request<Incoming>) -> hyper::R
         headers,
         body,
     };
-    into_hyper(routes.handle(request).await)
+    let cors_headers = cors.headers(origin);
+    with_headers(into_hyper(served.routes.handle(request).await), cors_headers, false)
+}
+
+fn with_headers(
+    mut resp: hyper::Response<Full<Bytes>>,
+    headers: Vec<(&'static str, String)>,
+    empty: bool,
+) -> hyper::Response<Full<Bytes>> {
+    if empty {
+        *resp.body_mut() = Full::new(Bytes::new());
+        resp.headers_mut().remove(hyper::header::CONTENT_TYPE);
+    }
+    for (name, value) in headers {
+        if let Ok(value) = hyper::header::HeaderValue::from_str(&value) {
+            resp.headers_mut().append(name, value);
+        }
+    }
+    resp
+}
+
+fn static_reply(reply: StaticReply) -> hyper::Response<Full<Bytes>> {
+    let mut out = hyper::Response::new(Full::new(reply.body));
+    *out.status_mut() =
+        hyper::StatusCode::from_u16(reply.status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+    with_headers(out, reply.headers, false)
 }
 
 fn into_hyper(resp: HttpResponse) -> hyper::Response<Full<Bytes>> {

@@ -16,7 +16,9 @@
 //! routes; `drain` stops a node gracefully; `metrics` counts per node.
 
 mod admin;
+mod client_cipher;
 mod config_diff;
+mod cors;
 mod drain;
 mod groups;
 mod http;
@@ -36,6 +38,7 @@ mod sessions;
 mod sessions_groups;
 mod sessions_resume;
 mod shared;
+mod static_files;
 mod watch;
 
 use std::net::SocketAddr;
@@ -262,6 +265,7 @@ impl NodeBuilder {
         let shutdown = &shutdown.scope();
         let watch = self.watch.unwrap_or(self.config.watch);
         let config = Arc::new(self.config);
+        let http_extras = http_extras(&config)?;
         let routes = RouteTable::new(config.role, &config.rpc.route)?;
         let stateless = match &config.websocket {
             Some(ws) => StateTable::new(&ws.no_state)?,
@@ -323,7 +327,7 @@ impl NodeBuilder {
                 );
             }
             let routes = self.http.merge(session_admin::routes(&shared)).merge(admin::routes(&shared));
-            shutdown.spawn(http::serve(listener, routes, shutdown.clone()));
+            shutdown.spawn(http::serve(listener, routes, http_extras, shutdown.clone()));
         }
         if watch {
             watch::spawn(&shared, self.watch_interval);
@@ -335,6 +339,20 @@ impl NodeBuilder {
         }
         Ok(RunningNode { shared, addrs })
     }
+}
+
+/// Static files and CORS of the HTTP port; a `static_dir` that is not a
+/// directory stops the node before it opens a port.
+fn http_extras(config: &NodeConfig) -> Result<http::HttpExtras, NodeError> {
+    let Some(http) = &config.http else { return Ok(http::HttpExtras::default()) };
+    let static_files =
+        match &http.static_dir {
+            Some(dir) => Some(static_files::StaticFiles::open(dir).map_err(|err| {
+                NodeError::Setup(format!("http.static_dir {}: {err}", dir.display()).into())
+            })?),
+            None => None,
+        };
+    Ok(http::HttpExtras { static_files, cors: cors::Cors::new(&http.cors_origins) })
 }
 
 async fn bind(

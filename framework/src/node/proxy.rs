@@ -24,6 +24,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 
+use super::client_cipher;
 use super::inbound::run_handler;
 use super::metrics::Via;
 use super::proxy_resume::{AckRequest, expire_later, resume_frames};
@@ -164,13 +165,27 @@ async fn serve_client(
     let _ = stream.set_nodelay(true);
     let handshake =
         tokio_tungstenite::accept_async_with_config(stream, Some(ws_config(ws_settings.max_frame)));
-    let ws = match tokio::time::timeout(WS_HANDSHAKE_TIMEOUT, handshake).await {
+    let mut ws = match tokio::time::timeout(WS_HANDSHAKE_TIMEOUT, handshake).await {
         Ok(Ok(ws)) => ws,
         // No session was created, so there is nobody to announce offline
         // (obespoir sends an offline notice for failed handshakes, bug 35).
         Ok(Err(err)) => return tracing::debug!(%addr, error = %err, "websocket handshake failed"),
         Err(_) => return tracing::debug!(%addr, "websocket handshake timed out"),
     };
+    // An encrypted link is set up before the session exists, so nothing
+    // reaches the cluster from a client that cannot prove the token.
+    let mut cipher = None;
+    if ws_settings.encrypt {
+        // Validation requires the token with encode 1; a hand-built config
+        // without one refuses clients rather than serving them in clear.
+        let Some(token) = ws_settings.token.as_ref() else {
+            return tracing::error!("websocket.encode is 1 but websocket.token is missing: client refused");
+        };
+        match client_cipher::accept(&mut ws, token, ws_settings.max_frame, WS_HANDSHAKE_TIMEOUT).await {
+            Some(c) => cipher = Some(c),
+            None => return tracing::debug!(%addr, "client did not set up the encrypted link"),
+        }
+    }
     let mut open = sessions.open(shared.shutdown.token());
     shared.metrics.client_accepted();
     let mut session = open.id.clone();
@@ -199,6 +214,16 @@ async fn serve_client(
                 Some(cfg) if frame.command == cfg.resume_command => {
                     let first = frames_seen == 1;
                     for out in resume_frames(&shared, &sessions, &open, &mut session, first, &frame) {
+                        let out = match client_cipher::outgoing(&mut cipher, out) {
+                            Ok(out) => out,
+                            Err(err) => {
+                                break 'conn End {
+                                    goodbye: vec![client_cipher::broken(&err)],
+                                    lost: false,
+                                    reason: "cipher",
+                                };
+                            }
+                        };
                         if sink.send(Message::Binary(out)).await.is_err() {
                             break 'conn End::quiet(true, "connection lost");
                         }
@@ -230,7 +255,11 @@ async fn serve_client(
             // arrives, and must reach the client before it.
             push = open.outbound.recv() => {
                 let Some(push) = push else { break End::quiet(false, "closed") };
-                if sink.send(Message::Binary(push.encode())).await.is_err() {
+                let push = match client_cipher::outgoing(&mut cipher, push.encode()) {
+                    Ok(push) => push,
+                    Err(err) => break End { goodbye: vec![client_cipher::broken(&err)], lost: false, reason: "cipher" },
+                };
+                if sink.send(Message::Binary(push)).await.is_err() {
                     break End::quiet(true, "connection lost");
                 }
             }
@@ -240,6 +269,10 @@ async fn serve_client(
                     sessions.remember(session.seq(), node_type, node, outcome.stateful);
                 }
                 if let Some(reply) = outcome.reply {
+                    let reply = match client_cipher::outgoing(&mut cipher, reply) {
+                        Ok(reply) => reply,
+                        Err(err) => break End { goodbye: vec![client_cipher::broken(&err)], lost: false, reason: "cipher" },
+                    };
                     if sink.send(Message::Binary(reply)).await.is_err() {
                         break End::quiet(true, "connection lost");
                     }
@@ -251,6 +284,10 @@ async fn serve_client(
                 match msg {
                     Some(Ok(Message::Binary(data))) => {
                         let result = decoder.feed(data, &mut decoded);
+                        if let Err(err) = client_cipher::incoming(&mut cipher, &mut decoded) {
+                            tracing::debug!(%session, error = %err, "client frame failed to open");
+                            break End { goodbye: vec![client_cipher::broken(&err)], lost: false, reason: "cipher" };
+                        }
                         queue.extend(decoded.drain(..));
                         if let Err(err) = result {
                             tracing::debug!(%session, error = %err, "client broke the framing");

@@ -42,11 +42,25 @@ impl Sealer {
     /// [`CipherError::Exhausted`] after 2^64 frames (never in practice; the
     /// link must then be re-established rather than reuse a nonce).
     pub fn seal(&mut self, buf: &mut BytesMut, start: usize) -> Result<(), CipherError> {
+        self.seal_with(buf, start, b"")
+    }
+
+    /// Seals `buf[start..]` in place, authenticating `aad` too (sent in
+    /// clear, such as a frame header), and appends the tag.
+    ///
+    /// # Errors
+    /// As [`Sealer::seal`].
+    pub(crate) fn seal_with(
+        &mut self,
+        buf: &mut BytesMut,
+        start: usize,
+        aad: &[u8],
+    ) -> Result<(), CipherError> {
         let counter = self.counter;
         self.counter = counter.checked_add(1).ok_or(CipherError::Exhausted)?;
         let tag = self
             .aead
-            .encrypt_in_place_detached(&nonce(counter), b"", &mut buf[start..])
+            .encrypt_in_place_detached(&nonce(counter), aad, &mut buf[start..])
             .map_err(|_| CipherError::Exhausted)?;
         buf.extend_from_slice(&tag);
         Ok(())
@@ -71,6 +85,14 @@ impl Opener {
     /// [`CipherError::Forged`] if the payload was altered, replayed,
     /// reordered or sealed with another key; the link must be closed.
     pub fn open(&mut self, buf: &mut BytesMut) -> Result<(), CipherError> {
+        self.open_with(buf, b"")
+    }
+
+    /// Like [`Opener::open`], also checking the clear `aad` it was sealed with.
+    ///
+    /// # Errors
+    /// As [`Opener::open`].
+    pub(crate) fn open_with(&mut self, buf: &mut BytesMut, aad: &[u8]) -> Result<(), CipherError> {
         if buf.len() < TAG_LEN {
             return Err(CipherError::Forged);
         }
@@ -78,7 +100,7 @@ impl Opener {
         let tag = Tag::clone_from_slice(&buf[body_len..]);
         let counter = self.counter;
         self.aead
-            .decrypt_in_place_detached(&nonce(counter), b"", &mut buf[..body_len], &tag)
+            .decrypt_in_place_detached(&nonce(counter), aad, &mut buf[..body_len], &tag)
             .map_err(|_| CipherError::Forged)?;
         buf.truncate(body_len);
         self.counter = counter.checked_add(1).ok_or(CipherError::Exhausted)?;

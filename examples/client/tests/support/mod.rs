@@ -1,0 +1,185 @@
+//! `configs/local` in-process on free ports: the same three files (proxy,
+//! route, betting service), with ports, the betting store and the page
+//! folder rewritten for a test, and optionally an encrypted websocket.
+//! Each node has its own shutdown, so one node (the proxy) can be restarted
+//! on the same ports while the others keep running.
+#![allow(dead_code, unreachable_pub, missing_docs)]
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use espoir::{Node, NodeBuilder, NodeError, RunningNode, Shutdown};
+
+/// The admin token of configs/local.
+pub const ADMIN_TOKEN: &str = "local-admin-token-change-me-0001";
+/// The websocket token the tests set when they encrypt.
+pub const WS_TOKEN: &str = "espoir-test-websocket-token-0001";
+/// Generous: CI machines are small and busy.
+pub const WAIT: Duration = Duration::from_secs(30);
+
+/// The ports configs/local uses, in the order of [`Cluster::port`].
+const LOCAL_PORTS: [u16; 7] = [30000, 30001, 30002, 31001, 31002, 32001, 32002];
+
+pub struct RunningFile {
+    pub path: PathBuf,
+    pub node: RunningNode,
+    pub shutdown: Shutdown,
+}
+
+pub struct Cluster {
+    pub dir: tempfile::TempDir,
+    ports: Vec<u16>,
+    pub proxy: RunningFile,
+    pub route: RunningFile,
+    pub betting: RunningFile,
+}
+
+fn free_port() -> u16 {
+    // Bind-and-release: a small race with other processes, acceptable in
+    // tests; a node that loses it fails loudly at start.
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("the repository")
+}
+
+/// configs/local/<name> with every local port replaced.
+fn rewrite(name: &str, ports: &[u16], dir: &Path, encrypt: bool) -> PathBuf {
+    let mut text =
+        std::fs::read_to_string(repo().join("configs/local").join(name)).expect("configs/local file");
+    for (from, to) in LOCAL_PORTS.iter().zip(ports) {
+        text = text.replace(&from.to_string(), &to.to_string());
+    }
+    let store = dir.join("betting.redb");
+    text = text.replace(".data/betting-1.redb", store.to_str().expect("utf-8 temp path"));
+    let pages = repo().join("examples/web");
+    text = text.replace("\"../../examples/web\"", &format!("{:?}", pages.to_str().expect("utf-8 repo path")));
+    if encrypt {
+        text = text.replace(
+            "\"websocket\": {",
+            &format!("\"websocket\": {{ \"encode\": 1, \"token\": \"{WS_TOKEN}\","),
+        );
+    }
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write config");
+    path
+}
+
+async fn start(path: &Path, wire: fn(NodeBuilder) -> NodeBuilder) -> Result<RunningFile, NodeError> {
+    let shutdown = Shutdown::new();
+    let builder = wire(Node::from_file(path).unwrap_or_else(|e| panic!("{e}")));
+    let node = builder.start(&shutdown).await?;
+    Ok(RunningFile { path: path.to_owned(), node, shutdown })
+}
+
+fn plain(b: NodeBuilder) -> NodeBuilder {
+    b
+}
+
+impl Cluster {
+    /// Starts configs/local on fresh ports; `encrypt` turns on
+    /// `websocket.encode: 1` with [`WS_TOKEN`].
+    pub async fn start(encrypt: bool) -> Cluster {
+        // Ports are picked free and released before the nodes bind them, so
+        // another process may take one first: then start again elsewhere.
+        for attempt in 1.. {
+            match Cluster::try_start(encrypt).await {
+                Ok(cluster) => {
+                    cluster.wait_linked().await;
+                    return cluster;
+                }
+                Err(NodeError::Bind { .. }) if attempt < 5 => {}
+                Err(e) => panic!("configs/local does not start: {e}"),
+            }
+        }
+        unreachable!("the loop returns or panics")
+    }
+
+    async fn try_start(encrypt: bool) -> Result<Cluster, NodeError> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let ports: Vec<u16> = LOCAL_PORTS.iter().map(|_| free_port()).collect();
+        let files =
+            ["betting.json5", "route.json5", "proxy.json5"].map(|f| rewrite(f, &ports, dir.path(), encrypt));
+        let wires: [fn(NodeBuilder) -> NodeBuilder; 3] = [betting::service, plain, plain];
+        let mut started: Vec<RunningFile> = Vec::new();
+        for (file, wire) in files.iter().zip(wires) {
+            match start(file, wire).await {
+                Ok(node) => started.push(node),
+                Err(e) => {
+                    for node in &started {
+                        node.shutdown.finish(Duration::from_secs(5)).await;
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        let proxy = started.pop().expect("three nodes");
+        let route = started.pop().expect("three nodes");
+        let betting = started.pop().expect("three nodes");
+        Ok(Cluster { dir, ports, proxy, route, betting })
+    }
+
+    /// The port that replaced configs/local's `local`.
+    pub fn port(&self, local: u16) -> u16 {
+        let i = LOCAL_PORTS.iter().position(|p| *p == local).expect("a configs/local port");
+        self.ports[i]
+    }
+
+    pub fn ws_url(&self) -> String {
+        format!("ws://127.0.0.1:{}", self.port(30000))
+    }
+
+    pub fn pages_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port(30001))
+    }
+
+    pub fn admin_addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port(32001))
+    }
+
+    /// Waits until the proxy reaches the betting service.
+    pub async fn wait_linked(&self) {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while self.proxy.node.endpoint().link(self.betting.node.id()).is_none() {
+            assert!(tokio::time::Instant::now() < deadline, "the proxy never linked to the betting service");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Stops the proxy (every client connection is cut) and starts it again
+    /// on the same ports, as an operator's restart would.
+    pub async fn restart_proxy(&mut self) {
+        self.proxy.shutdown.finish(Duration::from_secs(5)).await;
+        let path = self.proxy.path.clone();
+        // The ports were just released; retry briefly if the OS is slow to
+        // let go of them.
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let shutdown = Shutdown::new();
+            match Node::from_file(&path).expect("proxy config").start(&shutdown).await {
+                Ok(node) => {
+                    self.proxy = RunningFile { path, node, shutdown };
+                    break;
+                }
+                Err(e) if tokio::time::Instant::now() < deadline => {
+                    eprintln!("proxy restart: {e}; retrying");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("proxy restart failed: {e}"),
+            }
+        }
+        self.wait_linked().await;
+    }
+
+    pub async fn stop(self) {
+        for node in [&self.proxy, &self.route, &self.betting] {
+            node.shutdown.finish(Duration::from_secs(5)).await;
+        }
+    }
+}
+
+pub fn now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("after 1970").as_secs()
+}
