@@ -62,11 +62,10 @@ pub fn routes(betting: Betting, token: Option<Token>) -> HttpRoutes {
         .prefix("/gm/users/", guard(betting, token))
 }
 
-/// Checks the bearer token in constant time.
+/// Checks the bearer token (constant time, the framework's admin check).
 fn authorize(req: &HttpRequest, token: Option<&Token>) -> Result<(), BetError> {
     let token = token.ok_or(BetError::AdminDisabled)?;
-    let presented = req.header("authorization").and_then(|h| h.strip_prefix("Bearer ")).unwrap_or("");
-    if token.matches(presented.trim().as_bytes()) { Ok(()) } else { Err(BetError::Unauthorized) }
+    if req.bearer_matches(token) { Ok(()) } else { Err(BetError::Unauthorized) }
 }
 
 /// An admin outcome: a JSON value, or an HTTP status with an app error.

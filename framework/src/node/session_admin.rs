@@ -9,13 +9,11 @@ use std::sync::{Arc, Weak};
 
 use serde::Deserialize;
 use serde_json::json;
-use subtle::ConstantTimeEq;
 
 use super::http::{HttpRequest, HttpResponse, HttpRoutes};
 use super::session_ops;
 use super::shared::NodeShared;
 use crate::id::SessionId;
-use crate::secure::Token;
 use crate::session::{Member, SessionRequest};
 
 /// Where the kick endpoint is served.
@@ -38,19 +36,12 @@ struct KickRequest {
     reason: Option<String>,
 }
 
-/// Whether the request carries `Bearer <token>`.
-pub(crate) fn authorized(req: &HttpRequest, token: &Token) -> bool {
-    let Some(value) = req.header("authorization") else { return false };
-    let Some((scheme, presented)) = value.split_once(' ') else { return false };
-    scheme.eq_ignore_ascii_case("bearer") && bool::from(presented.trim().as_bytes().ct_eq(token.expose()))
-}
-
 async fn kick(node: Weak<NodeShared>, req: HttpRequest) -> HttpResponse {
     let Some(shared) = node.upgrade() else { return HttpResponse::error(503, "node is stopping") };
     let Some(token) = shared.config.http.as_ref().and_then(|h| h.token.as_ref()) else {
         return HttpResponse::error(403, "admin endpoints are disabled: set http.token");
     };
-    if !authorized(&req, token) {
+    if !req.bearer_matches(token) {
         return HttpResponse::error(401, "missing or wrong bearer token");
     }
     if req.method != "POST" {
@@ -102,6 +93,7 @@ mod tests {
     use bytes::Bytes;
 
     use super::*;
+    use crate::secure::Token;
 
     fn request(auth: Option<&str>) -> HttpRequest {
         HttpRequest {
@@ -116,13 +108,13 @@ mod tests {
     #[test]
     fn only_the_exact_bearer_token_is_accepted() {
         let token = Token::from("helloworldiloveyou~1234567890123");
-        assert!(authorized(&request(Some("Bearer helloworldiloveyou~1234567890123")), &token));
-        assert!(authorized(&request(Some("bearer helloworldiloveyou~1234567890123")), &token));
+        assert!(request(Some("Bearer helloworldiloveyou~1234567890123")).bearer_matches(&token));
+        assert!(request(Some("bearer helloworldiloveyou~1234567890123")).bearer_matches(&token));
         for bad in
             [None, Some("Bearer"), Some("Bearer wrong"), Some("Basic helloworldiloveyou~1234567890123")]
         {
-            assert!(!authorized(&request(bad), &token), "{bad:?}");
+            assert!(!request(bad).bearer_matches(&token), "{bad:?}");
         }
-        assert!(!authorized(&request(Some("Bearer helloworldiloveyou~123456789012")), &token));
+        assert!(!request(Some("Bearer helloworldiloveyou~123456789012")).bearer_matches(&token));
     }
 }
