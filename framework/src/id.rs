@@ -3,9 +3,12 @@
 //! * A node id is the lowercase hex md5 of `"{host}_{rpc_port}"`, so a node
 //!   that lists `127.0.0.1:21002` in its config knows the id of that peer
 //!   before it ever connects.
-//! * A session id is `"{proxy_node_id}_{seq}"` with `seq` counting from 1 on
-//!   each proxy. The proxy part says which proxy holds the client, which is
-//!   how replies and pushes find their way back.
+//! * A session id is `"{proxy_node_id}_{seq}"`. The proxy part says which
+//!   proxy holds the client, which is how replies and pushes find their way
+//!   back. `seq` counts up from the proxy's start time in microseconds, so a
+//!   restarted proxy never hands out an id its previous run used (obespoir
+//!   counts from 1 on every start, so a late message for an old session could
+//!   reach whoever got that number next).
 
 use std::fmt;
 use std::sync::Arc;
@@ -122,10 +125,14 @@ impl fmt::Debug for SessionId {
     }
 }
 
-/// Hands out the session ids of one proxy: 1, 2, 3, …
+/// Hands out the session ids of one proxy: `epoch`, `epoch + 1`, …
 ///
-/// One allocator per proxy node value, never a process global, so several
-/// proxies in one process (as in tests and `espoir up`) each count from 1.
+/// `epoch` is the wall clock in microseconds when the proxy started. A
+/// restart therefore begins above every id of the previous run unless that
+/// run handed out more than one id per microsecond of its life, which no
+/// proxy can. One allocator per proxy node value, never a process global, so
+/// several proxies in one process (as in tests and `espoir up`) each count
+/// on their own.
 #[derive(Debug)]
 pub struct SessionIds {
     proxy: NodeId,
@@ -133,9 +140,18 @@ pub struct SessionIds {
 }
 
 impl SessionIds {
-    /// A counter for proxy `proxy`, starting at 1.
+    /// A counter for proxy `proxy`, starting at the current time in
+    /// microseconds since the Unix epoch.
     pub fn new(proxy: NodeId) -> Self {
-        SessionIds { proxy, next: AtomicU64::new(1) }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX / 2));
+        Self::starting_at(proxy, now)
+    }
+
+    /// A counter for proxy `proxy` whose first id is `first` (at least 1).
+    pub fn starting_at(proxy: NodeId, first: u64) -> Self {
+        SessionIds { proxy, next: AtomicU64::new(first.max(1)) }
     }
 
     /// The next session id.
@@ -186,12 +202,23 @@ mod tests {
     }
 
     #[test]
-    fn session_ids_count_from_one_per_proxy() {
-        let a = SessionIds::new(NodeId::of("127.0.0.1", 20002));
-        let b = SessionIds::new(NodeId::of("127.0.0.1", 20012));
+    fn session_ids_count_up_per_proxy() {
+        let a = SessionIds::starting_at(NodeId::of("127.0.0.1", 20002), 1);
+        let b = SessionIds::starting_at(NodeId::of("127.0.0.1", 20012), 0);
         assert_eq!(a.next_id().to_string(), "3a868e96c1d28dac1076c9108fbfec48_1");
         assert_eq!(a.next_id().seq(), 2);
-        assert_eq!(b.next_id().seq(), 1);
+        assert_eq!(b.next_id().seq(), 1, "0 is not a valid sequence number");
+    }
+
+    #[test]
+    fn a_restarted_proxy_starts_above_every_id_of_its_previous_run() {
+        let proxy = NodeId::of("127.0.0.1", 20002);
+        let before = SessionIds::new(proxy.clone());
+        // The previous run hands out many ids in less than a microsecond each.
+        let last = (0..10_000).map(|_| before.next_id().seq()).max().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let after = SessionIds::new(proxy);
+        assert!(after.next_id().seq() > last, "a restart must not reuse session ids");
     }
 
     #[test]

@@ -153,8 +153,21 @@ impl Sessions {
         cfg: SessionsConfig,
         stats: Arc<SessionStats>,
     ) -> Sessions {
+        Sessions::with_ids(SessionIds::new(proxy.clone()), proxy, queue, max_frame, cfg, stats)
+    }
+
+    /// [`Sessions::new`] with a given id allocator, so unit tests can count
+    /// from 1.
+    pub(super) fn with_ids(
+        ids: SessionIds,
+        proxy: NodeId,
+        queue: usize,
+        max_frame: usize,
+        cfg: SessionsConfig,
+        stats: Arc<SessionStats>,
+    ) -> Sessions {
         Sessions {
-            ids: SessionIds::new(proxy.clone()),
+            ids,
             proxy,
             table: Mutex::default(),
             queue: queue.max(1),

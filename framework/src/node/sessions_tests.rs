@@ -6,7 +6,9 @@ use super::*;
 use crate::node::sessions_resume::Ending;
 
 fn table(cfg: SessionsConfig, queue: usize) -> Sessions {
-    Sessions::new(NodeId::of("127.0.0.1", 1), queue, 1024, cfg, Arc::default())
+    let proxy = NodeId::of("127.0.0.1", 1);
+    let ids = crate::id::SessionIds::starting_at(proxy.clone(), 1);
+    Sessions::with_ids(ids, proxy, queue, 1024, cfg, Arc::default())
 }
 
 fn unique() -> SessionsConfig {
