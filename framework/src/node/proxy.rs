@@ -403,13 +403,24 @@ async fn serve_client(
     };
     // Bounded too: a client that stopped reading must not keep the task
     // (and its session) alive by never taking the goodbye.
+    let closing = !end.goodbye.is_empty();
     let farewell = async {
         for goodbye in end.goodbye {
             sink.send(goodbye).await?;
         }
         sink.close().await
     };
-    let _ = tokio::time::timeout(write_timeout, farewell).await;
+    let until = tokio::time::Instant::now() + write_timeout;
+    if tokio::time::timeout_at(until, farewell).await.is_ok_and(|sent| sent.is_ok()) && closing {
+        // Read (and discard) until the client answers the close: closing
+        // a socket with unread input resets it, and a client still
+        // sending (a flood) would lose the close frame and its code.
+        while let Ok(Some(Ok(msg))) = tokio::time::timeout_at(until, source.next()).await {
+            if msg.is_close() {
+                break;
+            }
+        }
+    }
     match sessions.end(session.seq(), open.generation, end.lost, end.reason) {
         Ending::NotOurs => {}
         Ending::Detached { generation } => expire_later(&shared, session.seq(), generation),
