@@ -7,6 +7,8 @@
 //! * `load`: [`NodeConfig::load`], [`NodeConfig::from_json5_str`],
 //!   [`NodeConfig::load_dir`].
 //! * `validate`: the semantic rules of one node's config.
+//! * `limits`: `websocket.limits` and `handlers`, the per-client and
+//!   per-handler limits.
 //! * `cluster`: the rules between the nodes of a cluster directory.
 //! * `error`: [`ConfigError`] and [`Problem`].
 //!
@@ -16,6 +18,7 @@ mod cluster;
 mod de;
 mod error;
 mod fields;
+mod limits;
 mod load;
 mod model;
 mod sessions;
@@ -26,6 +29,7 @@ mod test_support;
 
 pub use error::{ConfigError, Problem};
 pub(crate) use fields::type_name;
+pub use limits::{ClientLimits, HandlerLimits};
 pub use model::{
     HttpConfig, IdRange, LogLevel, NoStateRules, NodeConfig, RemotePort, RouteRules, RpcConfig, Storage,
     WebsocketConfig,

@@ -73,6 +73,10 @@ pub struct NodeConfig {
     /// is still allowed to run.
     #[serde(default = "defaults::handler_timeout", deserialize_with = "fields::seconds")]
     pub handler_timeout: Duration,
+    /// *Espoir extension.* Bounds on concurrent handler executions, per
+    /// node and per command; past them requests are refused with 429.
+    #[serde(default)]
+    pub handlers: super::HandlerLimits,
     /// *Espoir extension.* Re-read this file when it changes and apply the
     /// new config if it is valid. Default `false`: obespoir never reloads
     /// by itself, and an edit half-saved by an editor should not reach a
@@ -104,6 +108,7 @@ impl fmt::Debug for NodeConfig {
             .field("websocket", &self.websocket)
             .field("remote_ports", &self.remote_ports)
             .field("handler_timeout", &self.handler_timeout)
+            .field("handlers", &self.handlers)
             .field("watch", &self.watch)
             .field("app", &self.app.keys().collect::<Vec<_>>())
             .finish()
@@ -370,6 +375,11 @@ pub struct WebsocketConfig {
     /// data, groups and resume (`docs/sessions.md`).
     #[serde(default)]
     pub sessions: super::SessionsConfig,
+    /// *Espoir extension.* Per-client limits: connections per source IP,
+    /// message and byte rates, queued push bytes, handshake and write
+    /// deadlines.
+    #[serde(default)]
+    pub limits: super::ClientLimits,
 }
 
 impl Default for WebsocketConfig {
@@ -386,6 +396,7 @@ impl Default for WebsocketConfig {
             heartbeat_command: defaults::heartbeat_command(),
             send_queue: defaults::ws_send_queue(),
             sessions: super::SessionsConfig::default(),
+            limits: super::ClientLimits::default(),
         }
     }
 }

@@ -237,6 +237,9 @@ fn limits(cfg: &NodeConfig, r: &mut Report<'_>) {
     if rpc.hop_limit == 0 {
         r.add("rpc.hop_limit", "must be greater than 0");
     }
+    for (field, reason) in cfg.handlers.problems() {
+        r.add(format!("handlers.{field}"), reason);
+    }
     let Some(ws) = &cfg.websocket else { return };
     if ws.max_frame < CLIENT_HEADER_LEN || i32::try_from(ws.max_frame).is_err() {
         r.add(
@@ -255,6 +258,9 @@ fn limits(cfg: &NodeConfig, r: &mut Report<'_>) {
     }
     let reserved = [("heartbeat_command", ws.heartbeat_command), ("offline_command", ws.offline_command)];
     for (field, reason) in ws.sessions.problems(&reserved) {
+        r.add(format!("websocket.{field}"), reason);
+    }
+    for (field, reason) in ws.limits.problems(ws.max_frame) {
         r.add(format!("websocket.{field}"), reason);
     }
     // Encrypted client links derive their keys from the token.

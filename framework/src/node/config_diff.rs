@@ -97,6 +97,7 @@ fn restart_required(old: &NodeConfig, new: &NodeConfig) -> Vec<&'static str> {
         ("mongo_uri", old.mongo_uri != new.mongo_uri),
         ("http", old.http != new.http),
         ("handler_timeout", old.handler_timeout != new.handler_timeout),
+        ("handlers", old.handlers != new.handlers),
         ("watch", old.watch != new.watch),
         ("rpc.token", o.token != n.token),
         ("rpc.encode", o.encrypt != n.encrypt),
@@ -121,6 +122,7 @@ fn restart_required(old: &NodeConfig, new: &NodeConfig) -> Vec<&'static str> {
             ("websocket.offline_command", o.offline_command != n.offline_command),
             ("websocket.heartbeat_command", o.heartbeat_command != n.heartbeat_command),
             ("websocket.send_queue", o.send_queue != n.send_queue),
+            ("websocket.limits", o.limits != n.limits),
         ]),
         (None, None) => {}
         _ => fields.push(("websocket", true)),

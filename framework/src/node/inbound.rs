@@ -7,6 +7,7 @@ use std::sync::{Arc, OnceLock, Weak};
 use bytes::Bytes;
 use futures_util::FutureExt;
 
+use super::inflight;
 use super::membership;
 use super::metrics::Via;
 use super::session_ops;
@@ -208,6 +209,16 @@ fn dispatch(shared: &Arc<NodeShared>, mut envelope: Envelope) {
         fail(shared, &envelope, status);
         return;
     };
+    // Requests beyond the handler bounds are refused now, not queued;
+    // notifications (offline notices, server-side events) always run, as
+    // nobody could be told they were dropped.
+    let slot = match envelope.kind() {
+        Kind::Request => match inflight::admit(shared, envelope.command) {
+            Ok(slot) => Some(slot),
+            Err(status) => return fail(shared, &envelope, status),
+        },
+        _ => None,
+    };
     let session = match envelope.session_id.as_str() {
         "" => None,
         text => match SessionId::parse(text) {
@@ -221,6 +232,7 @@ fn dispatch(shared: &Arc<NodeShared>, mut envelope: Envelope) {
     let task_shared = Arc::clone(shared);
     shared.shutdown.spawn(shared.drain.track(async move {
         let shared = task_shared;
+        let _slot = slot;
         let view = SessionView::from_wire(&envelope.uid, std::mem::take(&mut envelope.session_data));
         let ctx = Context::new(Arc::clone(&shared) as Arc<dyn crate::handler::NodeApi>, session, envelope.command)
             .with_view(view);

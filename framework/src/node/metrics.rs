@@ -75,6 +75,11 @@ struct KindLabels {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct LimitLabels {
+    limit: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct ResultLabels {
     result: &'static str,
 }
@@ -99,6 +104,7 @@ pub(crate) struct NodeMetrics {
     clients_kicked: Counter,
     admin_auth_failures: Counter,
     reloads: Family<ResultLabels, Counter>,
+    limits_hit: Family<LimitLabels, Counter>,
     scrape: Arc<ScrapeCollector>,
 }
 
@@ -111,6 +117,7 @@ impl NodeMetrics {
             Family::<CommandLabels, Histogram, fn() -> Histogram>::new_with_constructor(handler_histogram);
         let errors = Family::<KindLabels, Counter>::default();
         let reloads = Family::<ResultLabels, Counter>::default();
+        let limits_hit = Family::<LimitLabels, Counter>::default();
         let (clients_accepted, clients_refused, clients_kicked, admin_auth_failures) =
             (Counter::default(), Counter::default(), Counter::default(), Counter::default());
         registry.register(
@@ -154,6 +161,11 @@ impl NodeMetrics {
             "Config reloads, by result (applied, unchanged, invalid, unavailable)",
             reloads.clone(),
         );
+        registry.register(
+            "limits_hit",
+            "Times a limit acted, by limit (connections_per_ip, message_rate, message_flood, bytes_rate, max_frame, write_timeout, handshake_timeout, idle_timeout, handlers_max_inflight, handlers_per_command)",
+            limits_hit.clone(),
+        );
         let scrape = Arc::new(ScrapeCollector::default());
         registry.register_collector(Box::new(Arc::clone(&scrape)));
         NodeMetrics {
@@ -168,6 +180,7 @@ impl NodeMetrics {
             clients_kicked,
             admin_auth_failures,
             reloads,
+            limits_hit,
             scrape,
         }
     }
@@ -231,6 +244,11 @@ impl NodeMetrics {
         self.admin_auth_failures.inc();
     }
 
+    /// A limit acted (see `docs/config.md`, "Limits").
+    pub(crate) fn limit_hit(&self, limit: &'static str) {
+        self.limits_hit.get_or_create(&LimitLabels { limit }).inc();
+    }
+
     /// A reload ended with `result`.
     pub(crate) fn reload(&self, result: &'static str) {
         self.reloads.get_or_create(&ResultLabels { result }).inc();
@@ -276,9 +294,11 @@ mod tests {
         m.handled::<()>(7, Duration::from_millis(3), &Ok(()));
         m.handled::<()>(7, Duration::from_millis(3), &Err(Status::new(Code::TIMEOUT, "late")));
         m.reload("invalid");
+        m.limit_hit("message_rate");
         let text = m.encode();
         assert!(text.contains(r#"espoir_handler_duration_seconds_count{command="7"} 2"#), "{text}");
         assert!(text.contains(r#"espoir_request_errors_total{kind="timeout"} 1"#), "{text}");
         assert!(text.contains(r#"espoir_config_reloads_total{result="invalid"} 1"#), "{text}");
+        assert!(text.contains(r#"espoir_limits_hit_total{limit="message_rate"} 1"#), "{text}");
     }
 }

@@ -139,6 +139,15 @@ impl Collector for ScrapeCollector {
             relayed,
         )?;
         gauge(&mut enc, "draining", "1 while this node drains", i64::from(shared.drain.is_draining()))?;
+        let buffered = shared.sessions.as_ref().map_or(0, |s| s.buffered_bytes());
+        gauge(
+            &mut enc,
+            "client_buffered_bytes",
+            "Bytes of pushes queued for this proxy's clients, not yet written",
+            i64::try_from(buffered).unwrap_or(i64::MAX),
+        )?;
+        let running = i64::try_from(shared.inflight.running()).unwrap_or(i64::MAX);
+        gauge(&mut enc, "handlers_inflight", "Handlers running now, against handlers.max_inflight", running)?;
 
         let mut links: BTreeMap<Labels, i64> = BTreeMap::new();
         for link in shared.endpoint.links() {

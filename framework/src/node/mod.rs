@@ -23,6 +23,9 @@ mod drain;
 mod groups;
 mod http;
 mod inbound;
+mod inflight;
+mod ip_limit;
+mod limits;
 mod member_rules;
 mod membership;
 mod metrics;
@@ -32,6 +35,7 @@ mod proxy;
 mod proxy_resume;
 mod relay;
 mod reload;
+mod send_budget;
 mod session_admin;
 mod session_ops;
 mod sessions;
@@ -295,7 +299,10 @@ impl NodeBuilder {
         let session_stats = Arc::new(SessionStats::default());
         let sessions = config.websocket.as_ref().filter(|_| config.role == NodeType::Proxy).map(|ws| {
             let stats = Arc::clone(&session_stats);
-            Arc::new(Sessions::new(config.node_id(), ws.send_queue, ws.max_frame, ws.sessions.clone(), stats))
+            Arc::new(
+                Sessions::new(config.node_id(), ws.send_queue, ws.max_frame, ws.sessions.clone(), stats)
+                    .with_send_bytes(ws.limits.send_queue_bytes),
+            )
         });
         let shared = Arc::new(NodeShared::new(
             Arc::clone(&config),

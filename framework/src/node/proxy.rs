@@ -17,15 +17,20 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
+use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 
 use super::client_cipher;
 use super::inbound::run_handler;
+use super::inflight;
+use super::ip_limit::{IpGuard, IpLimiter};
+use super::limits::{Admit, ConnLimiter};
 use super::metrics::Via;
 use super::proxy_resume::{AckRequest, expire_later, resume_frames};
 use super::session_ops::announce_closed;
@@ -39,9 +44,6 @@ use crate::proto::{Kind, NodeType};
 use crate::routing::Target;
 use crate::status::{Code, Status};
 
-/// Deadline for a client's websocket handshake.
-const WS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// Client frames decoded but not yet handled; past this the proxy stops
 /// reading the socket until the session catches up.
 const MAX_QUEUED_FRAMES: usize = 64;
@@ -49,6 +51,8 @@ const MAX_QUEUED_FRAMES: usize = 64;
 /// Accepts client connections until shutdown.
 pub(crate) async fn accept_loop(shared: Arc<NodeShared>, listener: TcpListener, max_connections: usize) {
     let permits = Arc::new(Semaphore::new(max_connections.max(1)));
+    let limits = shared.config.websocket.as_ref().map(|ws| ws.limits.clone()).unwrap_or_default();
+    let per_ip = IpLimiter::new(limits.max_connections_per_ip);
     loop {
         let (stream, addr) = tokio::select! {
             () = shared.shutdown.cancelled() => return,
@@ -72,9 +76,15 @@ pub(crate) async fn accept_loop(shared: Arc<NodeShared>, listener: TcpListener, 
             tracing::warn!(%addr, "client refused: connection limit reached");
             continue;
         };
+        let Some(ip_slot) = per_ip.try_acquire(addr.ip()) else {
+            shared.metrics.limit_hit("connections_per_ip");
+            tracing::warn!(%addr, "client refused: websocket.limits.max_connections_per_ip reached");
+            continue;
+        };
         let task_shared = Arc::clone(&shared);
         // A connection is in-flight work: draining waits for it to finish.
-        shared.shutdown.spawn(shared.drain.track(serve_client(task_shared, stream, addr, permit)));
+        let slots = (permit, ip_slot);
+        shared.shutdown.spawn(shared.drain.track(serve_client(task_shared, stream, addr, slots)));
     }
 }
 
@@ -105,10 +115,30 @@ fn close(code: u16, reason: &str) -> Message {
     Message::Close(Some(CloseFrame { code: CloseCode::from(code), reason: reason.into() }))
 }
 
+/// Close code of a connection closed for breaking a limit (policy
+/// violation).
+const CLOSE_POLICY: u16 = 1008;
+
 /// Close code of a kicked session (application range 4000–4999).
 const CLOSE_KICKED: u16 = 4001;
 /// Close code of a connection whose session was resumed on another one.
 const CLOSE_REPLACED: u16 = 4002;
+
+type Sink = SplitSink<WebSocketStream<TcpStream>, Message>;
+
+/// Writes one message within `websocket.limits.write_timeout`: a client
+/// that stops reading fills its socket buffer and stalls the write, and
+/// is dropped rather than allowed to hold the connection task.
+async fn write(shared: &NodeShared, sink: &mut Sink, msg: Message, deadline: Duration) -> Result<(), End> {
+    match tokio::time::timeout(deadline, sink.send(msg)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(_)) => Err(End::quiet(true, "connection lost")),
+        Err(_) => {
+            shared.metrics.limit_hit("write_timeout");
+            Err(End::quiet(true, "write timeout: client not reading"))
+        }
+    }
+}
 
 /// How a connection ended.
 struct End {
@@ -158,19 +188,25 @@ async fn serve_client(
     shared: Arc<NodeShared>,
     stream: TcpStream,
     addr: SocketAddr,
-    _permit: OwnedSemaphorePermit,
+    _slots: (OwnedSemaphorePermit, IpGuard),
 ) {
     let Some(sessions) = shared.sessions.clone() else { return };
     let Some(ws_settings) = shared.config.websocket.as_ref() else { return };
+    let limits = &ws_settings.limits;
     let _ = stream.set_nodelay(true);
+    // One deadline from the TCP accept to a usable link, hello included.
+    let handshake_until = tokio::time::Instant::now() + limits.handshake_timeout;
     let handshake =
         tokio_tungstenite::accept_async_with_config(stream, Some(ws_config(ws_settings.max_frame)));
-    let mut ws = match tokio::time::timeout(WS_HANDSHAKE_TIMEOUT, handshake).await {
+    let mut ws = match tokio::time::timeout_at(handshake_until, handshake).await {
         Ok(Ok(ws)) => ws,
         // No session was created, so there is nobody to announce offline
         // (obespoir sends an offline notice for failed handshakes, bug 35).
         Ok(Err(err)) => return tracing::debug!(%addr, error = %err, "websocket handshake failed"),
-        Err(_) => return tracing::debug!(%addr, "websocket handshake timed out"),
+        Err(_) => {
+            shared.metrics.limit_hit("handshake_timeout");
+            return tracing::debug!(%addr, "websocket handshake timed out");
+        }
     };
     // An encrypted link is set up before the session exists, so nothing
     // reaches the cluster from a client that cannot prove the token.
@@ -181,7 +217,8 @@ async fn serve_client(
         let Some(token) = ws_settings.token.as_ref() else {
             return tracing::error!("websocket.encode is 1 but websocket.token is missing: client refused");
         };
-        match client_cipher::accept(&mut ws, token, ws_settings.max_frame, WS_HANDSHAKE_TIMEOUT).await {
+        let left = handshake_until.saturating_duration_since(tokio::time::Instant::now());
+        match client_cipher::accept(&mut ws, token, ws_settings.max_frame, left).await {
             Some(c) => cipher = Some(c),
             None => return tracing::debug!(%addr, "client did not set up the encrypted link"),
         }
@@ -200,6 +237,12 @@ async fn serve_client(
     let idle = ws_settings.timeout;
     let idle_timer = tokio::time::sleep(idle);
     tokio::pin!(idle_timer);
+    let write_timeout = limits.write_timeout;
+    let mut limiter = ConnLimiter::new(limits, tokio::time::Instant::now());
+    // Set while reading is paused by the bytes/s limit.
+    let read_pause = tokio::time::sleep(Duration::ZERO);
+    tokio::pin!(read_pause);
+    let mut paused = false;
     // Once the node drains, no more frames are read: the client gets the
     // answers to what it already sent, then a `1001 going away`.
     let mut draining = shared.drain.is_draining();
@@ -210,6 +253,33 @@ async fn serve_client(
         {
             frames_seen += 1;
             shared.metrics.received(Via::Client, frame.command);
+            match limiter.admit_frame(tokio::time::Instant::now()) {
+                Admit::Yes => {}
+                Admit::Refuse => {
+                    shared.metrics.limit_hit("message_rate");
+                    let status = Status::overloaded("message rate exceeded (websocket.limits.message_rate)");
+                    let refusal = error_frame(frame.command, &status).unwrap_or_default();
+                    let refusal = match client_cipher::outgoing(&mut cipher, refusal) {
+                        Ok(refusal) => refusal,
+                        Err(err) => {
+                            break 'conn End {
+                                goodbye: vec![client_cipher::broken(&err)],
+                                lost: false,
+                                reason: "cipher",
+                            };
+                        }
+                    };
+                    if let Err(end) = write(&shared, &mut sink, Message::Binary(refusal), write_timeout).await
+                    {
+                        break 'conn end;
+                    }
+                    continue;
+                }
+                Admit::Disconnect => {
+                    shared.metrics.limit_hit("message_flood");
+                    break 'conn End::closing(CLOSE_POLICY, "message rate exceeded: flooding", "flood");
+                }
+            }
             match &resume {
                 Some(cfg) if frame.command == cfg.resume_command => {
                     let first = frames_seen == 1;
@@ -224,8 +294,9 @@ async fn serve_client(
                                 };
                             }
                         };
-                        if sink.send(Message::Binary(out)).await.is_err() {
-                            break 'conn End::quiet(true, "connection lost");
+                        if let Err(end) = write(&shared, &mut sink, Message::Binary(out), write_timeout).await
+                        {
+                            break 'conn end;
                         }
                     }
                     continue;
@@ -255,12 +326,13 @@ async fn serve_client(
             // arrives, and must reach the client before it.
             push = open.outbound.recv() => {
                 let Some(push) = push else { break End::quiet(false, "closed") };
+                open.budget.release(push.cost());
                 let push = match client_cipher::outgoing(&mut cipher, push.encode()) {
                     Ok(push) => push,
                     Err(err) => break End { goodbye: vec![client_cipher::broken(&err)], lost: false, reason: "cipher" },
                 };
-                if sink.send(Message::Binary(push)).await.is_err() {
-                    break End::quiet(true, "connection lost");
+                if let Err(end) = write(&shared, &mut sink, Message::Binary(push), write_timeout).await {
+                    break end;
                 }
             }
             outcome = async { inflight.as_mut().expect("guarded by the branch condition").await }, if inflight.is_some() => {
@@ -273,16 +345,28 @@ async fn serve_client(
                         Ok(reply) => reply,
                         Err(err) => break End { goodbye: vec![client_cipher::broken(&err)], lost: false, reason: "cipher" },
                     };
-                    if sink.send(Message::Binary(reply)).await.is_err() {
-                        break End::quiet(true, "connection lost");
+                    if let Err(end) = write(&shared, &mut sink, Message::Binary(reply), write_timeout).await {
+                        break end;
                     }
                     shared.metrics.sent(Via::Client, outcome.command);
                 }
             }
-            msg = source.next(), if queue.len() < MAX_QUEUED_FRAMES && !draining => {
+            () = &mut read_pause, if paused => {
+                paused = false;
+                // The client was not idle: the proxy chose not to read.
                 idle_timer.as_mut().reset(tokio::time::Instant::now() + idle);
+            }
+            msg = source.next(), if queue.len() < MAX_QUEUED_FRAMES && !draining && !paused => {
+                let now = tokio::time::Instant::now();
+                idle_timer.as_mut().reset(now + idle);
                 match msg {
                     Some(Ok(Message::Binary(data))) => {
+                        let wait = limiter.read_bytes(data.len(), now);
+                        if !wait.is_zero() {
+                            shared.metrics.limit_hit("bytes_rate");
+                            read_pause.as_mut().reset(now + wait);
+                            paused = true;
+                        }
                         let result = decoder.feed(data, &mut decoded);
                         if let Err(err) = client_cipher::incoming(&mut cipher, &mut decoded) {
                             tracing::debug!(%session, error = %err, "client frame failed to open");
@@ -290,6 +374,9 @@ async fn serve_client(
                         }
                         queue.extend(decoded.drain(..));
                         if let Err(err) = result {
+                            if err.close_code() == 1009 {
+                                shared.metrics.limit_hit("max_frame");
+                            }
                             tracing::debug!(%session, error = %err, "client broke the framing");
                             break End::closing(err.close_code(), &err.to_string(), "protocol error");
                         }
@@ -308,13 +395,32 @@ async fn serve_client(
                     }
                 }
             }
-            () = &mut idle_timer => break End::closing(1000, "idle timeout", "idle timeout"),
+            () = &mut idle_timer => {
+                shared.metrics.limit_hit("idle_timeout");
+                break End::closing(1000, "idle timeout", "idle timeout");
+            }
         }
     };
-    for goodbye in end.goodbye {
-        let _ = sink.send(goodbye).await;
+    // Bounded too: a client that stopped reading must not keep the task
+    // (and its session) alive by never taking the goodbye.
+    let closing = !end.goodbye.is_empty();
+    let farewell = async {
+        for goodbye in end.goodbye {
+            sink.send(goodbye).await?;
+        }
+        sink.close().await
+    };
+    let until = tokio::time::Instant::now() + write_timeout;
+    if tokio::time::timeout_at(until, farewell).await.is_ok_and(|sent| sent.is_ok()) && closing {
+        // Read (and discard) until the client answers the close: closing
+        // a socket with unread input resets it, and a client still
+        // sending (a flood) would lose the close frame and its code.
+        while let Ok(Some(Ok(msg))) = tokio::time::timeout_at(until, source.next()).await {
+            if msg.is_close() {
+                break;
+            }
+        }
     }
-    let _ = sink.close().await;
     match sessions.end(session.seq(), open.generation, end.lost, end.reason) {
         Ending::NotOurs => {}
         Ending::Detached { generation } => expire_later(&shared, session.seq(), generation),
@@ -375,6 +481,7 @@ async fn handle_locally(
     let view = SessionView::from_wire(info.uid.as_deref().unwrap_or_default(), info.data);
     let ctx = Context::new(Arc::clone(shared) as Arc<dyn NodeApi>, Some(session.clone()), frame.command)
         .with_view(view);
+    let _slot = inflight::admit(shared, frame.command)?;
     let started = tokio::time::Instant::now();
     let result = run_handler(&*handler, ctx, frame.body, shared.handler_timeout).await;
     // Errors are counted once, where the client's error frame is made.

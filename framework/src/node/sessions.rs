@@ -15,13 +15,14 @@
 //! lock only for 10 000 `try_send`s.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::send_budget::SendBudget;
 use super::sessions_resume::Resumable;
 use crate::codec::{CLIENT_HEADER_LEN, ClientFrame};
 use crate::config::SessionsConfig;
@@ -41,6 +42,11 @@ pub(crate) struct Outbound {
 }
 
 impl Outbound {
+    /// Bytes it holds while queued, as counted against the send budget.
+    pub(crate) fn cost(&self) -> usize {
+        CLIENT_HEADER_LEN + self.body.len()
+    }
+
     /// The frame as one websocket message.
     pub(crate) fn encode(&self) -> Bytes {
         let frame = ClientFrame { command: self.command, version: self.seq, body: self.body.clone() };
@@ -63,6 +69,8 @@ pub(crate) enum Stop {
 /// The connection currently attached to a session.
 pub(super) struct Conn {
     pub(super) tx: mpsc::Sender<Outbound>,
+    /// Bytes queued in `tx`, bounded by `websocket.limits.send_queue_bytes`.
+    pub(super) budget: Arc<SendBudget>,
     pub(super) kick: CancellationToken,
     /// Tells this connection from a later one of the same session.
     pub(super) generation: u64,
@@ -96,6 +104,10 @@ pub(crate) struct Sessions {
     ids: SessionIds,
     pub(super) table: Mutex<Table>,
     queue: usize,
+    /// Bytes of pushes queued per connection at most.
+    send_bytes: usize,
+    /// Bytes of pushes queued for all connections.
+    buffered: Arc<AtomicUsize>,
     max_frame: usize,
     pub(super) cfg: SessionsConfig,
     generations: AtomicU64,
@@ -106,6 +118,9 @@ pub(crate) struct Sessions {
 pub(crate) struct OpenSession {
     pub(crate) id: SessionId,
     pub(crate) outbound: mpsc::Receiver<Outbound>,
+    /// Give back a push's [`Outbound::cost`] once it is taken off
+    /// `outbound`.
+    pub(crate) budget: Arc<SendBudget>,
     pub(crate) kick: CancellationToken,
     pub(crate) generation: u64,
 }
@@ -171,11 +186,26 @@ impl Sessions {
             proxy,
             table: Mutex::default(),
             queue: queue.max(1),
+            // As many bytes as the frame queue can hold, until the node
+            // sets `websocket.limits.send_queue_bytes`.
+            send_bytes: queue.max(1).saturating_mul(max_frame),
+            buffered: Arc::default(),
             max_frame,
             cfg,
             generations: AtomicU64::new(1),
             stats,
         }
+    }
+
+    /// Bounds the bytes of pushes queued per connection.
+    pub(crate) fn with_send_bytes(mut self, limit: usize) -> Sessions {
+        self.send_bytes = limit;
+        self
+    }
+
+    /// Bytes of pushes queued for all this proxy's connections.
+    pub(crate) fn buffered_bytes(&self) -> usize {
+        self.buffered.load(Ordering::Relaxed)
     }
 
     pub(super) fn lock(&self) -> MutexGuard<'_, Table> {
@@ -200,15 +230,21 @@ impl Sessions {
     fn connection(&self, parent: &CancellationToken) -> (Conn, mpsc::Receiver<Outbound>) {
         let (tx, rx) = mpsc::channel(self.queue);
         let generation = self.next_generation();
-        (Conn { tx, kick: parent.child_token(), generation }, rx)
+        let budget = Arc::new(SendBudget::new(self.send_bytes, Arc::clone(&self.buffered)));
+        (Conn { tx, budget, kick: parent.child_token(), generation }, rx)
     }
 
     /// Opens a session for a connection whose websocket handshake succeeded.
     pub(crate) fn open(&self, parent: &CancellationToken) -> OpenSession {
         let id = self.ids.next_id();
         let (conn, outbound) = self.connection(parent);
-        let open =
-            OpenSession { id: id.clone(), outbound, kick: conn.kick.clone(), generation: conn.generation };
+        let open = OpenSession {
+            id: id.clone(),
+            outbound,
+            budget: Arc::clone(&conn.budget),
+            kick: conn.kick.clone(),
+            generation: conn.generation,
+        };
         let slot = Slot {
             conn: Some(conn),
             stop: None,
@@ -422,15 +458,31 @@ pub(super) fn deliver(slot: &mut Slot, command: i32, body: &Bytes) -> Result<(),
     if slot.stop.is_some() {
         return Err(Status::not_found("session is closing"));
     }
-    match conn.tx.try_send(Outbound { command, seq, body: body.clone() }) {
+    let push = Outbound { command, seq, body: body.clone() };
+    let cost = push.cost();
+    if !conn.budget.reserve(cost) {
+        return Err(too_slow(slot));
+    }
+    match conn.tx.try_send(push) {
         Ok(()) => Ok(()),
         Err(mpsc::error::TrySendError::Full(_)) => {
-            slot.stop = Some(Stop::TooSlow);
-            conn.kick.cancel();
-            Err(Status::overloaded("client is not reading its pushes; disconnected"))
+            conn.budget.release(cost);
+            Err(too_slow(slot))
         }
-        Err(mpsc::error::TrySendError::Closed(_)) => Err(gone()),
+        Err(mpsc::error::TrySendError::Closed(_)) => {
+            conn.budget.release(cost);
+            Err(gone())
+        }
     }
+}
+
+/// Stops a connection whose queue (frames or bytes) is full.
+fn too_slow(slot: &mut Slot) -> Status {
+    slot.stop = Some(Stop::TooSlow);
+    if let Some(conn) = &slot.conn {
+        conn.kick.cancel();
+    }
+    Status::overloaded("client is not reading its pushes; disconnected")
 }
 
 #[cfg(test)]

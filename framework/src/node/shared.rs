@@ -8,6 +8,7 @@ use arc_swap::ArcSwap;
 use bytes::Bytes;
 
 use super::drain::DrainState;
+use super::inflight::Inflight;
 use super::membership::Membership;
 use super::metrics::{NodeMetrics, Via};
 use super::peers::PeerSet;
@@ -71,6 +72,8 @@ pub(crate) struct NodeShared {
     pub(crate) session_stats: Arc<SessionStats>,
     pub(crate) shutdown: Shutdown,
     pub(crate) handler_timeout: Duration,
+    /// Bounds on concurrent handler runs (`handlers`).
+    pub(crate) inflight: Inflight,
     pub(crate) call_timeout: Duration,
     pub(crate) hop_limit: u32,
     /// Round-robin counter for balanced picks.
@@ -103,6 +106,7 @@ impl NodeShared {
             reload_lock: tokio::sync::Mutex::new(()),
             relays: RelayLedger::new(config.rpc.call_timeout),
             handler_timeout: config.handler_timeout,
+            inflight: Inflight::new(&config.handlers),
             call_timeout: config.rpc.call_timeout,
             hop_limit: config.rpc.hop_limit,
             config,

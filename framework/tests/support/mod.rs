@@ -12,6 +12,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+pub mod raw;
+
 pub const TOKEN: &str = "helloworldiloveyou~1234567890123";
 pub const WAIT: Duration = Duration::from_secs(10);
 
@@ -75,7 +77,7 @@ pub fn config_idle(
 ) -> NodeConfig {
     let ws = if node_type == "proxy" {
         format!(
-            r#""websocket": {{"port": {}, "token": "{TOKEN}", "encode": 0, "timeout": {idle}, "offline_command": 999, "no_state": {{"range": [[30000, 39999]], "special": []}}}},"#,
+            r#""websocket": {{"port": {}, "token": "{TOKEN}", "encode": 0, "timeout": {idle}, "offline_command": 999, "limits": {{"max_connections_per_ip": 100000}}, "no_state": {{"range": [[30000, 39999]], "special": []}}}},"#,
             ports.ws_port()
         )
     } else {

@@ -1,0 +1,153 @@
+//! Handler bounds and deadlines (`handlers.max_inflight`,
+//! `handlers.per_command`, `handler_timeout`): a node runs at most so many
+//! handlers at once and refuses the excess at once with 429 ("busy")
+//! instead of queueing it; a handler past its deadline answers 408.
+//!
+//! Handlers block on a gate the test opens, so "the bound holds" is a
+//! count, never a timing.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use espoir::{Context, EventTable, Status, events, register_event};
+use serde_json::{Value, json};
+use support::raw::*;
+use support::*;
+use tokio::sync::Semaphore;
+
+/// Held shut until the test adds permits.
+struct Gate(Arc<Semaphore>);
+
+async fn wait_at_gate(ctx: &Context) -> Result<(), Status> {
+    let gate = ctx.state::<Gate>()?;
+    gate.0.acquire().await.map_err(|_| Status::internal("gate closed"))?.forget();
+    Ok(())
+}
+
+/// Bounded on its own by `handlers.per_command`.
+#[register_event(20001)]
+async fn narrow(ctx: Context, _req: Value) -> Result<Value, Status> {
+    wait_at_gate(&ctx).await?;
+    Ok(json!({ "done": "narrow" }))
+}
+
+/// Bounded only by `handlers.max_inflight`.
+#[register_event(20002)]
+async fn wide(ctx: Context, _req: Value) -> Result<Value, Status> {
+    wait_at_gate(&ctx).await?;
+    Ok(json!({ "done": "wide" }))
+}
+
+/// Never finishes by itself.
+#[register_event(20003)]
+async fn sleepy(_ctx: Context, _req: Value) -> Result<Value, Status> {
+    tokio::time::sleep(Duration::from_secs(3600)).await;
+    Ok(json!({}))
+}
+
+fn handlers() -> EventTable {
+    events![narrow, wide, sleepy]
+}
+
+const HANDLER_LIMITS: &str = r#""handlers": {"max_inflight": 3, "per_command": {"20001": 1}},"#;
+
+/// Sends `command` on a fresh client and leaves it waiting for the answer.
+async fn start_call(url: &str, command: i32) -> Client {
+    let mut client = Client::connect(url).await;
+    client.send(command, &json!({})).await;
+    client
+}
+
+async fn expect_busy(url: &str, command: i32) {
+    let mut client = Client::connect(url).await;
+    let (cmd, body) = client.request(command, &json!({})).await;
+    assert_eq!(cmd, command);
+    assert_eq!(body["code"], 429, "refused as busy: {body}");
+    assert!(body["msg"].as_str().unwrap_or_default().starts_with("busy"), "{body}");
+}
+
+async fn expect_done(client: &mut Client, what: &str) {
+    let frame = client.recv().await.expect("the blocked call is answered");
+    let body: Value = serde_json::from_slice(&frame.body).unwrap();
+    assert_eq!(body, json!({ "done": what }));
+}
+
+/// Fills the bounds of `node` through `url`, checks the excess is
+/// refused, then opens the gate and checks everything admitted completes.
+async fn bounds_hold(node: &TestNode, url: &str, gate: &Semaphore) {
+    let inflight = || metric(node, "espoir_handlers_inflight");
+    let mut a = start_call(url, 20001).await;
+    eventually("the narrow call runs", || inflight() == 1.0).await;
+    expect_busy(url, 20001).await;
+    assert_eq!(limit_hits(node, "handlers_per_command"), 1.0);
+
+    let mut c = start_call(url, 20002).await;
+    let mut d = start_call(url, 20002).await;
+    eventually("three calls run", || inflight() == 3.0).await;
+    expect_busy(url, 20002).await;
+    assert_eq!(limit_hits(node, "handlers_max_inflight"), 1.0);
+    assert_eq!(inflight(), 3.0, "refused calls never ran");
+
+    gate.add_permits(3);
+    expect_done(&mut a, "narrow").await;
+    expect_done(&mut c, "wide").await;
+    expect_done(&mut d, "wide").await;
+    eventually("the slots are free", || inflight() == 0.0).await;
+    gate.add_permits(1);
+    let (_, body) = Client::connect(url).await.request(20001, &json!({})).await;
+    assert_eq!(body, json!({ "done": "narrow" }), "a freed slot is reusable");
+}
+
+#[tokio::test]
+async fn a_service_runs_at_most_its_bounds_and_refuses_the_rest_with_429() {
+    let (proxy_ports, service_ports) = (Ports::bind().await, Ports::bind().await);
+    let rules = r#", "route": {"range": {"service": [[20000, 29999]]}}"#;
+    let service_cfg = config("service", "service", &service_ports, &[], rules, HANDLER_LIMITS);
+    let gate = Arc::new(Semaphore::new(0));
+    let g = Gate(Arc::clone(&gate));
+    let service = TestNode::start_with(service_cfg, service_ports, |b| b.events(handlers()).state(g)).await;
+    let remotes = [remote(service.node.addresses().rpc.unwrap().port(), "service")];
+    let proxy_cfg = config("proxy", "proxy", &proxy_ports, &remotes, rules, "");
+    let proxy = TestNode::start(proxy_cfg, proxy_ports, EventTable::default()).await;
+    proxy.wait_linked(&service).await;
+
+    bounds_hold(&service, &proxy.ws_url(), &gate).await;
+}
+
+#[tokio::test]
+async fn a_proxy_running_handlers_itself_applies_the_same_bounds() {
+    let ports = Ports::bind().await;
+    let ws = r#""limits": {"max_connections_per_ip": 100},"#;
+    let cfg = local_proxy_config_ids(&ports, ws, HANDLER_LIMITS, [20000, 29999]);
+    let gate = Arc::new(Semaphore::new(0));
+    let g = Gate(Arc::clone(&gate));
+    let proxy = TestNode::start_with(cfg, ports, |b| b.events(handlers()).state(g)).await;
+    bounds_hold(&proxy, &proxy.ws_url(), &gate).await;
+}
+
+#[tokio::test]
+async fn a_handler_past_its_deadline_answers_408_and_frees_its_slot() {
+    let (proxy_ports, service_ports) = (Ports::bind().await, Ports::bind().await);
+    let rules = r#", "route": {"range": {"service": [[20000, 29999]]}}"#;
+    // `handler_timeout` is 2 s in these test configs.
+    let service_cfg = config("service", "service", &service_ports, &[], rules, HANDLER_LIMITS);
+    let gate = Gate(Arc::new(Semaphore::new(0)));
+    let service =
+        TestNode::start_with(service_cfg, service_ports, |b| b.events(handlers()).state(gate)).await;
+    let remotes = [remote(service.node.addresses().rpc.unwrap().port(), "service")];
+    let proxy = TestNode::start(
+        config("proxy", "proxy", &proxy_ports, &remotes, rules, ""),
+        proxy_ports,
+        EventTable::default(),
+    )
+    .await;
+    proxy.wait_linked(&service).await;
+
+    let mut client = Client::connect(&proxy.ws_url()).await;
+    let (command, body) = client.request(20003, &json!({})).await;
+    assert_eq!((command, body["code"].clone()), (20003, json!(408)), "{body}");
+    assert_eq!(metric(&service, "espoir_handlers_inflight"), 0.0, "the timed-out handler left its slot");
+    assert_eq!(metric(&service, r#"espoir_request_errors_total{kind="timeout"}"#), 1.0);
+}
