@@ -232,7 +232,12 @@ async fn queued_frames_are_coalesced_into_fewer_writes() {
     let before_frames = TransportStats::get(&client.endpoint.stats().frames_written);
     let before_writes = TransportStats::get(&client.endpoint.stats().writes);
     for i in 0..2000 {
-        let env = Envelope { kind: Kind::Notify as i32, command: i, ..Envelope::default() };
+        let env = Envelope {
+            kind: Kind::Notify as i32,
+            command: i,
+            source: client.endpoint.node_id().to_string(),
+            ..Envelope::default()
+        };
         link.send(env).unwrap();
     }
     assert!(eventually(UP, || async { seen.lock().unwrap().len() == 2000 }).await);
@@ -273,7 +278,12 @@ async fn a_full_send_queue_fails_fast_and_is_counted() {
     let big = Bytes::from(vec![7u8; 512 * 1024]);
     let mut full = false;
     for _ in 0..400 {
-        let env = Envelope { kind: Kind::Notify as i32, payload: big.clone(), ..Envelope::default() };
+        let env = Envelope {
+            kind: Kind::Notify as i32,
+            payload: big.clone(),
+            source: endpoint.node_id().to_string(),
+            ..Envelope::default()
+        };
         if link.send(env) == Err(espoir::SendError::QueueFull) {
             full = true;
             break;

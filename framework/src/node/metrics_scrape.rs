@@ -111,6 +111,11 @@ impl Collector for ScrapeCollector {
                 get(&stats.late_responses),
             ),
             (
+                "rpc_forged_sources",
+                "Messages dropped because a peer sent them in another node's name",
+                get(&stats.forged_sources),
+            ),
+            (
                 "rpc_call_timeouts",
                 "Calls that got no response within rpc.call_timeout",
                 get(&stats.call_timeouts),

@@ -42,6 +42,14 @@ async fn kick(node: Weak<NodeShared>, req: HttpRequest) -> HttpResponse {
         return HttpResponse::error(403, "admin endpoints are disabled: set http.token");
     };
     if !req.bearer_matches(token) {
+        // Counted with the other admin refusals; the presented value is
+        // never logged.
+        shared.metrics.admin_auth_failure();
+        tracing::warn!(
+            path = KICK_PATH,
+            presented = req.header("authorization").is_some(),
+            "admin request refused: missing or wrong bearer token"
+        );
         return HttpResponse::error(401, "missing or wrong bearer token");
     }
     if req.method != "POST" {

@@ -25,6 +25,7 @@ use tokio_util::codec::Decoder;
 use tokio_util::sync::CancellationToken;
 
 use super::error::{LinkError, SendError};
+use super::origin;
 use super::pending::PendingCalls;
 use super::registry::LinkRegistry;
 use super::settings::LinkSettings;
@@ -307,6 +308,12 @@ async fn read_loop(
         let envelope = Envelope::decode(frame.freeze())?;
         if envelope.version != PROTOCOL_VERSION {
             return Err(LinkError::Version(envelope.version));
+        }
+        if !origin::source_allowed(link.peer_id().as_str(), link.peer_type(), &envelope) {
+            TransportStats::bump(&ctx.stats.forged_sources);
+            tracing::warn!(peer = %link.peer_id(), source = %envelope.source, command = envelope.command,
+                "dropping a message sent in another node's name (only routes relay)");
+            continue;
         }
         match envelope.kind() {
             // Heartbeats only prove the peer alive; other control frames

@@ -9,6 +9,7 @@ mod error;
 mod handshake_io;
 mod link;
 mod listener;
+mod origin;
 mod peer;
 mod pending;
 mod registry;

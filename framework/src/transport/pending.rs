@@ -6,7 +6,6 @@
 //! that is dropped and counted, never delivered to the wrong caller.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::oneshot;
@@ -16,7 +15,6 @@ use crate::proto::Envelope;
 /// Calls of one node waiting for their responses.
 #[derive(Debug, Default)]
 pub(crate) struct PendingCalls {
-    next_id: AtomicU64,
     waiting: Mutex<HashMap<u64, oneshot::Sender<Envelope>>>,
 }
 
@@ -30,10 +28,23 @@ pub(crate) struct PendingCall {
 
 impl PendingCalls {
     /// Registers a new call; its id is never 0 (0 means "no answer expected").
+    ///
+    /// Ids are random, not a counter: a response is matched by id alone (it
+    /// may come back through any route), so an id is what lets an answer
+    /// in. A peer that could guess the id of a call waiting for a client
+    /// could answer it with its own body; 64 random bits leave it nothing
+    /// to guess from.
     pub(crate) fn register(self: &Arc<Self>) -> PendingCall {
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
         let (tx, rx) = oneshot::channel();
-        self.lock().insert(id, tx);
+        let mut waiting = self.lock();
+        let id = loop {
+            let id = rand::random::<u64>();
+            if id != 0 && !waiting.contains_key(&id) {
+                break id;
+            }
+        };
+        waiting.insert(id, tx);
+        drop(waiting);
         PendingCall { id, rx, calls: Arc::clone(self) }
     }
 
@@ -103,5 +114,16 @@ mod tests {
         assert_eq!(calls.len(), 0, "dropping the call forgets it");
         assert!(!calls.complete(response(id)));
         assert!(!calls.complete(response(0)));
+    }
+
+    #[test]
+    fn ids_are_not_a_counter() {
+        // A peer that saw one id must not be able to name the next one.
+        let calls = Arc::new(PendingCalls::default());
+        let held: Vec<_> = (0..64).map(|_| calls.register()).collect();
+        let ids: Vec<u64> = held.iter().map(PendingCall::id).collect();
+        let consecutive = ids.windows(2).filter(|w| w[1].wrapping_sub(w[0]) < 1 << 20).count();
+        assert!(consecutive < 2, "ids look sequential: {ids:?}");
+        assert!(ids.iter().all(|&id| id != 0));
     }
 }

@@ -24,6 +24,9 @@ pub struct TransportStats {
     pub queue_drops: AtomicU64,
     /// Responses that arrived after their call's deadline (or matched nothing).
     pub late_responses: AtomicU64,
+    /// Messages dropped because a peer sent them in another node's name
+    /// (see `transport/origin.rs`).
+    pub forged_sources: AtomicU64,
     /// Calls that failed with a timeout.
     pub call_timeouts: AtomicU64,
     /// Frames written, and write syscalls used for them (coalescing ratio).

@@ -1,0 +1,163 @@
+//! Secrets stay secret and every admin endpoint wants its token: a run of
+//! node start, refused handshakes, a reload that changes tokens and admin
+//! calls with wrong tokens, with every log line captured at TRACE, leaves
+//! no token in the logs or in `/metrics`.
+
+mod ops_support;
+mod support;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use espoir::{EndpointConfig, EventTable, NodeId, NodeType, PeerSpec, RpcEndpoint, Shutdown, Token};
+use ops_support::{http, remote, service_events, start_file, temp_dir, text, wait_for, write};
+use support::{Ports, TOKEN};
+
+const HTTP_TOKEN: &str = "admin-secret-for-the-http-port-01";
+const NEW_RPC_TOKEN: &str = "rotated-rpc-secret-0123456789abcd";
+const NEW_HTTP_TOKEN: &str = "rotated-admin-secret-0123456789ab";
+const WRONG: &str = "wrong-token-of-the-right-length-0";
+
+/// Every admin endpoint of a proxy and the method it answers.
+const ADMIN: [(&str, &str); 6] = [
+    ("GET", "/ready"),
+    ("GET", "/nodes"),
+    ("GET", "/metrics"),
+    ("POST", "/update_remote_rpc_config"),
+    ("POST", "/drain"),
+    ("POST", "/sessions/kick"),
+];
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Config text with the RPC token `rpc` and the admin token `admin`.
+fn with_tokens(text: &str, rpc: &str, admin: &str) -> String {
+    // `text` names the same token for http (first) and rpc and remotes.
+    text.replacen(TOKEN, admin, 1).replace(TOKEN, rpc)
+}
+
+fn assert_no_secret(what: &str, haystack: &str) {
+    for secret in [TOKEN, HTTP_TOKEN, NEW_RPC_TOKEN, NEW_HTTP_TOKEN] {
+        assert!(!haystack.contains(secret), "{what} contains the secret {secret:?}:\n{haystack}");
+        // A near-miss prefix is as bad as the whole thing.
+        assert!(!haystack.contains(&secret[..16]), "{what} contains a prefix of {secret:?}:\n{haystack}");
+    }
+}
+
+#[tokio::test]
+async fn every_admin_endpoint_refuses_missing_or_wrong_tokens_and_no_token_is_ever_logged() {
+    let logs = Captured::default();
+    let sink = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || sink.clone())
+        .finish();
+    // A current-thread runtime: every task of the nodes logs through it.
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    // Node start: a service and a proxy linked to it, from files.
+    let dir = temp_dir();
+    let (proxy_ports, service_ports) = (Ports::bind().await, Ports::bind().await);
+    let service_rpc = service_ports.rpc_port();
+    let service_text = text("service", "service", &service_ports, &[], "");
+    let proxy_text = text("proxy", "proxy", &proxy_ports, &[remote(service_rpc, "service")], "");
+    let (service_file, proxy_file) = (dir.join("service.json5"), dir.join("proxy.json5"));
+    write(&service_file, &with_tokens(&service_text, TOKEN, HTTP_TOKEN));
+    write(&proxy_file, &with_tokens(&proxy_text, TOKEN, HTTP_TOKEN));
+    let service = start_file(&service_file, service_ports, |b| b.events(service_events())).await;
+    let proxy = start_file(&proxy_file, proxy_ports, |b| b.events(EventTable::new())).await;
+    proxy.wait_linked(&service).await;
+    let addr = proxy.node.addresses().http.unwrap();
+
+    // Every admin endpoint, every wrong way to ask.
+    let refusals = [
+        None,
+        Some(format!("Bearer {WRONG}")),
+        Some(format!("Bearer {}", &HTTP_TOKEN[..HTTP_TOKEN.len() - 1])),
+        Some(format!("Bearer {HTTP_TOKEN}x")),
+        Some("Bearer ".to_owned()),
+        Some(format!("Basic {HTTP_TOKEN}")),
+        Some(format!("Bearer {TOKEN}")), // the RPC token is not the admin token
+    ];
+    let mut refused = 0;
+    for (method, path) in ADMIN {
+        for auth in &refusals {
+            let (status, body) = http(addr, method, path, auth.as_deref()).await;
+            assert_eq!(status, 401, "{method} {path} with {auth:?}: {body}");
+            assert_no_secret("a refusal", &body);
+            refused += 1;
+        }
+    }
+    assert!(!proxy.node.is_draining(), "a refused /drain did nothing");
+    // The right token gets past the check on each of them (the kick then
+    // wants a body: 400; the rest answer).
+    for (method, path) in ADMIN.iter().filter(|(_, p)| *p != "/drain") {
+        let (status, body) = http(addr, method, path, Some(&format!("Bearer {HTTP_TOKEN}"))).await;
+        assert!(matches!(status, 200 | 400), "{method} {path} with the token: {status} {body}");
+    }
+
+    // Handshake failures: a dialer with a wrong RPC token, and junk.
+    let shutdown = Shutdown::new();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let id = NodeId::of("127.0.0.1", listener.local_addr().unwrap().port());
+    let (outsider, _inbound) =
+        RpcEndpoint::new(EndpointConfig::new(id, NodeType::Service, Token::from(WRONG)), &shutdown);
+    let rpc = proxy.node.addresses().rpc.unwrap();
+    let peer = outsider.connect(PeerSpec {
+        host: "127.0.0.1".into(),
+        port: rpc.port(),
+        token: Token::from(WRONG),
+        encrypt: false,
+        reconnect: Duration::from_millis(50),
+        max_backoff: Duration::from_millis(100),
+    });
+    assert!(peer.wait_up(Duration::from_millis(500)).await.is_none());
+    shutdown.finish(Duration::from_secs(1)).await;
+
+    // An invalid reload (the new token is too short) and a valid one that
+    // rotates every token in the file; the proxy redials the service with
+    // the new one, which the service does not have: handshakes fail.
+    write(&proxy_file, &with_tokens(&proxy_text, "short", NEW_HTTP_TOKEN));
+    assert!(proxy.node.reload().await.is_err(), "a too-short token is refused");
+    write(&proxy_file, &with_tokens(&proxy_text, NEW_RPC_TOKEN, NEW_HTTP_TOKEN));
+    let report = proxy.node.reload().await.expect("a valid reload");
+    tracing::info!(?report, "reloaded");
+    // The node's own tokens are read at start (listed as needing a
+    // restart); the peer's token in `remote_ports` is applied by redialing.
+    let (status, metrics) = http(addr, "GET", "/metrics", Some(&format!("Bearer {HTTP_TOKEN}"))).await;
+    assert_eq!(status, 200, "the admin token in force still works");
+    wait_for("the rotated link fails its handshakes", || async {
+        let text = proxy.node.metrics_text();
+        !text.contains("espoir_rpc_auth_failures_total 0")
+            || !text.contains("espoir_rpc_handshake_failures_total 0")
+    })
+    .await;
+
+    // The metrics counted the refusals, and carry no secret.
+    assert!(metrics.contains(&format!("espoir_admin_auth_failures_total {refused}")), "{metrics}");
+    assert_no_secret("/metrics", &metrics);
+    assert_no_secret("metrics_text", &proxy.node.metrics_text());
+    assert_no_secret("the service's metrics", &service.node.metrics_text());
+
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    // The capture saw the run: refusals, handshakes and the reload.
+    for expected in ["admin request refused", "handshake", "reload"] {
+        assert!(logs.contains(expected), "no {expected:?} in the captured logs:\n{logs}");
+    }
+    assert_no_secret("the logs", &logs);
+}
