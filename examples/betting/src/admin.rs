@@ -14,6 +14,7 @@
 //! | `POST /gm/matches/{id}/result` | `{"option": "home"}` or `{"no_result": true}` | → 3 or 7 |
 //! | `POST /gm/matches/{id}/cancel` | | → 6 |
 //! | `POST /gm/users/{name}/credit` | `{"amount": 100}` | adds coins |
+//! | `GET /gm/audit` | | where every coin is (read-only) |
 
 use espoir::{HttpRequest, HttpResponse, HttpRoutes, Token};
 use percent_encoding::percent_decode_str;
@@ -22,7 +23,7 @@ use serde_json::{Value, json};
 
 use crate::app::Betting;
 use crate::error::BetError;
-use crate::model::NewMatch;
+use crate::model::{Audit, NewMatch};
 use crate::state::Action;
 use crate::views::MatchView;
 
@@ -59,7 +60,8 @@ pub fn routes(betting: Betting, token: Option<Token>) -> HttpRoutes {
     HttpRoutes::new()
         .route("/gm/matches", guard(betting.clone(), token.clone()))
         .prefix("/gm/matches/", guard(betting.clone(), token.clone()))
-        .prefix("/gm/users/", guard(betting, token))
+        .prefix("/gm/users/", guard(betting.clone(), token.clone()))
+        .route("/gm/audit", guard(betting, token))
 }
 
 /// Checks the bearer token (constant time, the framework's admin check).
@@ -129,6 +131,7 @@ async fn dispatch(betting: &Betting, req: &HttpRequest) -> Result<Value, Failure
             };
             Ok(json!(MatchView::from(&m)))
         }
+        ("GET", ["gm", "audit"]) => Ok(audit_json(&betting.store().audit().await?)),
         ("POST", ["gm", "users", name, "credit"]) => {
             let name = percent_decode_str(name)
                 .decode_utf8()
@@ -137,11 +140,25 @@ async fn dispatch(betting: &Betting, req: &HttpRequest) -> Result<Value, Failure
             let balance = betting.credit(&name, amount).await?;
             Ok(json!({ "name": name, "balance": balance }))
         }
-        (_, ["gm", "matches"] | ["gm", "matches", _, _] | ["gm", "users", _, "credit"]) => {
+        (_, ["gm", "matches"] | ["gm", "matches", _, _] | ["gm", "users", _, "credit"] | ["gm", "audit"]) => {
             Err(Failure::Http(405, format!("{method} is not allowed on {path}")))
         }
         _ => Err(Failure::Http(404, format!("no admin endpoint {path}"))),
     }
+}
+
+/// The audit as JSON. Sums are decimal strings: they are 128-bit and may
+/// exceed what JavaScript numbers (and `serde_json` numbers) hold exactly.
+fn audit_json(audit: &Audit) -> Value {
+    json!({
+        "credited": audit.credited.to_string(),
+        "balances": audit.balances.to_string(),
+        "open_stakes": audit.open_stakes.to_string(),
+        "house": audit.house.to_string(),
+        "open_orders": audit.open_orders,
+        "indexed_open": audit.indexed_open,
+        "balanced": audit.balanced(),
+    })
 }
 
 fn body<T: serde::de::DeserializeOwned>(req: &HttpRequest) -> Result<T, BetError> {

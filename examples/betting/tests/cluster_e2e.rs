@@ -113,6 +113,19 @@ async fn admin_runs_a_match_users_bet_and_each_is_paid_through_the_cluster() {
     let mine = cy.request(MY_BETS, &json!({})).await;
     let statuses: Vec<&Value> = mine["orders"].as_array().unwrap().iter().map(|o| &o["status"]).collect();
     assert_eq!(statuses, [&json!(4), &json!(9)], "newest first: the lost draw, then the won home bet");
+    // The read-only audit: 3 × 1000 credited; 1150 + 800 + 1065 held, the
+    // house's 360 − 375 = −15 the rest; nothing open.
+    let (status, audit) = admin.call("GET", "/gm/audit", &Value::Null).await;
+    assert_eq!(status, 200, "{audit}");
+    assert_eq!(
+        audit,
+        json!({"credited": "3000", "balances": "3015", "open_stakes": "0", "house": "-15",
+            "open_orders": 0, "indexed_open": 0, "balanced": true})
+    );
+    let (status, body) = admin.call_with("GET", "/gm/audit", &Value::Null, Some("wrong-token")).await;
+    assert_eq!((status, &body["code"]), (401, &json!(6020)));
+    let (status, _) = admin.call("POST", "/gm/audit", &Value::Null).await;
+    assert_eq!(status, 405);
     for client in [ann, bob, cy] {
         client.close().await;
     }

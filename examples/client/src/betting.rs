@@ -118,6 +118,25 @@ pub struct Settlement {
     pub status: u8,
 }
 
+/// The betting service's money audit (`GET /gm/audit`, docs/betting.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Audit {
+    /// Coins ever credited (sign-up bonuses included).
+    pub credited: i128,
+    /// Sum of every balance.
+    pub balances: i128,
+    /// Stakes of open orders.
+    pub open_stakes: i128,
+    /// Stakes lost minus winnings paid (may be negative).
+    pub house: i128,
+    /// Open orders.
+    pub open_orders: u64,
+    /// Open orders found through the settlement index.
+    pub indexed_open: u64,
+    /// The service's verdict: money conserved and the index consistent.
+    pub balanced: bool,
+}
+
 /// A bettor's commands over a [`Client`].
 #[derive(Debug, Clone)]
 pub struct Bettor {
@@ -279,6 +298,30 @@ impl Admin {
         let reply =
             self.call("POST", &format!("/gm/users/{name}/credit"), Some(json!({ "amount": amount }))).await?;
         Ok(serde_json::from_value(reply["balance"].clone())?)
+    }
+
+    /// Where every coin is (`GET /gm/audit`).
+    ///
+    /// # Errors
+    /// 6020 for a wrong token; [`ClientError::Json`] for a malformed reply.
+    pub async fn audit(&self) -> Result<Audit, ClientError> {
+        let reply = self.call("GET", "/gm/audit", None).await?;
+        let sum = |key: &str| -> Result<i128, ClientError> {
+            let text = reply[key].as_str().unwrap_or_default();
+            text.parse().map_err(|_| {
+                let why = format!("audit.{key}: not a decimal string: {text:?}");
+                ClientError::Json(<serde_json::Error as serde::de::Error>::custom(why))
+            })
+        };
+        Ok(Audit {
+            credited: sum("credited")?,
+            balances: sum("balances")?,
+            open_stakes: sum("open_stakes")?,
+            house: sum("house")?,
+            open_orders: serde_json::from_value(reply["open_orders"].clone())?,
+            indexed_open: serde_json::from_value(reply["indexed_open"].clone())?,
+            balanced: serde_json::from_value(reply["balanced"].clone())?,
+        })
     }
 
     /// One HTTP/1.1 request on a fresh connection.

@@ -11,6 +11,7 @@
 //! [`Client::send`].
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -48,6 +49,9 @@ pub struct ClientOptions {
     pub reconnect: Option<(Duration, Duration)>,
     /// Largest frame accepted from the proxy. Default 1 MiB.
     pub max_frame: usize,
+    /// Other proxies of the cluster to reconnect to when `url` is lost
+    /// (tried in turn, after the proxy last connected to). Default none.
+    pub fallback_urls: Vec<String>,
 }
 
 impl ClientOptions {
@@ -60,7 +64,24 @@ impl ClientOptions {
             heartbeat: Some(Duration::from_secs(20)),
             reconnect: Some((Duration::from_millis(500), Duration::from_secs(15))),
             max_frame: espoir::DEFAULT_MAX_CLIENT_FRAME,
+            fallback_urls: Vec::new(),
         }
+    }
+
+    /// Reconnects to these proxies too, in turn, when the current one is
+    /// lost: a killed proxy's clients move to a live one.
+    pub fn with_fallbacks<I, S>(mut self, urls: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.fallback_urls = urls.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// `url`, then the fallbacks.
+    fn urls(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.url.as_str()).chain(self.fallback_urls.iter().map(String::as_str))
     }
 
     /// Encrypts the link with `token` (the proxy's `websocket.token`).
@@ -121,6 +142,8 @@ pub struct Client {
     pushes: broadcast::Sender<Push>,
     events: broadcast::Sender<Event>,
     request_timeout: Duration,
+    /// The proxy connected to now (or last), one of the options' urls.
+    current: Arc<Mutex<String>>,
 }
 
 /// Requests that may wait for the connection task.
@@ -135,7 +158,8 @@ impl Client {
     /// # Errors
     /// [`ClientError::Connect`] or [`ClientError::Link`].
     pub async fn connect(options: ClientOptions) -> Result<Client, ClientError> {
-        let ws = dial(&options).await?;
+        let ws = dial(&options, &options.url).await?;
+        let current = Arc::new(Mutex::new(options.url.clone()));
         let (commands, rx) = mpsc::channel(COMMAND_QUEUE);
         let (pushes, _) = broadcast::channel(PUSH_BUFFER);
         let (events, _) = broadcast::channel(64);
@@ -144,9 +168,16 @@ impl Client {
             pushes: pushes.clone(),
             events: events.clone(),
             request_timeout: options.request_timeout,
+            current: current.clone(),
         };
-        tokio::spawn(run(options, ws, rx, pushes, events));
+        tokio::spawn(run(options, ws, rx, pushes, events, current));
         Ok(client)
+    }
+
+    /// The proxy url connected to now, or last: [`ClientOptions::url`] or,
+    /// after a failover, one of its fallbacks.
+    pub fn url(&self) -> String {
+        self.current.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
 
     /// Pushes from now on (every command; filter by [`Push::command`]).
@@ -206,10 +237,27 @@ impl Client {
     }
 }
 
-/// Opens the websocket and, for an encrypted link, runs the hello.
-async fn dial(options: &ClientOptions) -> Result<(Ws, Option<ClientLinkCipher>), ClientError> {
-    let (mut ws, _) = tokio_tungstenite::connect_async(options.url.as_str())
+/// One reconnection attempt: each proxy once, starting with the one last
+/// connected to (a proxy that merely dropped this client is likely up),
+/// then the others in the configured order. Returns the link and its url.
+async fn redial(options: &ClientOptions, last: &str) -> Option<((Ws, Option<ClientLinkCipher>), String)> {
+    let others = options.urls().filter(|u| *u != last);
+    for url in std::iter::once(last).chain(others) {
+        match dial(options, url).await {
+            Ok(link) => return Some((link, url.to_owned())),
+            Err(err) => tracing::debug!(url, error = %err, "reconnect attempt failed"),
+        }
+    }
+    None
+}
+
+/// Opens the websocket to `url` and, for an encrypted link, runs the hello.
+async fn dial(options: &ClientOptions, url: &str) -> Result<(Ws, Option<ClientLinkCipher>), ClientError> {
+    // A proxy host that vanished may swallow the SYN: bound the attempt so
+    // the next proxy gets its turn.
+    let (mut ws, _) = tokio::time::timeout(options.request_timeout, tokio_tungstenite::connect_async(url))
         .await
+        .map_err(|_| ClientError::Connect(format!("{url}: no answer in time")))?
         .map_err(|e| ClientError::Connect(e.to_string()))?;
     let Some(token) = &options.token else { return Ok((ws, None)) };
     let (dialer, hello) = ClientLinkDialer::start(token.clone(), rand::random());
@@ -243,6 +291,7 @@ async fn run(
     mut commands: mpsc::Receiver<Command>,
     pushes: broadcast::Sender<Push>,
     events: broadcast::Sender<Event>,
+    current: Arc<Mutex<String>>,
 ) {
     let mut link = Some(first);
     let mut backoff = options.reconnect.map(|(min, max)| Backoff::new(min, max));
@@ -280,7 +329,14 @@ async fn run(
                 },
             }
         }
-        link = dial(&options).await.ok();
+        let last = current.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+        link = redial(&options, &last).await.map(|(link, url)| {
+            if url != last {
+                tracing::info!(from = %last, to = %url, "failed over to another proxy");
+            }
+            *current.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = url;
+            link
+        });
     }
     // Given up: fail whatever still arrives.
     while let Some(cmd) = commands.recv().await {

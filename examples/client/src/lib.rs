@@ -3,7 +3,8 @@
 //! A Rust client for espoir proxies, with the abilities of the browser
 //! client (`examples/web/espoir-client.js`, docs/clients.md): requests that
 //! return their reply, pushes, heartbeats, automatic reconnection with
-//! jittered backoff and events saying so, and encrypted links
+//! jittered backoff and events saying so, failover to the cluster's other
+//! proxies ([`ClientOptions::with_fallbacks`]), and encrypted links
 //! (`websocket.encode: 1`). Tests and load tools use it.
 //!
 //! # Layout
@@ -32,6 +33,6 @@ mod betting;
 mod client;
 mod error;
 
-pub use betting::{Admin, Bettor, LoggedIn, Match, MatchOption, Order, Placed, Settlement, commands};
+pub use betting::{Admin, Audit, Bettor, LoggedIn, Match, MatchOption, Order, Placed, Settlement, commands};
 pub use client::{Client, ClientOptions, Event, HEARTBEAT_COMMAND, Push};
 pub use error::ClientError;
