@@ -24,6 +24,9 @@ type Source = SplitStream<WebSocketStream<TcpStream>>;
 /// violation).
 const CLOSE_POLICY: u16 = 1008;
 
+/// Longest wait for a client's answer to our close frame.
+const CLOSE_LINGER: Duration = Duration::from_millis(500);
+
 /// Writes one message within `websocket.limits.write_timeout`: a client
 /// that stops reading fills its socket buffer and stalls the write, and
 /// is dropped rather than allowed to hold the connection task.
@@ -91,11 +94,13 @@ pub(super) async fn farewell(
         }
         sink.close().await
     };
-    let until = tokio::time::Instant::now() + deadline;
-    if tokio::time::timeout_at(until, send).await.is_ok_and(|sent| sent.is_ok()) && closing {
+    if tokio::time::timeout(deadline, send).await.is_ok_and(|sent| sent.is_ok()) && closing {
         // Read (and discard) until the client answers the close: closing a
         // socket with unread input resets it, and a client still sending
-        // (a flood) would lose the close frame and its code.
+        // (a flood) would lose the close frame and its code. Briefly: a
+        // client may read the close and never answer, and a drain waits
+        // for this task.
+        let until = tokio::time::Instant::now() + CLOSE_LINGER.min(deadline);
         while let Ok(Some(Ok(msg))) = tokio::time::timeout_at(until, source.next()).await {
             if msg.is_close() {
                 break;
