@@ -363,11 +363,14 @@ async fn serve_client(
             }
         }
     };
-    limits::farewell(&mut sink, &mut source, end.goodbye, write_timeout).await;
+    let close_sent = limits::farewell(&mut sink, end.goodbye, write_timeout).await;
     match sessions.end(session.seq(), open.generation, end.lost, end.reason) {
         Ending::NotOurs => {}
         Ending::Detached { generation } => expire_later(&shared, session.seq(), generation),
         Ending::Closed(closed) => announce_closed(&shared, &closed),
+    }
+    if close_sent {
+        limits::linger(&mut source, write_timeout).await;
     }
     tracing::debug!(%addr, %session, reason = end.reason, "client disconnected");
 }

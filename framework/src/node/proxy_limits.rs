@@ -80,13 +80,8 @@ pub(super) async fn admit(
 
 /// Sends the goodbye frames and closes, all within `deadline`: a client
 /// that stopped reading must not keep the task (and its session) alive by
-/// never taking them.
-pub(super) async fn farewell(
-    sink: &mut Sink,
-    source: &mut Source,
-    goodbye: Vec<Message>,
-    deadline: Duration,
-) {
+/// never taking them. True when a close frame went out.
+pub(super) async fn farewell(sink: &mut Sink, goodbye: Vec<Message>, deadline: Duration) -> bool {
     let closing = !goodbye.is_empty();
     let send = async {
         for msg in goodbye {
@@ -94,17 +89,19 @@ pub(super) async fn farewell(
         }
         sink.close().await
     };
-    if tokio::time::timeout(deadline, send).await.is_ok_and(|sent| sent.is_ok()) && closing {
-        // Read (and discard) until the client answers the close: closing a
-        // socket with unread input resets it, and a client still sending
-        // (a flood) would lose the close frame and its code. Briefly: a
-        // client may read the close and never answer, and a drain waits
-        // for this task.
-        let until = tokio::time::Instant::now() + CLOSE_LINGER.min(deadline);
-        while let Ok(Some(Ok(msg))) = tokio::time::timeout_at(until, source.next()).await {
-            if msg.is_close() {
-                break;
-            }
+    tokio::time::timeout(deadline, send).await.is_ok_and(|sent| sent.is_ok()) && closing
+}
+
+/// After our close frame: reads (and discards) until the client answers
+/// it. Closing a socket with unread input resets it, and a client still
+/// sending (a flood) would lose the close frame and its code. Briefly: a
+/// client may read the close and never answer, and a drain waits for this
+/// task.
+pub(super) async fn linger(source: &mut Source, deadline: Duration) {
+    let until = tokio::time::Instant::now() + CLOSE_LINGER.min(deadline);
+    while let Ok(Some(Ok(msg))) = tokio::time::timeout_at(until, source.next()).await {
+        if msg.is_close() {
+            break;
         }
     }
 }
