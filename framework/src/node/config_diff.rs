@@ -205,9 +205,14 @@ mod tests {
         let mut new = proxy(&[], r#", "call_timeout": 3"#);
         new.websocket.as_mut().unwrap().port = 9100;
         new.handler_timeout = std::time::Duration::from_secs(1);
+        new.handlers.max_inflight = 7;
+        new.websocket.as_mut().unwrap().limits.message_rate = 7;
         let out = d(&old, &new);
         assert!(out.is_empty());
-        assert_eq!(out.restart_required, ["handler_timeout", "rpc.call_timeout", "websocket.port"]);
+        assert_eq!(
+            out.restart_required,
+            ["handler_timeout", "handlers", "rpc.call_timeout", "websocket.port", "websocket.limits"]
+        );
     }
 
     #[test]

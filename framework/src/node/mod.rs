@@ -14,6 +14,11 @@
 //! the HTTP port; `reload` (with the pure `config_diff`) and `watch` apply
 //! config changes live; `membership` learns and announces members through
 //! routes; `drain` stops a node gracefully; `metrics` counts per node.
+//!
+//! Limits (`docs/config.md#limits`): `limits` (message and byte rates),
+//! `ip_limit` (clients per source address) and `send_budget` (queued push
+//! bytes) bound what one client costs a proxy; `inflight` bounds
+//! concurrent handler runs on every role.
 
 mod admin;
 mod client_cipher;

@@ -16,12 +16,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
-use futures_util::stream::SplitSink;
-use futures_util::{SinkExt, StreamExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
@@ -30,7 +28,7 @@ use super::client_cipher;
 use super::inbound::run_handler;
 use super::inflight;
 use super::ip_limit::{IpGuard, IpLimiter};
-use super::limits::{Admit, ConnLimiter};
+use super::limits::ConnLimiter;
 use super::metrics::Via;
 use super::proxy_resume::{AckRequest, expire_later, resume_frames};
 use super::session_ops::announce_closed;
@@ -43,6 +41,10 @@ use crate::id::{NodeId, SessionId};
 use crate::proto::{Kind, NodeType};
 use crate::routing::Target;
 use crate::status::{Code, Status};
+
+#[path = "proxy_limits.rs"]
+mod limits;
+use limits::write;
 
 /// Client frames decoded but not yet handled; past this the proxy stops
 /// reading the socket until the session catches up.
@@ -115,30 +117,10 @@ fn close(code: u16, reason: &str) -> Message {
     Message::Close(Some(CloseFrame { code: CloseCode::from(code), reason: reason.into() }))
 }
 
-/// Close code of a connection closed for breaking a limit (policy
-/// violation).
-const CLOSE_POLICY: u16 = 1008;
-
 /// Close code of a kicked session (application range 4000–4999).
 const CLOSE_KICKED: u16 = 4001;
 /// Close code of a connection whose session was resumed on another one.
 const CLOSE_REPLACED: u16 = 4002;
-
-type Sink = SplitSink<WebSocketStream<TcpStream>, Message>;
-
-/// Writes one message within `websocket.limits.write_timeout`: a client
-/// that stops reading fills its socket buffer and stalls the write, and
-/// is dropped rather than allowed to hold the connection task.
-async fn write(shared: &NodeShared, sink: &mut Sink, msg: Message, deadline: Duration) -> Result<(), End> {
-    match tokio::time::timeout(deadline, sink.send(msg)).await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(_)) => Err(End::quiet(true, "connection lost")),
-        Err(_) => {
-            shared.metrics.limit_hit("write_timeout");
-            Err(End::quiet(true, "write timeout: client not reading"))
-        }
-    }
-}
 
 /// How a connection ended.
 struct End {
@@ -253,32 +235,12 @@ async fn serve_client(
         {
             frames_seen += 1;
             shared.metrics.received(Via::Client, frame.command);
-            match limiter.admit_frame(tokio::time::Instant::now()) {
-                Admit::Yes => {}
-                Admit::Refuse => {
-                    shared.metrics.limit_hit("message_rate");
-                    let status = Status::overloaded("message rate exceeded (websocket.limits.message_rate)");
-                    let refusal = error_frame(frame.command, &status).unwrap_or_default();
-                    let refusal = match client_cipher::outgoing(&mut cipher, refusal) {
-                        Ok(refusal) => refusal,
-                        Err(err) => {
-                            break 'conn End {
-                                goodbye: vec![client_cipher::broken(&err)],
-                                lost: false,
-                                reason: "cipher",
-                            };
-                        }
-                    };
-                    if let Err(end) = write(&shared, &mut sink, Message::Binary(refusal), write_timeout).await
-                    {
-                        break 'conn end;
-                    }
-                    continue;
-                }
-                Admit::Disconnect => {
-                    shared.metrics.limit_hit("message_flood");
-                    break 'conn End::closing(CLOSE_POLICY, "message rate exceeded: flooding", "flood");
-                }
+            match limits::admit(&shared, &mut limiter, &mut cipher, &mut sink, frame.command, write_timeout)
+                .await
+            {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(end) => break 'conn end,
             }
             match &resume {
                 Some(cfg) if frame.command == cfg.resume_command => {
@@ -401,30 +363,14 @@ async fn serve_client(
             }
         }
     };
-    // Bounded too: a client that stopped reading must not keep the task
-    // (and its session) alive by never taking the goodbye.
-    let closing = !end.goodbye.is_empty();
-    let farewell = async {
-        for goodbye in end.goodbye {
-            sink.send(goodbye).await?;
-        }
-        sink.close().await
-    };
-    let until = tokio::time::Instant::now() + write_timeout;
-    if tokio::time::timeout_at(until, farewell).await.is_ok_and(|sent| sent.is_ok()) && closing {
-        // Read (and discard) until the client answers the close: closing
-        // a socket with unread input resets it, and a client still
-        // sending (a flood) would lose the close frame and its code.
-        while let Ok(Some(Ok(msg))) = tokio::time::timeout_at(until, source.next()).await {
-            if msg.is_close() {
-                break;
-            }
-        }
-    }
+    let close_sent = limits::farewell(&mut sink, end.goodbye, write_timeout).await;
     match sessions.end(session.seq(), open.generation, end.lost, end.reason) {
         Ending::NotOurs => {}
         Ending::Detached { generation } => expire_later(&shared, session.seq(), generation),
         Ending::Closed(closed) => announce_closed(&shared, &closed),
+    }
+    if close_sent {
+        limits::linger(&mut source, write_timeout).await;
     }
     tracing::debug!(%addr, %session, reason = end.reason, "client disconnected");
 }

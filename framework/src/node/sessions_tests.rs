@@ -20,6 +20,27 @@ fn body(text: &'static str) -> Bytes {
 }
 
 #[tokio::test]
+async fn queued_push_bytes_are_bounded_and_released_as_written() {
+    let sessions = table(SessionsConfig::default(), 64).with_send_bytes(100);
+    let root = CancellationToken::new();
+    let mut s = sessions.open(&root);
+    let forty = Bytes::from(vec![b' '; 40]);
+    sessions.push(1, 7, forty.clone()).unwrap();
+    assert_eq!(sessions.buffered_bytes(), 52, "body and header");
+    let written = s.outbound.recv().await.unwrap();
+    s.budget.release(written.cost());
+    assert_eq!(sessions.buffered_bytes(), 0);
+    sessions.push(1, 7, forty.clone()).unwrap();
+    // 52 + 52 > 100, though the frame queue has room for 62 more.
+    assert_eq!(sessions.push(1, 7, forty).unwrap_err().code(), crate::Code::OVERLOADED);
+    assert_eq!(sessions.stop_reason(1, s.generation), Some(Stop::TooSlow));
+    assert_eq!(sessions.buffered_bytes(), 52, "the refused push holds nothing");
+    sessions.end(1, s.generation, false, "too slow");
+    drop(s);
+    assert_eq!(sessions.buffered_bytes(), 0, "a closed session's queue leaves the total");
+}
+
+#[tokio::test]
 async fn pushes_reach_the_session_and_a_full_queue_kicks_it() {
     let sessions = table(SessionsConfig::default(), 2);
     let root = CancellationToken::new();
