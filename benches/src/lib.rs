@@ -27,6 +27,7 @@ mod idle;
 mod latency;
 mod obespoir;
 mod procs;
+mod soak;
 mod suite;
 pub mod swarm;
 
@@ -37,4 +38,5 @@ pub use idle::{IdleReport, IdleSpec, loopback_sources, run_idle};
 pub use latency::{Latencies, Summary};
 pub use obespoir::Obespoir;
 pub use procs::{ProcSample, ServerProcs, wait_serving};
+pub use soak::{SoakRow, SoakSpec, run_soak, summary as soak_summary};
 pub use suite::{Suite, SuiteOptions, splice_section, write_section};

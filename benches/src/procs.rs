@@ -99,6 +99,16 @@ impl ServerProcs {
         self.children.iter_mut().any(|c| matches!(c.try_wait(), Ok(Some(_))))
     }
 
+    /// SIGKILL every process at once, as a crash would (no drain, no
+    /// goodbye to peers), and reap them.
+    pub fn kill(&mut self) {
+        for child in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        self.children.clear();
+    }
+
     /// SIGTERM, then SIGKILL for whatever is left after `grace`.
     pub fn stop(mut self, grace: Duration) {
         self.stop_all(grace);

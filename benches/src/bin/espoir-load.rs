@@ -5,6 +5,7 @@
 //! espoir-load run   --cluster configs/bench --url ws://127.0.0.1:24000
 //! espoir-load run   --in-process configs/hello -c 32
 //! espoir-load idle  --url ws://127.0.0.1:24000 -n 19000 --pid PID
+//! espoir-load soak  --cluster configs/hello --minutes 30 --restart-every 3
 //! espoir-load echo  --port 23900
 //! espoir-load suite --write docs/benchmarks.md
 //! ```
@@ -17,8 +18,8 @@ use bytes::Bytes;
 use clap::{Parser, Subcommand};
 use espoir::{HandlerGroups, Node, NodeConfig, RunningNode, Shutdown};
 use espoir_benches::{
-    IdleSpec, LoadReport, LoadSpec, ProcSample, ServerProcs, Suite, SuiteOptions, loopback_sources,
-    run_closed_loop, run_idle, serve_echo, wait_serving, write_section,
+    IdleSpec, LoadReport, LoadSpec, ProcSample, ServerProcs, SoakSpec, Suite, SuiteOptions, loopback_sources,
+    run_closed_loop, run_idle, run_soak, serve_echo, soak_summary, wait_serving, write_section,
 };
 
 #[derive(Parser, Debug)]
@@ -90,6 +91,29 @@ enum Cmd {
         /// The server process to measure.
         #[arg(long)]
         pid: u32,
+    },
+    /// Minutes of mixed load on a cluster of processes (one per config in
+    /// DIR), killing and restarting a route or service every few minutes;
+    /// prints each node's RSS and the errors, minute by minute.
+    Soak {
+        /// The cluster's config folder.
+        #[arg(long, default_value = "configs/hello")]
+        cluster: PathBuf,
+        /// A proxy websocket URL of that cluster.
+        #[arg(long, default_value = "ws://127.0.0.1:20000")]
+        url: String,
+        /// Minutes of load.
+        #[arg(long, default_value_t = 30)]
+        minutes: u32,
+        /// Restart a node every this many minutes (0: never).
+        #[arg(long, default_value_t = 3)]
+        restart_every: u32,
+        /// Clients per command of the mix (login 1000, request 20000, heartbeat 10000).
+        #[arg(short = 'c', long, default_value_t = 16)]
+        clients: usize,
+        /// The `espoir` binary (default: next to this one).
+        #[arg(long)]
+        espoir: Option<PathBuf>,
     },
     /// A bare tokio-tungstenite echo server (default settings).
     Echo {
@@ -175,6 +199,24 @@ async fn dispatch(cmd: Cmd) -> Result<(), String> {
                 timeout: Duration::from_secs(10),
             };
             run(spec, pid, cluster, in_process, espoir).await
+        }
+        Cmd::Soak { cluster, url, minutes, restart_every, clients, espoir } => {
+            let spec = SoakSpec {
+                dir: cluster,
+                espoir: espoir.unwrap_or_else(sibling_espoir),
+                log_dir: repo_root().join("target/soak"),
+                minutes,
+                restart_every,
+                mix: vec![
+                    (1000, Bytes::from_static(br#"{"name":"jamon","passwd":"test"}"#), clients),
+                    (20000, Bytes::from_static(br#"{"user_id":10}"#), clients),
+                    (10000, Bytes::from_static(b"{}"), clients),
+                ],
+            };
+            let rows = run_soak(&spec, &url).await?;
+            let nodes = rows.first().map_or(0, |r| r.rss_mib.len());
+            println!("{}", soak_summary(&rows, nodes));
+            Ok(())
         }
         Cmd::Idle { url, connections, command, every, hold, sources, pid } => {
             let spec = IdleSpec {

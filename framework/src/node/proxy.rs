@@ -389,6 +389,17 @@ async fn handle_frame(shared: Arc<NodeShared>, session: SessionId, frame: Client
         let reply = ClientFrame::new(command, Bytes::from_static(br#"{"code":200}"#)).encode(usize::MAX).ok();
         return Outcome { command, reply, served: None, stateful: false };
     }
+    // The close and bind notices are the proxy's word to backends that a
+    // session ended or logged in; a client sending their ids would fake
+    // them (obespoir bug 12: any client could send 999).
+    if let Some(what) = reserved_notice(&shared, command) {
+        let status = Status::new(
+            Code::FORBIDDEN,
+            format!("command {command} is the {what} notice; clients cannot send it"),
+        );
+        shared.metrics.error(&status);
+        return Outcome { command, reply: error_frame(command, &status), served: None, stateful: false };
+    }
     let info = match &shared.sessions {
         Some(sessions) => sessions.request_info(session.seq(), stateful),
         None => RequestInfo::default(),
@@ -409,6 +420,17 @@ async fn handle_frame(shared: Arc<NodeShared>, session: SessionId, frame: Client
             Outcome { command, reply: error_frame(command, &status), served: None, stateful }
         }
     }
+}
+
+/// Which proxy-only notice `command` is, if any.
+fn reserved_notice(shared: &NodeShared, command: i32) -> Option<&'static str> {
+    if shared.config.websocket.as_ref().is_some_and(|ws| ws.offline_command == command) {
+        return Some("close");
+    }
+    if shared.sessions.as_ref().is_some_and(|s| s.config().bind_command == command) {
+        return Some("bind");
+    }
+    None
 }
 
 type Handled = Result<(Option<Bytes>, Option<(NodeType, NodeId)>), Status>;

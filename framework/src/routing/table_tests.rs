@@ -254,3 +254,53 @@ proptest! {
         }
     }
 }
+
+/// Any ranges at all, inverted or overlapping ones included, over a small
+/// id space so that collisions are common.
+fn arb_any_ranges() -> impl Strategy<Value = RouteRules> {
+    prop::collection::vec((0..3usize, -50i32..50, -50i32..50), 0..8).prop_map(|picks| {
+        let mut range: BTreeMap<NodeType, Vec<IdRange>> = BTreeMap::new();
+        for (t, lo, hi) in picks {
+            range.entry(TYPES[t]).or_default().push(IdRange::new(lo, hi));
+        }
+        RouteRules { range, special: BTreeMap::new() }
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn a_table_is_built_exactly_when_ranges_are_upright_and_disjoint(rules in arb_any_ranges()) {
+        let all: Vec<IdRange> = rules.range.values().flatten().copied().collect();
+        let inverted = all.iter().any(|r| r.lo > r.hi);
+        let overlapping = all.iter().enumerate().any(|(i, a)| {
+            all[i + 1..].iter().any(|b| a.lo <= a.hi && b.lo <= b.hi && a.lo <= b.hi && b.lo <= a.hi)
+        });
+        let built = RouteTable::new(Route, &rules);
+        prop_assert_eq!(built.is_ok(), !inverted && !overlapping, "{:?}", built.err());
+        if let Ok(table) = built {
+            // Then every id of every range goes to that range's type.
+            for (t, ranges) in &rules.range {
+                for r in ranges {
+                    for id in r.lo..=r.hi {
+                        let want = if *t == Route { Target::Local } else { Target::Forward(*t) };
+                        prop_assert_eq!(table.target(id), want);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_special_id_wins_over_any_range(rules in arb_rules(), id in any::<i32>(), t in 0..3usize) {
+        let mut rules = rules;
+        for ids in rules.special.values_mut() {
+            ids.retain(|&s| s != id);
+        }
+        rules.special.entry(TYPES[t]).or_default().push(id);
+        let table = RouteTable::new(Service, &rules).unwrap();
+        let want = if TYPES[t] == Service { Target::Local } else { Target::Forward(TYPES[t]) };
+        prop_assert_eq!(table.target(id), want);
+    }
+}
