@@ -1,0 +1,310 @@
+//! Crashes under load, with real processes: every node is an `espoir node`
+//! child killed with SIGKILL (no shutdown hook runs, nothing is flushed).
+//! Each test generates its cluster on free ports in a temp folder, with
+//! fast liveness (heartbeats every 0.2 s, a link dead after 1 s), and
+//! checks the store against what the clients saw acknowledged.
+
+mod crash_support;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use betting::{EmbeddedStore, Store};
+use crash_support::bettors::{
+    Acked, Audited, Ledger, MatchIn, admin, admin_until, check_user, connect, expected_balance, login,
+    open_match, retryable,
+};
+use crash_support::*;
+use espoir_client::Bettor;
+use tokio::sync::mpsc;
+use tokio::time::{Instant, sleep, timeout};
+
+/// Bettors in the settlement test, and bets each.
+const BETTORS: usize = 30;
+const BETS_EACH: u64 = 20;
+
+/// A match settles in commits of 2 orders, so settling 600 takes 300
+/// commits: the kill lands in the middle.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settlement_interrupted_by_kill_9_completes_exactly_once_after_restart() {
+    // configs/local's layout: proxy → service and route; route → both.
+    let mut cluster = Cluster::start(6, |p, dir| {
+        vec![
+            proxy("proxy", p[0], p[1], vec![remote("service", p[4]), remote("route", p[2])]),
+            route("route", p[5], p[2], vec![remote("proxy", p[1]), remote("service", p[4])]),
+            betting("betting", p[3], p[4], vec![remote("route", p[2])], embedded(dir, "betting.redb", 1, 2)),
+        ]
+    })
+    .await;
+    let urls = vec![ws_url(cluster_port(&cluster, "proxy"))];
+    let admin = admin(cluster_port(&cluster, "betting"));
+    let id = open_match(&admin).await;
+
+    // Every bettor bets concurrently, remembering each acknowledgement.
+    let mut bettors = Vec::new();
+    for i in 0..BETTORS {
+        let name = format!("settle-{i}");
+        let bettor = connect(&urls).await;
+        login(&bettor, &name).await;
+        bettors.push((name, bettor));
+    }
+    let mut placing = tokio::task::JoinSet::new();
+    for (i, (name, bettor)) in bettors.iter().enumerate() {
+        let (name, bettor) = (name.clone(), bettor.clone());
+        placing.spawn(async move {
+            let mut ledger = Ledger::default();
+            for n in 0..BETS_EACH {
+                let option = if (i as u64 + n).is_multiple_of(3) { "away" } else { "home" };
+                let amount = 1 + (i as u64 * 7 + n * 3) % 40;
+                let placed =
+                    bettor.bet(id, option, amount).await.unwrap_or_else(|e| panic!("{name}: bet: {e}"));
+                ledger.acked.push(Acked { order_id: placed.order_id, option: option.into(), amount });
+            }
+            (name, ledger)
+        });
+    }
+    let ledgers: Vec<(String, Ledger)> = placing.join_all().await;
+    let total = BETTORS as u64 * BETS_EACH;
+
+    // The first settlement push means the first batch committed: kill the
+    // service then, with most orders still open.
+    let (first_push, mut pushed) = mpsc::channel(BETTORS);
+    for (_, bettor) in &bettors {
+        let mut pushes = bettor.client().pushes();
+        let first_push = first_push.clone();
+        tokio::spawn(async move {
+            if Bettor::next_settlement(&mut pushes, WAIT).await.is_ok() {
+                let _ = first_push.send(()).await;
+            }
+        });
+    }
+    admin.settle(id, Some("home")).await.expect("set the result");
+    timeout(WAIT, pushed.recv()).await.expect("a settlement push in time").expect("a push");
+    cluster.kill("betting");
+
+    // The file as the kill left it: settlement half done, yet every
+    // committed batch whole (money conserved, the open index consistent).
+    let file = cluster.dir.path().join("betting.redb");
+    let store = EmbeddedStore::open(&file).expect("the killed service's store opens (and repairs)");
+    let at_kill = store.audit().await.expect("audit");
+    store.close().await;
+    drop(store);
+    assert!(at_kill.balanced(), "a kill mid-settlement left money unbalanced: {at_kill:?}");
+    assert!(
+        at_kill.open_orders > 0 && at_kill.open_orders < total,
+        "the kill must land mid-settlement: {} of {total} orders open",
+        at_kill.open_orders
+    );
+    eprintln!("killed with {} of {total} orders still open", at_kill.open_orders);
+
+    // Restarted, the service resumes the payout and finishes it.
+    cluster.restart("betting").await;
+    admin_until(&admin, "the match settles after the restart", MatchIn(id, 4)).await;
+    let audit = admin_until(&admin, "the audit", Audited).await;
+    assert!(audit.balanced, "{audit:?}");
+    assert_eq!((audit.open_orders, audit.credited), (0, (BETTORS as u64 * BONUS).into()), "{audit:?}");
+
+    // Each bettor: every acknowledged order settled once, the balance exact.
+    let mut house = 0i128;
+    for (name, ledger) in &ledgers {
+        let orders = check_user(&urls, name, ledger).await;
+        assert_eq!(orders.len(), ledger.acked.len(), "{name}: no bet went unanswered here");
+        for order in &orders {
+            let (status, payout) =
+                if order.option == "home" { (9, order.amount * 250 / 100) } else { (4, 0) };
+            assert_eq!((order.status, order.payout), (status, payout), "{name}: order {}", order.order_id);
+            house += i128::from(order.amount) - i128::from(order.payout);
+        }
+        let bettor = connect(&urls).await;
+        assert_eq!(login(&bettor, name).await, expected_balance(&orders, true), "{name}: paid exactly once");
+        bettor.client().close().await;
+    }
+    assert_eq!(audit.house, house, "the house's result is the sum of the orders'");
+}
+
+/// The port a node's clients (proxy: websocket) or admin (service: HTTP)
+/// use: the first one it listens on.
+fn cluster_port(cluster: &Cluster, name: &str) -> u16 {
+    cluster.procs.iter().find(|p| p.name == name).map(|p| p.first_port()).expect("a node")
+}
+
+/// What the betting loops share with the test: per client, successes
+/// since the last reset.
+#[derive(Debug, Default)]
+struct Progress {
+    successes: Vec<u64>,
+}
+
+/// One client of the load: bets 1 coin at a time, forever, through
+/// whatever fails; changes user every 40 bets (one "my bets" page checks
+/// them all).
+async fn bet_loop(
+    client: usize,
+    urls: Vec<String>,
+    id: u64,
+    progress: Arc<Mutex<Progress>>,
+    stop: Arc<AtomicBool>,
+) -> (Bettor, Vec<(String, Ledger)>) {
+    let bettor = connect(&urls).await;
+    let mut users: Vec<(String, Ledger)> = Vec::new();
+    let mut logged_in = false;
+    while !stop.load(Ordering::Relaxed) {
+        if users.last().is_none_or(|(_, l)| l.acked.len() + l.unanswered >= 40) {
+            users.push((format!("c{client}-u{}", users.len()), Ledger::default()));
+            logged_in = false;
+        }
+        let (name, ledger) = users.last_mut().expect("a user");
+        if !logged_in {
+            match bettor.login(name, &format!("{name}-pw")).await {
+                Ok(_) => logged_in = true,
+                Err(e) if retryable(&e) => {
+                    sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+                Err(e) => panic!("{name}: login: {e}"),
+            }
+        }
+        match bettor.bet(id, "home", 1).await {
+            Ok(placed) => {
+                ledger.acked.push(Acked { order_id: placed.order_id, option: "home".into(), amount: 1 });
+                progress.lock().unwrap().successes[client] += 1;
+            }
+            Err(e) if e.code() == Some(6001) => logged_in = false,
+            Err(e) if retryable(&e) => {
+                // The bet may have committed before the failure.
+                ledger.unanswered += 1;
+                if matches!(e, espoir_client::ClientError::Disconnected) {
+                    logged_in = false;
+                }
+                sleep(Duration::from_millis(20)).await;
+            }
+            Err(e) => panic!("{name}: bet: {e}"),
+        }
+        sleep(Duration::from_millis(20)).await;
+    }
+    (bettor, users)
+}
+
+/// Waits until every client in `clients` has succeeded since the last
+/// reset; returns how long that took.
+async fn all_served(
+    progress: &Arc<Mutex<Progress>>,
+    clients: std::ops::Range<usize>,
+    what: &str,
+) -> Duration {
+    let started = Instant::now();
+    progress.lock().unwrap().successes.iter_mut().for_each(|n| *n = 0);
+    loop {
+        if progress.lock().unwrap().successes[clients.clone()].iter().all(|n| *n > 0) {
+            return started.elapsed();
+        }
+        assert!(started.elapsed() < WAIT, "{what}: {:?}", progress.lock().unwrap().successes);
+        sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Waits until the node's `/nodes` lists exactly `want` as members.
+async fn wait_members(http: u16, want: &[String], what: &str) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let seen = members(http);
+        if seen.as_deref() == Some(want) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{what}: {seen:?}");
+        sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Clients per proxy in the route and proxy test.
+const PER_PROXY: usize = 4;
+
+/// Two proxies that know only the route: they learn the service from it.
+/// Killing the route cuts no client; its restart rebuilds the membership.
+/// Killing a proxy moves its clients to the other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn route_and_proxy_kill_9_heal_and_lose_no_acknowledged_bet() {
+    let mut cluster = Cluster::start(8, |p, dir| {
+        vec![
+            proxy("proxy_a", p[0], p[1], vec![remote("route", p[4])]),
+            proxy("proxy_b", p[2], p[3], vec![remote("route", p[4])]),
+            route(
+                "route",
+                p[7],
+                p[4],
+                vec![remote("proxy", p[1]), remote("proxy", p[3]), remote("service", p[5])],
+            ),
+            betting("betting", p[6], p[5], vec![remote("route", p[4])], embedded(dir, "b.redb", 1, 100)),
+        ]
+    })
+    .await;
+    let a = ws_url(cluster_port(&cluster, "proxy_a"));
+    let b = ws_url(cluster_port(&cluster, "proxy_b"));
+    let admin = admin(cluster_port(&cluster, "betting"));
+    let id = open_match(&admin).await;
+
+    let progress = Arc::new(Mutex::new(Progress { successes: vec![0; 2 * PER_PROXY] }));
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut loops = Vec::new();
+    for client in 0..2 * PER_PROXY {
+        // Clients 0.. start on proxy a, the rest on b; each knows both.
+        let urls = if client < PER_PROXY { vec![a.clone(), b.clone()] } else { vec![b.clone(), a.clone()] };
+        loops.push(tokio::spawn(bet_loop(client, urls, id, progress.clone(), stop.clone())));
+    }
+    all_served(&progress, 0..2 * PER_PROXY, "every client bets").await;
+
+    // The route dies. The proxies learned the service from it and linked
+    // to it directly (docs/operations.md), so bets go on meanwhile.
+    let route_http = cluster_port(&cluster, "route");
+    let everyone = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+    let all = everyone(&["betting", "proxy_a", "proxy_b"]);
+    wait_members(route_http, &all, "the route knows every node").await;
+    cluster.kill("route");
+    let down = all_served(&progress, 0..2 * PER_PROXY, "every client bets while the route is down").await;
+    eprintln!("route down: every client served within {down:?}");
+
+    // Restarted, it rebuilds the membership as the nodes redial it.
+    let killed = Instant::now();
+    cluster.restart("route").await;
+    let listening = killed.elapsed();
+    wait_members(route_http, &all, "the restarted route knows every node again").await;
+    let rebuilt = killed.elapsed() - listening;
+    eprintln!("route restart: membership rebuilt {rebuilt:?} after the new route listened");
+    assert!(rebuilt < Duration::from_secs(10), "the cluster heals within seconds, took {rebuilt:?}");
+    all_served(&progress, 0..2 * PER_PROXY, "every client bets after the route's restart").await;
+
+    // Proxy a dies: its clients fail over to b.
+    cluster.kill("proxy_a");
+    let killed = Instant::now();
+    let moved = all_served(&progress, 0..PER_PROXY, "proxy a's clients bet through proxy b").await;
+    eprintln!("proxy kill: proxy a's clients served through b {moved:?} after the kill");
+    assert!(killed.elapsed() < Duration::from_secs(10), "clients move within seconds, took {moved:?}");
+    all_served(&progress, 0..2 * PER_PROXY, "every client bets after the proxy kill").await;
+
+    stop.store(true, Ordering::Relaxed);
+    let mut users = Vec::new();
+    for (client, handle) in loops.into_iter().enumerate() {
+        let (bettor, mine) = handle.await.expect("a betting loop panicked");
+        if client < PER_PROXY {
+            assert_eq!(bettor.client().url(), b, "client {client} moved to proxy b");
+        }
+        bettor.client().close().await;
+        users.extend(mine);
+    }
+
+    // Every acknowledged bet is stored once; every balance adds up.
+    let urls = vec![b.clone()];
+    let mut staked = 0u64;
+    for (name, ledger) in &users {
+        let orders = check_user(&urls, name, ledger).await;
+        staked += orders.iter().map(|o| o.amount).sum::<u64>();
+        let bettor = connect(&urls).await;
+        assert_eq!(login(&bettor, name).await, expected_balance(&orders, false), "{name}");
+        bettor.client().close().await;
+    }
+    let audit = admin_until(&admin, "the audit", Audited).await;
+    assert!(audit.balanced, "{audit:?}");
+    assert_eq!(audit.credited, (users.len() as u64 * BONUS).into(), "{audit:?}");
+    assert_eq!((audit.open_orders, audit.open_stakes), (staked, staked.into()), "{audit:?}");
+}
