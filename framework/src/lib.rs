@@ -70,7 +70,7 @@ pub use handler::{
 pub use id::{InvalidId, NodeId, SessionId, SessionIds};
 pub use mongo::{
     DEFAULT_COLLECTION, DEFAULT_DATABASE, MongoSettings, MongoSource, MongoTarget, OpenedConfig,
-    TransferError, open_node_config, pull_configs, push_configs,
+    TransferError, open_node_config, pull_configs, push_configs, redact_uri,
 };
 pub use node::{
     Addresses, ConfigSource, FileSource, HandlerGroups, HttpRequest, HttpResponse, HttpRoutes, Node,

@@ -13,8 +13,9 @@
 //! * `model`: users, matches, orders, payouts, the money audit.
 //! * `error`: [`BetError`] and its stable numeric codes.
 //! * `ids`: order ids unique across service nodes ([`OrderIds`]).
-//! * `store`: the [`Store`] trait and the embedded redb store
-//!   ([`EmbeddedStore`]) with group commit.
+//! * `store`: the [`Store`] trait, the embedded redb store
+//!   ([`EmbeddedStore`]) with group commit, and the MongoDB store
+//!   ([`MongoStore`]) that several betting nodes share.
 //! * `settings`: `app.betting` in the node config ([`Settings`]).
 //! * `passwords`: Argon2id hashing off the async threads.
 //! * `presence`: which user is logged in on which session ([`Presence`]).
@@ -53,7 +54,7 @@ pub use passwords::MAX_PASSWORD;
 pub use presence::Presence;
 pub use settings::{Settings, SettingsError, StoreKind};
 pub use state::{ALL_ACTIONS, ALL_STATES, Action, IllegalTransition, MatchState, UnknownState};
-pub use store::{EmbeddedStore, Store};
+pub use store::{EmbeddedStore, MongoStore, Store};
 pub use views::{MatchView, OptionView, OrderView, PUSH_SETTLEMENT, PUSH_STATE, SettlementPush, StatePush};
 
 /// Wires a betting service node: reads `app.betting`, opens the store,
@@ -69,6 +70,12 @@ pub fn service(builder: NodeBuilder) -> NodeBuilder {
         StoreKind::Embedded => match EmbeddedStore::open(&settings.path) {
             Ok(store) => Arc::new(store),
             Err(err) => return builder.fail(format!("betting store {}: {err}", settings.path.display())),
+        },
+        // Connects on first use: the start hook's resume, which also
+        // creates the indexes (and logs when MongoDB is unreachable).
+        StoreKind::Mongo => match &settings.mongo_uri {
+            Some(uri) => Arc::new(MongoStore::new(uri.clone(), settings.database.clone())),
+            None => return builder.fail("betting store: \"store\": \"mongo\" needs a \"mongo_uri\""),
         },
     };
     with_store(builder, store, settings)

@@ -2,8 +2,10 @@
 //!
 //! ```json5
 //! "app": { "betting": {
-//!     "store": "embedded",              // the default; the only one built in
+//!     "store": "embedded",              // the default, or "mongo"
 //!     "path": ".data/betting-1.redb",   // the embedded store's file
+//!     // "mongo_uri": "mongodb://db1,db2,db3/?replicaSet=rs0",   // store "mongo"
+//!     // "database": "betting",                                   // store "mongo"
 //!     "worker_id": 1,                   // 0..=1023, unique per betting node
 //!     "signup_bonus": 1000,             // coins a new user starts with (default 0)
 //! } }
@@ -23,17 +25,30 @@ pub enum StoreKind {
     /// One redb file, serving one betting node. The default.
     #[default]
     Embedded,
+    /// A MongoDB replica set (transactions need one), shared by any
+    /// number of betting nodes.
+    Mongo,
 }
 
 /// `app.betting`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
     /// Which store. Default `embedded`.
     #[serde(default)]
     pub store: StoreKind,
     /// The embedded store's file; its directory is created if missing.
+    /// Required by (and only read by) the embedded store.
+    #[serde(default)]
     pub path: PathBuf,
+    /// The MongoDB store's connection string; required by `"mongo"`. It
+    /// may hold a password: it is never logged (see the `Debug` output).
+    #[serde(default)]
+    pub mongo_uri: Option<String>,
+    /// The MongoDB store's database. Default `betting`; every betting node
+    /// of one deployment names the same one.
+    #[serde(default = "default_database")]
+    pub database: String,
     /// This node's part of every order id; two betting nodes sharing a
     /// store must have different ones. Default 0.
     #[serde(default)]
@@ -51,6 +66,24 @@ pub struct Settings {
 
 fn default_payout_batch() -> usize {
     5000
+}
+
+fn default_database() -> String {
+    "betting".into()
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("store", &self.store)
+            .field("path", &self.path)
+            .field("mongo_uri", &self.mongo_uri.as_deref().map(espoir::redact_uri))
+            .field("database", &self.database)
+            .field("worker_id", &self.worker_id)
+            .field("signup_bonus", &self.signup_bonus)
+            .field("payout_batch", &self.payout_batch)
+            .finish()
+    }
 }
 
 /// Why `app.betting` is unusable.
@@ -101,8 +134,23 @@ impl Settings {
         if settings.payout_batch == 0 || settings.payout_batch > 100_000 {
             return Err(range("payout_batch", "must be between 1 and 100000".into()));
         }
-        if settings.path.as_os_str().is_empty() {
-            return Err(range("path", "must name a file".into()));
+        match settings.store {
+            StoreKind::Embedded if settings.path.as_os_str().is_empty() => {
+                return Err(range("path", "the embedded store needs a file".into()));
+            }
+            StoreKind::Embedded => {}
+            StoreKind::Mongo => {
+                let uri = settings.mongo_uri.as_deref().unwrap_or("").trim();
+                if uri.is_empty() {
+                    return Err(range("mongo_uri", "required when \"store\" is \"mongo\"".into()));
+                }
+                if !(uri.starts_with("mongodb://") || uri.starts_with("mongodb+srv://")) {
+                    return Err(range("mongo_uri", "must start with mongodb:// or mongodb+srv://".into()));
+                }
+                if settings.database.is_empty() || settings.database.contains(['/', '.', ' ', '$', '\0']) {
+                    return Err(range("database", "a MongoDB database name (no / . $ or spaces)".into()));
+                }
+            }
         }
         Ok(settings)
     }
@@ -131,6 +179,8 @@ mod tests {
             Settings {
                 store: StoreKind::Embedded,
                 path: "x.redb".into(),
+                mongo_uri: None,
+                database: "betting".into(),
                 worker_id: 3,
                 signup_bonus: 0,
                 payout_batch: 5000
@@ -144,10 +194,31 @@ mod tests {
         assert!(missing.contains("bet_1") && missing.contains("betting"), "{missing}");
         let typo = Settings::from_config(&node(r#", "app": {"betting": {"path": "x", "workerid": 1}}"#));
         assert!(typo.unwrap_err().to_string().contains("workerid"));
-        let store = Settings::from_config(&node(r#", "app": {"betting": {"path": "x", "store": "mongo"}}"#));
-        assert!(store.unwrap_err().to_string().contains("embedded"), "lists the stores built in");
+        let store = Settings::from_config(&node(r#", "app": {"betting": {"path": "x", "store": "redis"}}"#));
+        let store = store.unwrap_err().to_string();
+        assert!(store.contains("embedded") && store.contains("mongo"), "lists the stores built in: {store}");
+        let path = Settings::from_config(&node(r#", "app": {"betting": {"worker_id": 1}}"#));
+        assert!(path.unwrap_err().to_string().contains("path"), "the embedded store needs a file");
         let worker =
             Settings::from_config(&node(r#", "app": {"betting": {"path": "x", "worker_id": 1024}}"#));
         assert!(worker.unwrap_err().to_string().contains("worker_id"));
+    }
+
+    #[test]
+    fn the_mongo_store_needs_a_uri_and_never_shows_its_password() {
+        let no_uri = Settings::from_config(&node(r#", "app": {"betting": {"store": "mongo"}}"#));
+        assert!(no_uri.unwrap_err().to_string().contains("mongo_uri"));
+        let bad =
+            Settings::from_config(&node(r#", "app": {"betting": {"store": "mongo", "mongo_uri": "db1"}}"#));
+        assert!(bad.unwrap_err().to_string().contains("mongodb://"));
+        let db = r#", "app": {"betting": {"store": "mongo", "mongo_uri": "mongodb://h", "database": "a.b"}}"#;
+        assert!(Settings::from_config(&node(db)).unwrap_err().to_string().contains("database"));
+        let s = Settings::from_config(&node(
+            r#", "app": {"betting": {"store": "mongo", "mongo_uri": "mongodb://bet:hunter2@db1,db2/?replicaSet=rs0", "worker_id": 2}}"#,
+        ))
+        .unwrap();
+        assert_eq!((s.store, s.database.as_str(), s.worker_id), (StoreKind::Mongo, "betting", 2));
+        let shown = format!("{s:?}");
+        assert!(shown.contains("mongodb://db1,db2") && !shown.contains("hunter2"), "{shown}");
     }
 }

@@ -41,6 +41,8 @@ fn settings(bonus: u64) -> Settings {
     Settings {
         store: StoreKind::Embedded,
         path: "unused".into(),
+        mongo_uri: None,
+        database: "betting".into(),
         worker_id: 7,
         signup_bonus: bonus,
         payout_batch: 3,

@@ -97,8 +97,9 @@ impl MongoSettings {
 }
 
 /// `scheme://hosts` of a connection string: user, password, path and
-/// options left out.
-pub(crate) fn redact_uri(uri: &str) -> String {
+/// options left out. For logs and errors that name a MongoDB deployment
+/// (here and in applications' own MongoDB stores).
+pub fn redact_uri(uri: &str) -> String {
     let Some((scheme, rest)) = uri.split_once("://") else { return "<mongodb>".into() };
     let end = rest.find(['/', '?']).unwrap_or(rest.len());
     let hosts = &rest[..end];

@@ -17,7 +17,7 @@ mod convert;
 mod source;
 mod transfer;
 
-pub use bootstrap::{MongoSettings, OpenedConfig, open_node_config};
+pub use bootstrap::{MongoSettings, OpenedConfig, open_node_config, redact_uri};
 pub use source::MongoSource;
 pub use transfer::{MongoTarget, TransferError, pull_configs, push_configs};
 

@@ -4,9 +4,9 @@
 //! pay out a batch), not tables: each method is one atomic step, so every
 //! implementation decides how to make it atomic. The embedded store
 //! ([`EmbeddedStore`], redb) serialises writes through one writer and
-//! commits them in groups; a MongoDB store would run each method in a
-//! multi-document transaction, with the order's status as its settlement
-//! marker, and could serve several betting nodes at once.
+//! commits them in groups; the MongoDB store ([`MongoStore`]) runs bets and
+//! payout batches as multi-document transactions, with the order's status
+//! as its settlement marker, and serves several betting nodes at once.
 //!
 //! # Contract
 //! * A method that returns `Ok` has committed durably: a crash afterwards
@@ -20,10 +20,12 @@
 //!   crash pays nobody twice and, run until done, misses nobody.
 
 mod embedded;
+mod mongo;
 
 use async_trait::async_trait;
 
 pub use self::embedded::EmbeddedStore;
+pub use self::mongo::MongoStore;
 use crate::error::BetError;
 use crate::model::{Audit, Match, NewBet, NewMatch, Order, PayoutBatch, Placed, User};
 use crate::state::Action;

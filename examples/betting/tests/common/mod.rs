@@ -2,6 +2,7 @@
 #![allow(dead_code, unreachable_pub, missing_docs)]
 
 pub mod cluster;
+pub mod mongo;
 pub mod store_suite;
 
 use betting::{Audit, EmbeddedStore, NewMatch, NewOption, Store};
