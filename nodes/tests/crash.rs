@@ -6,19 +6,21 @@
 
 mod crash_support;
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use betting::{EmbeddedStore, Store};
 use crash_support::bettors::{
     Acked, Audited, Ledger, MatchIn, admin, admin_until, check_user, connect, expected_balance, login,
-    open_match, retryable,
+    open_match,
 };
+use crash_support::load::{Progress, all_served, bet_loop, wait_members};
 use crash_support::*;
+use espoir_client::Admin;
 use espoir_client::Bettor;
 use tokio::sync::mpsc;
-use tokio::time::{Instant, sleep, timeout};
+use tokio::time::{Instant, timeout};
 
 /// Bettors in the settlement test, and bets each.
 const BETTORS: usize = 30;
@@ -129,94 +131,6 @@ fn cluster_port(cluster: &Cluster, name: &str) -> u16 {
     cluster.procs.iter().find(|p| p.name == name).map(|p| p.first_port()).expect("a node")
 }
 
-/// What the betting loops share with the test: per client, successes
-/// since the last reset.
-#[derive(Debug, Default)]
-struct Progress {
-    successes: Vec<u64>,
-}
-
-/// One client of the load: bets 1 coin at a time, forever, through
-/// whatever fails; changes user every 40 bets (one "my bets" page checks
-/// them all).
-async fn bet_loop(
-    client: usize,
-    urls: Vec<String>,
-    id: u64,
-    progress: Arc<Mutex<Progress>>,
-    stop: Arc<AtomicBool>,
-) -> (Bettor, Vec<(String, Ledger)>) {
-    let bettor = connect(&urls).await;
-    let mut users: Vec<(String, Ledger)> = Vec::new();
-    let mut logged_in = false;
-    while !stop.load(Ordering::Relaxed) {
-        if users.last().is_none_or(|(_, l)| l.acked.len() + l.unanswered >= 40) {
-            users.push((format!("c{client}-u{}", users.len()), Ledger::default()));
-            logged_in = false;
-        }
-        let (name, ledger) = users.last_mut().expect("a user");
-        if !logged_in {
-            match bettor.login(name, &format!("{name}-pw")).await {
-                Ok(_) => logged_in = true,
-                Err(e) if retryable(&e) => {
-                    sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-                Err(e) => panic!("{name}: login: {e}"),
-            }
-        }
-        match bettor.bet(id, "home", 1).await {
-            Ok(placed) => {
-                ledger.acked.push(Acked { order_id: placed.order_id, option: "home".into(), amount: 1 });
-                progress.lock().unwrap().successes[client] += 1;
-            }
-            Err(e) if e.code() == Some(6001) => logged_in = false,
-            Err(e) if retryable(&e) => {
-                // The bet may have committed before the failure.
-                ledger.unanswered += 1;
-                if matches!(e, espoir_client::ClientError::Disconnected) {
-                    logged_in = false;
-                }
-                sleep(Duration::from_millis(20)).await;
-            }
-            Err(e) => panic!("{name}: bet: {e}"),
-        }
-        sleep(Duration::from_millis(20)).await;
-    }
-    (bettor, users)
-}
-
-/// Waits until every client in `clients` has succeeded since the last
-/// reset; returns how long that took.
-async fn all_served(
-    progress: &Arc<Mutex<Progress>>,
-    clients: std::ops::Range<usize>,
-    what: &str,
-) -> Duration {
-    let started = Instant::now();
-    progress.lock().unwrap().successes.iter_mut().for_each(|n| *n = 0);
-    loop {
-        if progress.lock().unwrap().successes[clients.clone()].iter().all(|n| *n > 0) {
-            return started.elapsed();
-        }
-        assert!(started.elapsed() < WAIT, "{what}: {:?}", progress.lock().unwrap().successes);
-        sleep(Duration::from_millis(10)).await;
-    }
-}
-
-/// Waits until the node's `/nodes` lists exactly `want` as members.
-async fn wait_members(http: u16, want: &[String], what: &str) {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let seen = members(http);
-        if seen.as_deref() == Some(want) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "{what}: {seen:?}");
-        sleep(Duration::from_millis(20)).await;
-    }
-}
-
 /// Clients per proxy in the route and proxy test.
 const PER_PROXY: usize = 4;
 
@@ -244,7 +158,7 @@ async fn route_and_proxy_kill_9_heal_and_lose_no_acknowledged_bet() {
     let admin = admin(cluster_port(&cluster, "betting"));
     let id = open_match(&admin).await;
 
-    let progress = Arc::new(Mutex::new(Progress { successes: vec![0; 2 * PER_PROXY] }));
+    let progress = Progress::new(2 * PER_PROXY);
     let stop = Arc::new(AtomicBool::new(false));
     let mut loops = Vec::new();
     for client in 0..2 * PER_PROXY {
@@ -293,18 +207,82 @@ async fn route_and_proxy_kill_9_heal_and_lose_no_acknowledged_bet() {
         users.extend(mine);
     }
 
-    // Every acknowledged bet is stored once; every balance adds up.
-    let urls = vec![b.clone()];
+    check_users(&[b], &users, &admin).await;
+}
+
+/// Every acknowledged bet is stored once, every user's balance adds up (the
+/// match still open), and the audit balances.
+async fn check_users(urls: &[String], users: &[(String, Ledger)], admin: &Admin) {
     let mut staked = 0u64;
-    for (name, ledger) in &users {
-        let orders = check_user(&urls, name, ledger).await;
+    for (name, ledger) in users {
+        let orders = check_user(urls, name, ledger).await;
         staked += orders.iter().map(|o| o.amount).sum::<u64>();
-        let bettor = connect(&urls).await;
+        let bettor = connect(urls).await;
         assert_eq!(login(&bettor, name).await, expected_balance(&orders, false), "{name}");
         bettor.client().close().await;
     }
-    let audit = admin_until(&admin, "the audit", Audited).await;
+    let audit = admin_until(admin, "the audit", Audited).await;
     assert!(audit.balanced, "{audit:?}");
     assert_eq!(audit.credited, (users.len() as u64 * BONUS).into(), "{audit:?}");
     assert_eq!((audit.open_orders, audit.open_stakes), (staked, staked.into()), "{audit:?}");
+}
+
+/// Clients in the MongoDB failover test.
+const MONGO_CLIENTS: usize = 8;
+
+/// configs/local-mongo's shape: a proxy, a route and two betting services
+/// on one MongoDB. One service dies under load: its sessions move to the
+/// other at once, and the shared store holds every acknowledged bet once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killing_one_of_two_betting_services_on_mongodb_moves_its_sessions_and_loses_no_bet() {
+    let Some(db) = espoir_testkit::Mongo::start().await else { return };
+    let uri = db.uri();
+    let mut cluster = Cluster::start(8, |p, _| {
+        let services = vec![remote("service", p[4]), remote("service", p[6]), remote("route", p[2])];
+        vec![
+            proxy("proxy", p[0], p[1], services),
+            route(
+                "route",
+                p[3],
+                p[2],
+                vec![remote("proxy", p[1]), remote("service", p[4]), remote("service", p[6])],
+            ),
+            betting("betting_1", p[5], p[4], vec![remote("route", p[2])], mongo(&uri, 1)),
+            betting("betting_2", p[7], p[6], vec![remote("route", p[2])], mongo(&uri, 2)),
+        ]
+    })
+    .await;
+    let urls = vec![ws_url(cluster_port(&cluster, "proxy"))];
+    let survivor = admin(cluster_port(&cluster, "betting_2"));
+    let id = open_match(&survivor).await;
+
+    let progress = Progress::new(MONGO_CLIENTS);
+    let stop = Arc::new(AtomicBool::new(false));
+    let loops: Vec<_> = (0..MONGO_CLIENTS)
+        .map(|client| tokio::spawn(bet_loop(client, urls.clone(), id, progress.clone(), stop.clone())))
+        .collect();
+    all_served(&progress, 0..MONGO_CLIENTS, "every client bets").await;
+
+    let killed = Instant::now();
+    progress.lock().unwrap().mark(killed);
+    cluster.kill("betting_1");
+    // Let every client try at least once after the kill.
+    all_served(&progress, 0..MONGO_CLIENTS, "every client bets after the kill").await;
+    let recoveries = progress.lock().unwrap().recoveries();
+    eprintln!(
+        "service kill: {} of {MONGO_CLIENTS} sessions hit; first bet after the kill {recoveries:?}",
+        recoveries.len()
+    );
+    assert!(!recoveries.is_empty(), "sessions were spread over both services, so the kill hits some");
+    let worst = recoveries.iter().map(|r| r.expect("every hit session recovered")).max().expect("some");
+    assert!(worst < Duration::from_secs(5), "sessions move within seconds, the slowest took {worst:?}");
+
+    stop.store(true, Ordering::Relaxed);
+    let mut users = Vec::new();
+    for handle in loops {
+        let (bettor, mine) = handle.await.expect("a betting loop panicked");
+        bettor.client().close().await;
+        users.extend(mine);
+    }
+    check_users(&urls, &users, &survivor).await;
 }

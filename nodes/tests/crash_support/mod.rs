@@ -5,6 +5,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod bettors;
+pub mod load;
 
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -267,6 +268,17 @@ pub fn betting(name: &str, http: u16, rpc_port: u16, remotes: Vec<Value>, app: V
         "app": { "betting": app },
     });
     NodeFile { name: name.to_owned(), config, ports: vec![http, rpc_port] }
+}
+
+/// `app.betting` for the MongoDB store at `uri` (every node shares it).
+pub fn mongo(uri: &str, worker_id: u16) -> Value {
+    json!({
+        "store": "mongo",
+        "mongo_uri": uri,
+        "database": "betting",
+        "worker_id": worker_id,
+        "signup_bonus": BONUS,
+    })
 }
 
 /// `app.betting` for an embedded store in `dir`.
