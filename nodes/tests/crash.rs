@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use betting::{EmbeddedStore, Store};
+use betting::{EmbeddedStore, MongoStore, Store};
 use crash_support::bettors::{
     Acked, Audited, Ledger, MatchIn, admin, admin_until, check_user, connect, expected_balance, login,
     open_match,
@@ -30,12 +30,28 @@ const BETS_EACH: u64 = 20;
 /// commits: the kill lands in the middle.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn settlement_interrupted_by_kill_9_completes_exactly_once_after_restart() {
+    settlement_interrupted(None).await;
+}
+
+/// The same on the MongoDB store, where each batch is a transaction.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settlement_interrupted_by_kill_9_completes_exactly_once_after_restart_on_mongodb() {
+    let Some(db) = espoir_testkit::Mongo::start().await else { return };
+    settlement_interrupted(Some(&db.uri())).await;
+}
+
+/// The settlement test on the embedded store, or on MongoDB at `mongo_uri`.
+async fn settlement_interrupted(mongo_uri: Option<&str>) {
     // configs/local's layout: proxy → service and route; route → both.
     let mut cluster = Cluster::start(6, |p, dir| {
+        let store = match mongo_uri {
+            Some(uri) => mongo(uri, 1, 2),
+            None => embedded(dir, "betting.redb", 1, 2),
+        };
         vec![
             proxy("proxy", p[0], p[1], vec![remote("service", p[4]), remote("route", p[2])]),
             route("route", p[5], p[2], vec![remote("proxy", p[1]), remote("service", p[4])]),
-            betting("betting", p[3], p[4], vec![remote("route", p[2])], embedded(dir, "betting.redb", 1, 2)),
+            betting("betting", p[3], p[4], vec![remote("route", p[2])], store),
         ]
     })
     .await;
@@ -85,10 +101,15 @@ async fn settlement_interrupted_by_kill_9_completes_exactly_once_after_restart()
     timeout(WAIT, pushed.recv()).await.expect("a settlement push in time").expect("a push");
     cluster.kill("betting");
 
-    // The file as the kill left it: settlement half done, yet every
+    // The store as the kill left it: settlement half done, yet every
     // committed batch whole (money conserved, the open index consistent).
-    let file = cluster.dir.path().join("betting.redb");
-    let store = EmbeddedStore::open(&file).expect("the killed service's store opens (and repairs)");
+    let store: Box<dyn Store> = match mongo_uri {
+        Some(uri) => Box::new(MongoStore::connect(uri, "betting").await.expect("MongoDB")),
+        None => Box::new(
+            EmbeddedStore::open(cluster.dir.path().join("betting.redb"))
+                .expect("the killed service's store opens (and repairs)"),
+        ),
+    };
     let at_kill = store.audit().await.expect("audit");
     store.close().await;
     drop(store);
@@ -247,8 +268,8 @@ async fn killing_one_of_two_betting_services_on_mongodb_moves_its_sessions_and_l
                 p[2],
                 vec![remote("proxy", p[1]), remote("service", p[4]), remote("service", p[6])],
             ),
-            betting("betting_1", p[5], p[4], vec![remote("route", p[2])], mongo(&uri, 1)),
-            betting("betting_2", p[7], p[6], vec![remote("route", p[2])], mongo(&uri, 2)),
+            betting("betting_1", p[5], p[4], vec![remote("route", p[2])], mongo(&uri, 1, 100)),
+            betting("betting_2", p[7], p[6], vec![remote("route", p[2])], mongo(&uri, 2, 100)),
         ]
     })
     .await;

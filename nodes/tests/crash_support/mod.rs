@@ -271,13 +271,14 @@ pub fn betting(name: &str, http: u16, rpc_port: u16, remotes: Vec<Value>, app: V
 }
 
 /// `app.betting` for the MongoDB store at `uri` (every node shares it).
-pub fn mongo(uri: &str, worker_id: u16) -> Value {
+pub fn mongo(uri: &str, worker_id: u16, payout_batch: usize) -> Value {
     json!({
         "store": "mongo",
         "mongo_uri": uri,
         "database": "betting",
         "worker_id": worker_id,
         "signup_bonus": BONUS,
+        "payout_batch": payout_batch,
     })
 }
 
