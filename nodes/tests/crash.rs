@@ -152,6 +152,20 @@ fn cluster_port(cluster: &Cluster, name: &str) -> u16 {
     cluster.procs.iter().find(|p| p.name == name).map(|p| p.first_port()).expect("a node")
 }
 
+/// Waits until the proxy whose admin port is `http` has its own link to
+/// the service (learned from the route).
+async fn wait_linked_to_service(http: u16, proxy: &str) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let links = linked_types(http);
+        if links.as_ref().is_some_and(|l| l.iter().any(|t| t == "service")) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{proxy} never linked to the service: {links:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// Clients per proxy in the route and proxy test.
 const PER_PROXY: usize = 4;
 
@@ -160,10 +174,10 @@ const PER_PROXY: usize = 4;
 /// Killing a proxy moves its clients to the other.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn route_and_proxy_kill_9_heal_and_lose_no_acknowledged_bet() {
-    let mut cluster = Cluster::start(8, |p, dir| {
+    let mut cluster = Cluster::start(10, |p, dir| {
         vec![
-            proxy("proxy_a", p[0], p[1], vec![remote("route", p[4])]),
-            proxy("proxy_b", p[2], p[3], vec![remote("route", p[4])]),
+            with_admin(proxy("proxy_a", p[0], p[1], vec![remote("route", p[4])]), p[8]),
+            with_admin(proxy("proxy_b", p[2], p[3], vec![remote("route", p[4])]), p[9]),
             route(
                 "route",
                 p[7],
@@ -195,6 +209,10 @@ async fn route_and_proxy_kill_9_heal_and_lose_no_acknowledged_bet() {
     let everyone = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
     let all = everyone(&["betting", "proxy_a", "proxy_b"]);
     wait_members(route_http, &all, "the route knows every node").await;
+    for proxy in ["proxy_a", "proxy_b"] {
+        let http = cluster.proc(proxy).port(2);
+        wait_linked_to_service(http, proxy).await;
+    }
     cluster.kill("route");
     let down = all_served(&progress, 0..2 * PER_PROXY, "every client bets while the route is down").await;
     eprintln!("route down: every client served within {down:?}");

@@ -82,6 +82,11 @@ impl Proc {
         self.ports[0]
     }
 
+    /// Its `i`-th port, in the order its [`NodeFile`] lists them.
+    pub fn port(&self, i: usize) -> u16 {
+        self.ports[i]
+    }
+
     pub fn log_tail(&self) -> String {
         let text = std::fs::read_to_string(&self.log).unwrap_or_default();
         let lines: Vec<&str> = text.lines().collect();
@@ -222,6 +227,13 @@ pub fn proxy(name: &str, ws: u16, rpc_port: u16, remotes: Vec<Value>) -> NodeFil
     NodeFile { name: name.to_owned(), config, ports: vec![ws, rpc_port] }
 }
 
+/// `node` with its admin API (`/nodes`) on `http`.
+pub fn with_admin(mut node: NodeFile, http: u16) -> NodeFile {
+    node.config["http"] = json!({ "port": http, "token": ADMIN_TOKEN });
+    node.ports.push(http);
+    node
+}
+
 /// A route: relays and membership; its admin API (`/nodes`) on `http`.
 pub fn route(name: &str, http: u16, rpc_port: u16, remotes: Vec<Value>) -> NodeFile {
     let config = json!({
@@ -235,6 +247,23 @@ pub fn route(name: &str, http: u16, rpc_port: u16, remotes: Vec<Value>) -> NodeF
 /// The names of the members a node's `GET /nodes` lists (docs/operations.md),
 /// or `None` while it does not answer.
 pub fn members(http: u16) -> Option<Vec<String>> {
+    names(&nodes(http)?["members"], "name")
+}
+
+/// The types of the peers a node has live links to (`GET /nodes`).
+pub fn linked_types(http: u16) -> Option<Vec<String>> {
+    names(&nodes(http)?["links"], "type")
+}
+
+fn names(list: &Value, key: &str) -> Option<Vec<String>> {
+    let mut names: Vec<String> =
+        list.as_array()?.iter().filter_map(|m| m[key].as_str().map(str::to_owned)).collect();
+    names.sort();
+    Some(names)
+}
+
+/// A node's `GET /nodes`, or `None` while it does not answer.
+fn nodes(http: u16) -> Option<Value> {
     use std::io::{Read, Write};
     let mut s = TcpStream::connect(("127.0.0.1", http)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
@@ -249,11 +278,7 @@ pub fn members(http: u16) -> Option<Vec<String>> {
     if !head.starts_with("HTTP/1.1 200") {
         return None;
     }
-    let nodes: Value = serde_json::from_str(body).ok()?;
-    let mut names: Vec<String> =
-        nodes["members"].as_array()?.iter().filter_map(|m| m["name"].as_str().map(str::to_owned)).collect();
-    names.sort();
-    Some(names)
+    serde_json::from_str(body).ok()
 }
 
 /// A betting service with its admin API on `http`; `store` is the
