@@ -1,0 +1,147 @@
+//! Load that runs through kills: clients that bet in a loop, log in again
+//! when their session's login is lost, and record what they saw; plus the
+//! waits the tests synchronise on (no fixed sleeps).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use espoir_client::{Bettor, ClientError};
+use tokio::time::{Instant, sleep};
+
+use super::bettors::{Acked, Ledger, connect, retryable};
+use super::{WAIT, members};
+
+/// Bets per user before a client moves to a new user, so one "my bets"
+/// page (100) holds every order of a user.
+const BETS_PER_USER: usize = 40;
+
+/// What the betting loops share with the test.
+#[derive(Debug)]
+pub struct Progress {
+    /// Per client, bets acknowledged since the last [`all_served`].
+    successes: Vec<u64>,
+    /// Set by [`Progress::mark`]: the kill being measured.
+    mark: Option<Instant>,
+    /// Per client hit by the kill: its first failure after the mark, and its
+    /// first acknowledged bet after that.
+    hit: Vec<Option<(Instant, Option<Instant>)>>,
+}
+
+impl Progress {
+    pub fn new(clients: usize) -> Arc<Mutex<Progress>> {
+        Arc::new(Mutex::new(Progress { successes: vec![0; clients], mark: None, hit: vec![None; clients] }))
+    }
+
+    /// Starts measuring who the kill at `at` hits and when they recover.
+    pub fn mark(&mut self, at: Instant) {
+        self.mark = Some(at);
+        self.hit.iter_mut().for_each(|h| *h = None);
+    }
+
+    /// Per client hit since the mark: time from the mark to its first
+    /// acknowledged bet after its failure (`None`: not yet).
+    pub fn recoveries(&self) -> Vec<Option<Duration>> {
+        let mark = self.mark.expect("marked");
+        self.hit.iter().flatten().map(|(_, ok)| ok.map(|t| t - mark)).collect()
+    }
+
+    fn failed(&mut self, client: usize) {
+        if self.mark.is_some() && self.hit[client].is_none() {
+            self.hit[client] = Some((Instant::now(), None));
+        }
+    }
+
+    fn succeeded(&mut self, client: usize) {
+        self.successes[client] += 1;
+        if let Some((_, ok @ None)) = &mut self.hit[client] {
+            *ok = Some(Instant::now());
+        }
+    }
+}
+
+/// One client of the load: bets 1 coin at a time until `stop`, through
+/// whatever fails. Returns its client and each user's ledger.
+pub async fn bet_loop(
+    client: usize,
+    urls: Vec<String>,
+    id: u64,
+    progress: Arc<Mutex<Progress>>,
+    stop: Arc<AtomicBool>,
+) -> (Bettor, Vec<(String, Ledger)>) {
+    let bettor = connect(&urls).await;
+    let mut users: Vec<(String, Ledger)> = Vec::new();
+    let mut logged_in = false;
+    while !stop.load(Ordering::Relaxed) {
+        if users.last().is_none_or(|(_, l)| l.acked.len() + l.unanswered >= BETS_PER_USER) {
+            users.push((format!("c{client}-u{}", users.len()), Ledger::default()));
+            logged_in = false;
+        }
+        let (name, ledger) = users.last_mut().expect("a user");
+        if !logged_in {
+            match bettor.login(name, &format!("{name}-pw")).await {
+                Ok(_) => logged_in = true,
+                Err(e) if retryable(&e) => {
+                    progress.lock().unwrap().failed(client);
+                    sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+                Err(e) => panic!("{name}: login: {e}"),
+            }
+        }
+        match bettor.bet(id, "home", 1).await {
+            Ok(placed) => {
+                ledger.acked.push(Acked { order_id: placed.order_id, option: "home".into(), amount: 1 });
+                progress.lock().unwrap().succeeded(client);
+            }
+            // The session's login lived on a node that is gone: this bet was
+            // refused before it was placed.
+            Err(e) if e.code() == Some(6001) => {
+                progress.lock().unwrap().failed(client);
+                logged_in = false;
+            }
+            Err(e) if retryable(&e) => {
+                // The bet may have committed before the failure.
+                ledger.unanswered += 1;
+                progress.lock().unwrap().failed(client);
+                if matches!(e, ClientError::Disconnected) {
+                    logged_in = false;
+                }
+            }
+            Err(e) => panic!("{name}: bet: {e}"),
+        }
+        sleep(Duration::from_millis(20)).await;
+    }
+    (bettor, users)
+}
+
+/// Waits until every client in `clients` has a bet acknowledged from now
+/// on; returns how long that took.
+pub async fn all_served(
+    progress: &Arc<Mutex<Progress>>,
+    clients: std::ops::Range<usize>,
+    what: &str,
+) -> Duration {
+    let started = Instant::now();
+    progress.lock().unwrap().successes.iter_mut().for_each(|n| *n = 0);
+    loop {
+        if progress.lock().unwrap().successes[clients.clone()].iter().all(|n| *n > 0) {
+            return started.elapsed();
+        }
+        assert!(started.elapsed() < WAIT, "{what}: {:?}", progress.lock().unwrap().successes);
+        sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Waits until the node's `/nodes` lists exactly `want` as members.
+pub async fn wait_members(http: u16, want: &[String], what: &str) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let seen = members(http);
+        if seen.as_deref() == Some(want) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{what}: {seen:?}");
+        sleep(Duration::from_millis(20)).await;
+    }
+}
