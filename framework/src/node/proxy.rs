@@ -203,6 +203,12 @@ async fn serve_client(
     // Once the node drains, no more frames are read: the client gets the
     // answers to what it already sent, then a `1001 going away`.
     let mut draining = shared.drain.is_draining();
+    // Made once, not per loop turn: a fresh wait future per turn would
+    // register (and drop) a waiter on each token every time round.
+    let drain_started = shared.drain.started();
+    tokio::pin!(drain_started);
+    let kicked = open.kick.clone().cancelled_owned();
+    tokio::pin!(kicked);
 
     let end: End = 'conn: loop {
         if inflight.is_none()
@@ -247,10 +253,10 @@ async fn serve_client(
         }
         tokio::select! {
             biased;
-            () = shared.drain.started(), if !draining => {
+            () = &mut drain_started, if !draining => {
                 draining = true;
             }
-            () = open.kick.cancelled() => break stopped(&shared, &sessions, &open, &session),
+            () = &mut kicked => break stopped(&shared, &sessions, &open, &session),
             // Pushes first: a handler's pushes are queued before its reply
             // arrives, and must reach the client before it.
             push = open.outbound.recv() => {
@@ -392,7 +398,7 @@ async fn forward(
     let mut pins = Some(info.pins);
     let uid = info.uid.as_deref().unwrap_or_default().to_owned();
     let mut avoid: Option<NodeId> = None;
-    let response = loop {
+    let (response, link) = loop {
         let mut request = shared.envelope(Kind::Request, frame.command, Some(session), frame.body.clone());
         // A retry goes out without pins: the pinned node is the one that refused.
         request.pins = pins.take().unwrap_or_default();
@@ -410,11 +416,18 @@ async fn forward(
             && avoid.is_none()
             && NodeId::parse(&response.source).is_ok_and(|id| shared.members.excluded(&id));
         if !refused_by_draining {
-            break response;
+            break (response, link);
         }
         avoid = NodeId::parse(&response.source).ok();
     };
-    let served = NodeId::parse(&response.source).ok().and_then(|id| {
+    // Usually the node at the other end of the link answered: reuse its
+    // id rather than parse (and allocate) it again.
+    let source = if response.source == link.peer_id().as_str() {
+        Ok(link.peer_id().clone())
+    } else {
+        NodeId::parse(&response.source)
+    };
+    let served = source.ok().and_then(|id| {
         NodeType::try_from(response.origin_type).ok().filter(|t| *t != NodeType::Unspecified).map(|t| (t, id))
     });
     match response.status {
