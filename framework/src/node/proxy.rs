@@ -46,9 +46,15 @@ const WS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// reading the socket until the session catches up.
 const MAX_QUEUED_FRAMES: usize = 64;
 
+/// First pause after a failing `accept`; doubles while it keeps failing.
+const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(5);
+/// Longest pause after a failing `accept`.
+const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
+
 /// Accepts client connections until shutdown.
 pub(crate) async fn accept_loop(shared: Arc<NodeShared>, listener: TcpListener, max_connections: usize) {
     let permits = Arc::new(Semaphore::new(max_connections.max(1)));
+    let mut backoff = ACCEPT_BACKOFF_MIN;
     loop {
         let (stream, addr) = tokio::select! {
             () = shared.shutdown.cancelled() => return,
@@ -59,10 +65,21 @@ pub(crate) async fn accept_loop(shared: Arc<NodeShared>, listener: TcpListener, 
                 return;
             }
             r = listener.accept() => match r {
-                Ok(conn) => conn,
+                Ok(conn) => {
+                    backoff = ACCEPT_BACKOFF_MIN;
+                    conn
+                }
+                // Out of file descriptors (EMFILE/ENFILE) is the usual
+                // cause: the pending connection stays in the backlog, so
+                // retrying at once would spin. Wait, longer each time, until
+                // a connection closes and frees a descriptor.
                 Err(err) => {
-                    tracing::error!(error = %err, "websocket accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    tracing::error!(error = %err, ?backoff, "websocket accept failed; backing off");
+                    tokio::select! {
+                        () = shared.shutdown.cancelled() => return,
+                        () = tokio::time::sleep(backoff) => {}
+                    }
+                    backoff = (backoff * 2).min(ACCEPT_BACKOFF_MAX);
                     continue;
                 }
             },
