@@ -42,7 +42,7 @@ impl InboundHandler for NodeInbound {
             return;
         }
         shared.metrics.received(Via::Rpc, incoming.envelope.command);
-        handle(&shared, incoming.envelope);
+        handle(&shared, &incoming.link, incoming.envelope);
     }
 
     fn link_up(&self, link: &Link) {
@@ -69,7 +69,7 @@ impl InboundHandler for NodeInbound {
     }
 }
 
-fn handle(shared: &Arc<NodeShared>, envelope: Envelope) {
+fn handle(shared: &Arc<NodeShared>, link: &Link, envelope: Envelope) {
     if !envelope.to.is_empty() && envelope.to != shared.id.as_str() {
         relay_to_node(shared, envelope);
         return;
@@ -84,9 +84,9 @@ fn handle(shared: &Arc<NodeShared>, envelope: Envelope) {
         Kind::Push => deliver_push(shared, envelope),
         // Addressed to this node by id: handle it here, whatever the
         // command's usual route (offline notices, pinned calls).
-        Kind::Request | Kind::Notify if addressed_here => dispatch(shared, envelope),
+        Kind::Request | Kind::Notify if addressed_here => dispatch(shared, link, envelope),
         Kind::Request | Kind::Notify => match shared.target(envelope.command) {
-            Target::Local => dispatch(shared, envelope),
+            Target::Local => dispatch(shared, link, envelope),
             Target::Forward(node_type) => forward_to_type(shared, envelope, node_type),
         },
         other => {
@@ -193,7 +193,11 @@ fn deliver_push(shared: &NodeShared, envelope: Envelope) {
 }
 
 /// Runs the local handler in its own task and answers requests.
-fn dispatch(shared: &Arc<NodeShared>, mut envelope: Envelope) {
+///
+/// Handlers always get their own task, even those that finish without
+/// waiting: run inline, a handler's synchronous work (or a panic's
+/// backtrace) would stall the link's reader and its heartbeats with it.
+fn dispatch(shared: &Arc<NodeShared>, link: &Link, mut envelope: Envelope) {
     // A draining node starts no new requests. The handler never ran, so
     // the proxy may safely retry elsewhere (it knows we drain: the drain
     // announcement went out on this link before this refusal).
@@ -230,25 +234,47 @@ fn dispatch(shared: &Arc<NodeShared>, mut envelope: Envelope) {
         },
     };
     let task_shared = Arc::clone(shared);
+    let link = link.clone();
     shared.shutdown.spawn(shared.drain.track(async move {
         let shared = task_shared;
         let _slot = slot;
         let view = SessionView::from_wire(&envelope.uid, std::mem::take(&mut envelope.session_data));
-        let ctx = Context::new(Arc::clone(&shared) as Arc<dyn crate::handler::NodeApi>, session, envelope.command)
-            .with_view(view);
+        let ctx =
+            Context::new(Arc::clone(&shared) as Arc<dyn crate::handler::NodeApi>, session, envelope.command)
+                .with_view(view);
         let started = tokio::time::Instant::now();
         let result = run_handler(&*handler, ctx, envelope.payload.clone(), shared.handler_timeout).await;
         shared.metrics.handled(envelope.command, started.elapsed(), &result);
         if envelope.kind() == Kind::Request {
-            let Ok(source) = NodeId::parse(&envelope.source) else { return };
-            let response = shared.response(&envelope, result);
-            if let Err(err) = shared.send_to_node(&source, response) {
-                tracing::warn!(%source, command = envelope.command, error = %err, "could not send a response");
-            }
+            answer(&shared, &link, &envelope, result);
         } else if let Err(status) = result {
             tracing::warn!(handler = handler.name(), error = %status, "notification handler failed");
         }
     }));
+}
+
+/// Answers a request: on the link it came in on when its sender is at the
+/// other end (no id parsing, no lookup), else through the usual route.
+fn answer(shared: &NodeShared, link: &Link, request: &Envelope, result: Result<Option<Bytes>, Status>) {
+    let response = shared.response(request, result);
+    let response = if request.source == link.peer_id().as_str() {
+        let command = response.command;
+        match link.send_or_return(response) {
+            Ok(()) => return shared.metrics.sent(Via::Rpc, command),
+            // Closed under us: the sender may still be reachable another way.
+            Err((crate::transport::SendError::Closed, response)) => *response,
+            Err((err, _)) => {
+                let source = link.peer_id();
+                return tracing::warn!(%source, command, error = %err, "could not send a response");
+            }
+        }
+    } else {
+        response
+    };
+    let Ok(source) = NodeId::parse(&request.source) else { return };
+    if let Err(err) = shared.send_to_node(&source, response) {
+        tracing::warn!(%source, command = request.command, error = %err, "could not send a response");
+    }
 }
 
 /// Runs a handler with a deadline; a panic becomes an `INTERNAL` status

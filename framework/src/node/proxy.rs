@@ -50,11 +50,17 @@ use limits::write;
 /// reading the socket until the session catches up.
 const MAX_QUEUED_FRAMES: usize = 64;
 
+/// First pause after a failing `accept`; doubles while it keeps failing.
+const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(5);
+/// Longest pause after a failing `accept`.
+const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
+
 /// Accepts client connections until shutdown.
 pub(crate) async fn accept_loop(shared: Arc<NodeShared>, listener: TcpListener, max_connections: usize) {
     let permits = Arc::new(Semaphore::new(max_connections.max(1)));
     let limits = shared.config.websocket.as_ref().map(|ws| ws.limits.clone()).unwrap_or_default();
     let per_ip = IpLimiter::new(limits.max_connections_per_ip);
+    let mut backoff = ACCEPT_BACKOFF_MIN;
     loop {
         let (stream, addr) = tokio::select! {
             () = shared.shutdown.cancelled() => return,
@@ -65,10 +71,21 @@ pub(crate) async fn accept_loop(shared: Arc<NodeShared>, listener: TcpListener, 
                 return;
             }
             r = listener.accept() => match r {
-                Ok(conn) => conn,
+                Ok(conn) => {
+                    backoff = ACCEPT_BACKOFF_MIN;
+                    conn
+                }
+                // Out of file descriptors (EMFILE/ENFILE) is the usual
+                // cause: the pending connection stays in the backlog, so
+                // retrying at once would spin. Wait, longer each time, until
+                // a connection closes and frees a descriptor.
                 Err(err) => {
-                    tracing::error!(error = %err, "websocket accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    tracing::error!(error = %err, ?backoff, "websocket accept failed; backing off");
+                    tokio::select! {
+                        () = shared.shutdown.cancelled() => return,
+                        () = tokio::time::sleep(backoff) => {}
+                    }
+                    backoff = (backoff * 2).min(ACCEPT_BACKOFF_MAX);
                     continue;
                 }
             },
@@ -228,6 +245,12 @@ async fn serve_client(
     // Once the node drains, no more frames are read: the client gets the
     // answers to what it already sent, then a `1001 going away`.
     let mut draining = shared.drain.is_draining();
+    // Made once, not per loop turn: a fresh wait future per turn would
+    // register (and drop) a waiter on each token every time round.
+    let drain_started = shared.drain.started();
+    tokio::pin!(drain_started);
+    let kicked = open.kick.clone().cancelled_owned();
+    tokio::pin!(kicked);
 
     let end: End = 'conn: loop {
         if inflight.is_none()
@@ -280,10 +303,10 @@ async fn serve_client(
         }
         tokio::select! {
             biased;
-            () = shared.drain.started(), if !draining => {
+            () = &mut drain_started, if !draining => {
                 draining = true;
             }
-            () = open.kick.cancelled() => break stopped(&shared, &sessions, &open, &session),
+            () = &mut kicked => break stopped(&shared, &sessions, &open, &session),
             // Pushes first: a handler's pushes are queued before its reply
             // arrives, and must reach the client before it.
             push = open.outbound.recv() => {
@@ -467,7 +490,7 @@ async fn forward(
     let mut pins = Some(info.pins);
     let uid = info.uid.as_deref().unwrap_or_default().to_owned();
     let mut avoid: Option<NodeId> = None;
-    let response = loop {
+    let (response, link) = loop {
         let mut request = shared.envelope(Kind::Request, frame.command, Some(session), frame.body.clone());
         // A retry goes out without pins: the pinned node is the one that refused.
         request.pins = pins.take().unwrap_or_default();
@@ -485,11 +508,18 @@ async fn forward(
             && avoid.is_none()
             && NodeId::parse(&response.source).is_ok_and(|id| shared.members.excluded(&id));
         if !refused_by_draining {
-            break response;
+            break (response, link);
         }
         avoid = NodeId::parse(&response.source).ok();
     };
-    let served = NodeId::parse(&response.source).ok().and_then(|id| {
+    // Usually the node at the other end of the link answered: reuse its
+    // id rather than parse (and allocate) it again.
+    let source = if response.source == link.peer_id().as_str() {
+        Ok(link.peer_id().clone())
+    } else {
+        NodeId::parse(&response.source)
+    };
+    let served = source.ok().and_then(|id| {
         NodeType::try_from(response.origin_type).ok().filter(|t| *t != NodeType::Unspecified).map(|t| (t, id))
     });
     match response.status {

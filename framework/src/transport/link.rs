@@ -370,6 +370,9 @@ async fn write_loop(
             Ok::<_, LinkError>(())
         })
     };
+    // Made once: a fresh wait per batch would register a waiter each time.
+    let closed = link.inner.closed.cancelled();
+    tokio::pin!(closed);
     loop {
         let first = tokio::select! {
             biased;
@@ -378,7 +381,7 @@ async fn write_loop(
                 None => return Ok(()),
             },
             _ = heartbeat.tick() => beat.clone(),
-            () = link.inner.closed.cancelled() => return Ok(()),
+            () = &mut closed => return Ok(()),
         };
         encode(&mut buf, &first)?;
         let mut frames = 1u64;
