@@ -54,6 +54,14 @@ async fn start(data: &Path, shutdown: &Shutdown) -> (Vec<RunningNode>, String, S
             token = raw["http"]["token"].as_str().unwrap().to_owned();
             betting::service(Node::builder(config))
         } else {
+            // Every bench client connects from 127.0.0.1 and pipelines
+            // bets: the default per-IP and per-client rate limits would
+            // measure themselves, not the app.
+            if let Some(ws) = config.websocket.as_mut() {
+                ws.limits.max_connections_per_ip = usize::MAX;
+                (ws.limits.message_rate, ws.limits.message_burst) = (u32::MAX, u32::MAX);
+                (ws.limits.bytes_rate, ws.limits.bytes_burst) = (u32::MAX, u32::MAX);
+            }
             Node::builder(config)
         };
         nodes.push(builder.start(shutdown).await.unwrap());

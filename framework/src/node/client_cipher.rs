@@ -70,7 +70,7 @@ pub(crate) async fn accept(
 
 /// Seals an encoded frame for the client when the link is encrypted.
 pub(crate) fn outgoing(
-    cipher: &mut Option<ClientLinkCipher>,
+    cipher: &mut Option<Box<ClientLinkCipher>>,
     frame: Bytes,
 ) -> Result<Bytes, ClientLinkError> {
     match cipher {
@@ -81,7 +81,7 @@ pub(crate) fn outgoing(
 
 /// Opens the frames of one client message when the link is encrypted.
 pub(crate) fn incoming(
-    cipher: &mut Option<ClientLinkCipher>,
+    cipher: &mut Option<Box<ClientLinkCipher>>,
     frames: &mut [ClientFrame],
 ) -> Result<(), ClientLinkError> {
     let Some(cipher) = cipher else { return Ok(()) };

@@ -195,8 +195,11 @@ async fn serve_client(
     let _ = stream.set_nodelay(true);
     // One deadline from the TCP accept to a usable link, hello included.
     let handshake_until = tokio::time::Instant::now() + limits.handshake_timeout;
+    // Boxed, like every once-per-connection await below: the connection
+    // task's future is as large as its largest await, and it lives as long
+    // as the client does (an idle proxy holds tens of thousands of them).
     let handshake =
-        tokio_tungstenite::accept_async_with_config(stream, Some(ws_config(ws_settings.max_frame)));
+        Box::pin(tokio_tungstenite::accept_async_with_config(stream, Some(ws_config(ws_settings.max_frame))));
     let mut ws = match tokio::time::timeout_at(handshake_until, handshake).await {
         Ok(Ok(ws)) => ws,
         // No session was created, so there is nobody to announce offline
@@ -217,8 +220,10 @@ async fn serve_client(
             return tracing::error!("websocket.encode is 1 but websocket.token is missing: client refused");
         };
         let left = handshake_until.saturating_duration_since(tokio::time::Instant::now());
-        match client_cipher::accept(&mut ws, token, ws_settings.max_frame, left).await {
-            Some(c) => cipher = Some(c),
+        match Box::pin(client_cipher::accept(&mut ws, token, ws_settings.max_frame, left)).await {
+            // Boxed: two AES-GCM key schedules inline would grow every
+            // connection, encrypted or not.
+            Some(c) => cipher = Some(Box::new(c)),
             None => return tracing::debug!(%addr, "client did not set up the encrypted link"),
         }
     }
@@ -258,12 +263,24 @@ async fn serve_client(
         {
             frames_seen += 1;
             shared.metrics.received(Via::Client, frame.command);
-            match limits::admit(&shared, &mut limiter, &mut cipher, &mut sink, frame.command, write_timeout)
+            let verdict = limiter.admit_frame(tokio::time::Instant::now());
+            // The refusal path is boxed so its write does not grow every
+            // connection's future; admitted frames (the norm) skip it.
+            if verdict != crate::node::limits::Admit::Yes {
+                match Box::pin(limits::admit(
+                    &shared,
+                    verdict,
+                    &mut cipher,
+                    &mut sink,
+                    frame.command,
+                    write_timeout,
+                ))
                 .await
-            {
-                Ok(true) => {}
-                Ok(false) => continue,
-                Err(end) => break 'conn end,
+                {
+                    Ok(true) => {}
+                    Ok(false) => continue,
+                    Err(end) => break 'conn end,
+                }
             }
             match &resume {
                 Some(cfg) if frame.command == cfg.resume_command => {
@@ -386,14 +403,14 @@ async fn serve_client(
             }
         }
     };
-    let close_sent = limits::farewell(&mut sink, end.goodbye, write_timeout).await;
+    let close_sent = Box::pin(limits::farewell(&mut sink, end.goodbye, write_timeout)).await;
     match sessions.end(session.seq(), open.generation, end.lost, end.reason) {
         Ending::NotOurs => {}
         Ending::Detached { generation } => expire_later(&shared, session.seq(), generation),
         Ending::Closed(closed) => announce_closed(&shared, &closed),
     }
     if close_sent {
-        limits::linger(&mut source, write_timeout).await;
+        Box::pin(limits::linger(&mut source, write_timeout)).await;
     }
     tracing::debug!(%addr, %session, reason = end.reason, "client disconnected");
 }

@@ -12,7 +12,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use super::{End, error_frame};
 use crate::node::client_cipher;
-use crate::node::limits::{Admit, ConnLimiter};
+use crate::node::limits::Admit;
 use crate::node::shared::NodeShared;
 use crate::secure::ClientLinkCipher;
 use crate::status::Status;
@@ -46,18 +46,18 @@ pub(super) async fn write(
     }
 }
 
-/// Applies the message rate to one client frame: `Ok(true)` to handle it,
+/// Acts on the message-rate verdict for one client frame: `Ok(true)` to handle it,
 /// `Ok(false)` when it was refused (answered with a 429 error frame), or
 /// how the connection ends (a flood).
 pub(super) async fn admit(
     shared: &NodeShared,
-    limiter: &mut ConnLimiter,
-    cipher: &mut Option<ClientLinkCipher>,
+    verdict: Admit,
+    cipher: &mut Option<Box<ClientLinkCipher>>,
     sink: &mut Sink,
     command: i32,
     write_timeout: Duration,
 ) -> Result<bool, End> {
-    match limiter.admit_frame(tokio::time::Instant::now()) {
+    match verdict {
         Admit::Yes => Ok(true),
         Admit::Refuse => {
             shared.metrics.limit_hit("message_rate");
