@@ -325,3 +325,12 @@ pub fn ws_url(port: u16) -> String {
 pub fn now() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("after 1970").as_secs()
 }
+
+/// Each crash test runs a cluster of processes (some also a mongod) on a
+/// 2-core machine. Side by side they starve each other's heartbeats and
+/// transactions, and would measure the machine rather than the failover:
+/// each test holds this for its whole run.
+pub async fn one_at_a_time() -> tokio::sync::MutexGuard<'static, ()> {
+    static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    SERIAL.lock().await
+}
