@@ -313,6 +313,21 @@ pub struct Audit {
 }
 
 impl Audit {
+    /// Adds one order: its stake while open, the house's result (stake
+    /// minus payout) once settled, nothing once refunded.
+    pub fn count_order(&mut self, order: &Order) {
+        match order.status {
+            OrderStatus::Open => {
+                self.open_stakes += u128::from(order.amount);
+                self.open_orders += 1;
+            }
+            OrderStatus::Settled | OrderStatus::PaidOut => {
+                self.house += i128::from(order.amount) - i128::from(order.payout);
+            }
+            OrderStatus::Refunded => {}
+        }
+    }
+
     /// `balances + open stakes + house == credited`, and the index of open
     /// orders agrees with the orders themselves.
     pub fn balanced(&self) -> bool {

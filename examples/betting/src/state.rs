@@ -162,6 +162,21 @@ impl MatchState {
         matches!(self, MatchState::Settling | MatchState::Cancelled | MatchState::NoResult)
     }
 
+    /// The transition that ends a payout run on a match in this state, or
+    /// `None` when its payouts are already done (4 or 8): running a batch
+    /// again then changes nothing. Both stores ask this before each batch.
+    ///
+    /// # Errors
+    /// [`IllegalTransition`] for a match that has nothing to pay out.
+    pub fn payout_finish(self) -> Result<Option<Action>, IllegalTransition> {
+        match self {
+            MatchState::Settling => Ok(Some(Action::FinishSettlement)),
+            MatchState::Cancelled | MatchState::NoResult => Ok(Some(Action::FinishRefund)),
+            MatchState::Settled | MatchState::Refunded => Ok(None),
+            from => Err(IllegalTransition { from, action: Action::FinishSettlement }),
+        }
+    }
+
     /// Betting closes by itself at the start time (a kickoff timer is armed).
     pub fn awaits_kickoff(self) -> bool {
         matches!(self, MatchState::BettingStopped | MatchState::BettingOpen)

@@ -110,3 +110,16 @@ fn states_keep_the_seeds_numbers_on_the_wire() {
     assert_eq!(MatchState::try_from(10), Err(UnknownState(10)));
     assert!(serde_json::from_str::<MatchState>("10").is_err());
 }
+
+#[test]
+fn a_payout_run_finishes_with_the_transition_the_state_allows() {
+    for state in ALL_STATES {
+        match state.payout_finish() {
+            // The finishing transition is one the machine accepts here.
+            Ok(Some(action)) => assert!(state.needs_payout() && state.next(action).is_ok(), "{state}"),
+            // Already paid out: a repeated run is a no-op, not an error.
+            Ok(None) => assert!(matches!(state, S::Settled | S::Refunded), "{state}"),
+            Err(err) => assert!(!state.needs_payout() && err.from == state, "{state}"),
+        }
+    }
+}

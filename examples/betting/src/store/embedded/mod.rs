@@ -31,7 +31,7 @@ use self::tables::{
 };
 use super::Store;
 use crate::error::BetError;
-use crate::model::{Audit, Match, NewBet, NewMatch, Order, OrderStatus, PayoutBatch, Placed, User};
+use crate::model::{Audit, Match, NewBet, NewMatch, Order, PayoutBatch, Placed, User};
 use crate::state::Action;
 
 /// Most requests committed in one transaction: large enough to amortise an
@@ -326,17 +326,7 @@ impl Store for EmbeddedStore {
             }
             for entry in txn.open_table(ORDERS).map_err(storage)?.iter()? {
                 let (id, row) = entry?;
-                let order = order_from_row(id.value(), row.value())?;
-                match order.status {
-                    OrderStatus::Open => {
-                        audit.open_stakes += u128::from(order.amount);
-                        audit.open_orders += 1;
-                    }
-                    OrderStatus::Settled | OrderStatus::PaidOut => {
-                        audit.house += i128::from(order.amount) - i128::from(order.payout);
-                    }
-                    OrderStatus::Refunded => {}
-                }
+                audit.count_order(&order_from_row(id.value(), row.value())?);
             }
             audit.indexed_open = txn.open_table(OPEN_ORDERS).map_err(storage)?.len()?;
             Ok(audit)

@@ -13,7 +13,7 @@ use crate::model::{
     MAX_STAKE, Match, NewBet, NewMatch, Order, OrderStatus, Payout, PayoutBatch, Placed, User, check_name,
     payout,
 };
-use crate::state::{Action, MatchState};
+use crate::state::Action;
 
 pub(super) fn create_user(t: &mut Tables<'_>, name: &str, hash: &str, bonus: u64) -> Result<User, BetError> {
     check_name("name", name)?;
@@ -121,15 +121,8 @@ pub(super) fn place_bet(t: &mut Tables<'_>, bet: &NewBet) -> Result<Placed, BetE
 
 pub(super) fn pay_out(t: &mut Tables<'_>, match_id: u64, limit: usize) -> Result<PayoutBatch, BetError> {
     let mut m = t.load_match(match_id)?;
-    let finish = match m.state {
-        MatchState::Settling => Action::FinishSettlement,
-        MatchState::Cancelled | MatchState::NoResult => Action::FinishRefund,
-        MatchState::Settled | MatchState::Refunded => {
-            return Ok(PayoutBatch { payouts: Vec::new(), state: m.state });
-        }
-        from => {
-            return Err(BetError::IllegalTransition { id: match_id, from, action: Action::FinishSettlement });
-        }
+    let Some(finish) = m.state.payout_finish().map_err(|e| BetError::transition(match_id, e))? else {
+        return Ok(PayoutBatch { payouts: Vec::new(), state: m.state });
     };
     let due: Vec<u64> = t
         .open_orders

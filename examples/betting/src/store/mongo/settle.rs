@@ -25,7 +25,7 @@ use super::docs::{OrderDoc, signed};
 use super::txn::Failure;
 use crate::error::BetError;
 use crate::model::{Audit, OrderStatus, Payout, PayoutBatch, payout};
-use crate::state::{Action, MatchState};
+use crate::state::Action;
 
 impl Db {
     pub(super) async fn pay_out(&self, match_id: u64, limit: usize) -> Result<PayoutBatch, BetError> {
@@ -53,16 +53,8 @@ impl Db {
     ) -> Result<PayoutBatch, Failure> {
         let found = self.matches.find_one(doc! { "_id": signed(match_id) }).session(&mut *s).await?;
         let m = found.ok_or(BetError::MatchNotFound(match_id))?.to_match()?;
-        let finish = match m.state {
-            MatchState::Settling => Action::FinishSettlement,
-            MatchState::Cancelled | MatchState::NoResult => Action::FinishRefund,
-            MatchState::Settled | MatchState::Refunded => {
-                return Ok(PayoutBatch { payouts: Vec::new(), state: m.state });
-            }
-            from => {
-                let action = Action::FinishSettlement;
-                return Err(BetError::IllegalTransition { id: match_id, from, action }.into());
-            }
+        let Some(finish) = m.state.payout_finish().map_err(|e| BetError::transition(match_id, e))? else {
+            return Ok(PayoutBatch { payouts: Vec::new(), state: m.state });
         };
         let open = doc! { "match_id": signed(match_id), "status": 0 };
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
@@ -206,17 +198,7 @@ impl Db {
             .map_err(|e| self.storage(&e))?;
         let mut matches: Vec<i64> = Vec::new();
         for doc in &orders {
-            let order = doc.to_order()?;
-            match order.status {
-                OrderStatus::Open => {
-                    audit.open_stakes += u128::from(order.amount);
-                    audit.open_orders += 1;
-                }
-                OrderStatus::Settled | OrderStatus::PaidOut => {
-                    audit.house += i128::from(order.amount) - i128::from(order.payout);
-                }
-                OrderStatus::Refunded => {}
-            }
+            audit.count_order(&doc.to_order()?);
             if !matches.contains(&doc.match_id) {
                 matches.push(doc.match_id);
             }
