@@ -295,3 +295,46 @@ async fn an_unreachable_mongod_is_a_storage_error_without_credentials() {
     let shown = err.to_string();
     assert!(shown.contains("mongodb://127.0.0.1:1/betting") && !shown.contains("hunter2"), "{shown}");
 }
+
+/// A node killed between its transaction's writes and its commit leaves the
+/// transaction open on the server, holding the user's balance and the
+/// match's totals for `transactionLifetimeLimitSeconds` (60 s). The other
+/// node ends it instead of conflicting with it for a minute.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transaction_left_open_by_a_dead_node_does_not_block_betting() {
+    use espoir_testkit::mongodb::{Client, options::ClientOptions};
+    let Some(mongo) = shared_mongo().await else { return };
+    let (survivor, _, database) = two_nodes(&mongo, "orphan").await;
+    let ids = OrderIds::new(1, None).unwrap();
+    let u = user(&*survivor, "punter", 100).await;
+    let m = open_match(&*survivor).await;
+
+    // The dead node: a betting store's client whose transaction has written
+    // the user and the match, and which never commits nor aborts.
+    let mut options = ClientOptions::parse(mongo.uri()).await.unwrap();
+    options.app_name = Some(format!("espoir-betting/{database}"));
+    let dead = Client::with_options(options).unwrap();
+    let db = dead.database(&database);
+    let mut session = dead.start_session().await.unwrap();
+    session.start_transaction().await.unwrap();
+    for (collection, id) in [("users", u.uid), ("matches", m.id)] {
+        db.collection::<Document>(collection)
+            .update_one(doc! { "_id": id as i64 }, doc! { "$inc": { "touched": 1 } })
+            .session(&mut session)
+            .await
+            .unwrap();
+    }
+    // Dropping the session would abort the transaction; a killed process
+    // never gets to.
+    std::mem::forget(session);
+    drop(dead);
+
+    let placed =
+        bet(&*survivor, &ids, u.uid, m.id, "home", 10).await.expect("the bet waits out the dead node");
+    assert_eq!(placed.balance, 90);
+    assert!(survivor.retries() > 0, "the bet did meet the dead node's transaction");
+    let user = mongo.database(&database).await.collection::<Document>("users");
+    let doc = user.find_one(doc! { "_id": u.uid as i64 }).await.unwrap().unwrap();
+    assert!(!doc.contains_key("touched"), "the dead node's writes were aborted, never committed");
+    assert_conserved(&*survivor).await;
+}

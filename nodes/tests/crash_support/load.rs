@@ -125,10 +125,12 @@ pub async fn all_served(
     let started = Instant::now();
     progress.lock().unwrap().successes.iter_mut().for_each(|n| *n = 0);
     loop {
-        if progress.lock().unwrap().successes[clients.clone()].iter().all(|n| *n > 0) {
+        // A copy, so a failed assert never poisons the lock the loops share.
+        let served = progress.lock().unwrap().successes[clients.clone()].to_vec();
+        if served.iter().all(|n| *n > 0) {
             return started.elapsed();
         }
-        assert!(started.elapsed() < WAIT, "{what}: {:?}", progress.lock().unwrap().successes);
+        assert!(started.elapsed() < WAIT, "{what}: bets acknowledged per client {served:?}");
         sleep(Duration::from_millis(10)).await;
     }
 }

@@ -26,6 +26,7 @@
 
 mod bets;
 mod docs;
+mod orphans;
 mod records;
 mod settle;
 mod txn;
@@ -63,6 +64,9 @@ pub(super) struct Db {
     secret: Option<String>,
     /// Transactions run again after a conflict, since connecting.
     retries: AtomicU64,
+    /// The application name this database's betting stores connect with.
+    app: String,
+    reaper: orphans::Reaper,
 }
 
 /// The MongoDB store; see the module docs.
@@ -146,7 +150,9 @@ impl MongoStore {
         };
         let mut options =
             ClientOptions::parse(&self.uri).await.map_err(|e| fail("invalid connection string", e))?;
-        options.app_name = Some("espoir-betting".into());
+        // Names this database's betting stores, so one can end transactions
+        // a crashed one left open ([`orphans`]) and touch nothing else.
+        options.app_name = Some(orphans::app_name(&self.database));
         options.server_selection_timeout = Some(SERVER_SELECTION);
         // Reads see only what a majority holds: nothing a failover can undo.
         options.read_concern = Some(ReadConcern::majority());
@@ -162,6 +168,8 @@ impl MongoStore {
             place: self.place.clone(),
             secret: secret.clone(),
             retries: AtomicU64::new(0),
+            app: orphans::app_name(&self.database),
+            reaper: orphans::Reaper::default(),
         };
         db.create_indexes().await.map_err(|e| fail("cannot create the indexes", e))?;
         Ok(db)

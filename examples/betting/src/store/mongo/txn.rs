@@ -29,6 +29,10 @@ use crate::error::BetError;
 pub(super) const MAX_ATTEMPTS: u32 = 60;
 /// Longest pause between two attempts.
 const MAX_BACKOFF: Duration = Duration::from_millis(100);
+/// From this attempt on (about 0.1 s of conflicts), a conflicting
+/// transaction looks for transactions a crashed node left open
+/// ([`super::orphans`]).
+const REAP_FROM: u32 = 6;
 /// Commits retried when their outcome is unknown.
 const COMMIT_TRIES: u32 = 3;
 
@@ -109,6 +113,11 @@ impl Db {
         }
         self.retries.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(attempt = *attempt, "transaction conflicted; retrying");
+        if *attempt >= REAP_FROM {
+            // Conflicting this long may mean a dead node's transaction still
+            // holds the documents.
+            self.reap_orphans().await;
+        }
         tokio::time::sleep(backoff(*attempt)).await;
         Ok(())
     }
