@@ -9,7 +9,7 @@ pub(crate) fn groups() -> HandlerGroups {
         .add("hello.route", hello::route)
         .add("hello.service", hello::service)
         // The betting app (configs/local).
-        .add("betting.service", betting::service)
+        .add_checked("betting.service", betting::service, betting::check_config)
         // obespoir's own demo configs name these modules; they run unchanged.
         .add("proxy.include_libs", hello::proxy)
         .add("route.include_libs", hello::route)

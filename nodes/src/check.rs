@@ -51,16 +51,23 @@ fn report(loaded: Result<Vec<(PathBuf, NodeConfig)>, espoir::ConfigError>, group
     };
     let mut ok = true;
     for (file, config) in configs {
-        let unknown: Vec<&String> = config.api_path.iter().filter(|g| !groups.contains(g)).collect();
-        if unknown.is_empty() {
-            println!("ok    {} ({} {:?}, id {})", file.display(), config.name, config.role, config.node_id());
-        } else {
-            ok = false;
-            let known = groups.names().collect::<Vec<_>>().join(", ");
-            eprintln!(
-                "error {}: api_path names unknown handler groups {unknown:?}; known: {known}",
-                file.display()
-            );
+        // The groups' own settings (`app.<group>`) too, not just their names.
+        match groups.check(&config) {
+            Ok(()) => {
+                println!(
+                    "ok    {} ({} {:?}, id {})",
+                    file.display(),
+                    config.name,
+                    config.role,
+                    config.node_id()
+                );
+            }
+            Err(problems) => {
+                ok = false;
+                for problem in problems {
+                    eprintln!("error {}: {problem}", file.display());
+                }
+            }
         }
     }
     ok

@@ -59,6 +59,34 @@ fn check_rejects_a_bad_file_naming_file_and_field() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+#[test]
+fn check_validates_the_apps_settings_too() {
+    let dir = std::env::temp_dir().join(format!("espoir-check-app-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let service = |store: &str| {
+        format!(
+            r#"{{ name: "betting_1", type: "service", host: "127.0.0.1", api_path: ["betting.service"],
+                 rpc: {{ port: 1, token: "0123456789abcdef0123456789abcdef", encode: 0 }},
+                 app: {{ betting: {{ store: "{store}", path: "bets.redb" }} }} }}"#
+        )
+    };
+    let good = dir.join("good.json5");
+    std::fs::write(&good, service("embedded")).unwrap();
+    let out = espoir().arg("check").arg(&good).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let bad = dir.join("typo.json5");
+    std::fs::write(&bad, service("mongoo")).unwrap();
+    let out = espoir().arg("check").arg(&bad).output().unwrap();
+    assert!(!out.status.success(), "a misspelt store is refused before any node starts");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("typo.json5") && stderr.contains("app.betting") && stderr.contains("mongoo"),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 struct Cluster(Child);
 
 impl Drop for Cluster {

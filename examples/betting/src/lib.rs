@@ -81,6 +81,15 @@ pub fn service(builder: NodeBuilder) -> NodeBuilder {
     with_store(builder, store, settings)
 }
 
+/// Validates a node config's `app.betting` as [`service`] would, without
+/// opening anything: for `espoir check` (`HandlerGroups::add_checked`).
+///
+/// # Errors
+/// Why the settings are unusable.
+pub fn check_config(config: &espoir::NodeConfig) -> Result<(), String> {
+    Settings::from_config(config).map(drop).map_err(|e| e.to_string())
+}
+
 /// As [`service`], with a store the caller opened (tests, other stores).
 pub fn with_store(builder: NodeBuilder, store: Arc<dyn Store>, settings: Settings) -> NodeBuilder {
     let token = builder.config().http.as_ref().and_then(|h| h.token.clone());

@@ -8,13 +8,23 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::NodeBuilder;
+use crate::config::NodeConfig;
 
 type GroupFn = Arc<dyn Fn(NodeBuilder) -> NodeBuilder + Send + Sync>;
+type CheckFn = Arc<dyn Fn(&NodeConfig) -> Result<(), String> + Send + Sync>;
+
+/// One group: how it wires a node, and how it validates its own part of a
+/// config (`app.<name>`) without starting anything.
+#[derive(Clone)]
+struct Group {
+    wire: GroupFn,
+    check: Option<CheckFn>,
+}
 
 /// Handler groups by name.
 #[derive(Clone, Default)]
 pub struct HandlerGroups {
-    groups: BTreeMap<String, GroupFn>,
+    groups: BTreeMap<String, Group>,
 }
 
 impl std::fmt::Debug for HandlerGroups {
@@ -46,7 +56,20 @@ impl HandlerGroups {
         name: impl Into<String>,
         wire: impl Fn(NodeBuilder) -> NodeBuilder + Send + Sync + 'static,
     ) -> Self {
-        self.groups.insert(name.into(), Arc::new(wire));
+        self.groups.insert(name.into(), Group { wire: Arc::new(wire), check: None });
+        self
+    }
+
+    /// As [`add`](Self::add), with a check of the group's settings that
+    /// `espoir check` (and [`check`](Self::check)) runs without starting
+    /// the node, so a bad `app` entry is caught before deployment.
+    pub fn add_checked(
+        mut self,
+        name: impl Into<String>,
+        wire: impl Fn(NodeBuilder) -> NodeBuilder + Send + Sync + 'static,
+        check: impl Fn(&NodeConfig) -> Result<(), String> + Send + Sync + 'static,
+    ) -> Self {
+        self.groups.insert(name.into(), Group { wire: Arc::new(wire), check: Some(Arc::new(check)) });
         self
     }
 
@@ -60,18 +83,84 @@ impl HandlerGroups {
         self.groups.contains_key(name)
     }
 
+    /// Checks a config against the groups it names: every name must be a
+    /// group, and each group with a check must accept the config.
+    ///
+    /// # Errors
+    /// Every problem found, one line each.
+    pub fn check(&self, config: &NodeConfig) -> Result<(), Vec<String>> {
+        let mut problems = Vec::new();
+        for name in &config.api_path {
+            match self.groups.get(name) {
+                None => problems.push(self.unknown(name).to_string()),
+                Some(Group { check: Some(check), .. }) => {
+                    if let Err(why) = check(config) {
+                        problems.push(why);
+                    }
+                }
+                Some(_) => {}
+            }
+        }
+        if problems.is_empty() { Ok(()) } else { Err(problems) }
+    }
+
+    fn unknown(&self, name: &str) -> UnknownGroup {
+        UnknownGroup { name: name.to_owned(), known: self.names().collect::<Vec<_>>().join(", ") }
+    }
+
     /// Applies the named groups, in order.
     ///
     /// # Errors
     /// [`UnknownGroup`] for the first name that is not a group.
     pub fn apply(&self, mut builder: NodeBuilder, names: &[String]) -> Result<NodeBuilder, UnknownGroup> {
         for name in names {
-            let wire = self.groups.get(name).ok_or_else(|| UnknownGroup {
-                name: name.clone(),
-                known: self.names().collect::<Vec<_>>().join(", "),
-            })?;
-            builder = wire(builder);
+            let group = self.groups.get(name).ok_or_else(|| self.unknown(name))?;
+            builder = (group.wire)(builder);
         }
         Ok(builder)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    fn config(api_path: &str, app: &str) -> NodeConfig {
+        let text = format!(
+            r#"{{ name: "s", type: "service", host: "127.0.0.1", api_path: {api_path}, app: {app},
+                 rpc: {{ port: 1, token: "0123456789abcdef0123456789abcdef", encode: 0 }} }}"#
+        );
+        NodeConfig::from_json5_str(&text, Path::new("s.json5")).unwrap()
+    }
+
+    fn groups() -> HandlerGroups {
+        HandlerGroups::new().add("plain", |b| b).add_checked(
+            "game",
+            |b| b,
+            |c: &NodeConfig| match c.app.get("game") {
+                Some(v) if v.get("rooms").and_then(|r| r.as_u64()).is_some_and(|r| r > 0) => Ok(()),
+                _ => Err(format!("node {}: app.game.rooms must be a positive number", c.name)),
+            },
+        )
+    }
+
+    #[test]
+    fn a_group_check_sees_the_config_and_reports_its_problem() {
+        let groups = groups();
+        assert_eq!(groups.check(&config(r#"["plain", "game"]"#, r#"{ game: { rooms: 4 } }"#)), Ok(()));
+        let bad = groups.check(&config(r#"["game"]"#, r#"{ game: { rooms: 0 } }"#)).unwrap_err();
+        assert_eq!(bad, vec!["node s: app.game.rooms must be a positive number".to_owned()]);
+        // An unchecked group accepts anything.
+        assert_eq!(groups.check(&config(r#"["plain"]"#, "{}")), Ok(()));
+    }
+
+    #[test]
+    fn every_problem_is_reported_unknown_groups_included() {
+        let problems = groups().check(&config(r#"["nope", "game"]"#, "{}")).unwrap_err();
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(problems[0].contains("\"nope\"") && problems[0].contains("game, plain"), "{problems:?}");
+        assert!(problems[1].contains("app.game.rooms"), "{problems:?}");
     }
 }
