@@ -8,7 +8,7 @@
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use espoir::{Context, Scheduler, SessionId, Shutdown, Status};
+use espoir::{Context, Scheduler, Shutdown, Status};
 use serde::Serialize;
 use tokio::sync::OnceCell;
 
@@ -16,7 +16,6 @@ use crate::error::BetError;
 use crate::ids::{OrderIds, now_ms};
 use crate::model::{Match, NewBet, NewMatch, check_name};
 use crate::passwords;
-use crate::presence::Presence;
 use crate::settings::Settings;
 use crate::state::Action;
 use crate::store::Store;
@@ -27,16 +26,17 @@ pub const MY_BETS_LIMIT: usize = 100;
 
 /// Where pushes go: the node (a [`Context`]), or a recorder in tests.
 pub trait PushSink: Send + Sync + 'static {
-    /// Pushes `body` with `command` to the client of `session`.
+    /// Pushes `body` with `command` to every session of user `uid`, on
+    /// whichever proxies hold them.
     ///
     /// # Errors
-    /// When the session's proxy cannot be reached.
-    fn push(&self, session: &SessionId, command: i32, body: &serde_json::Value) -> Result<(), Status>;
+    /// When the proxies cannot be reached.
+    fn push_user(&self, uid: u64, command: i32, body: &serde_json::Value) -> Result<(), Status>;
 }
 
 impl PushSink for Context {
-    fn push(&self, session: &SessionId, command: i32, body: &serde_json::Value) -> Result<(), Status> {
-        Context::push(self, session, command, body)
+    fn push_user(&self, uid: u64, command: i32, body: &serde_json::Value) -> Result<(), Status> {
+        Context::push_user(self, &uid.to_string(), command, body)
     }
 }
 
@@ -46,7 +46,6 @@ pub(crate) struct Inner {
     /// Made on first use: it resumes after the highest stored order id,
     /// which takes a (async) read of the store.
     ids: OnceCell<OrderIds>,
-    pub(crate) presence: Presence,
     hashers: passwords::Hashers,
     /// Set by [`Betting::start`], cleared at shutdown: the node's context
     /// holds the node, whose state holds this service, so keeping it past
@@ -70,7 +69,6 @@ impl std::fmt::Debug for Betting {
         f.debug_struct("Betting")
             .field("store", &self.inner.store)
             .field("worker_id", &self.inner.settings.worker_id)
-            .field("logged_in", &self.inner.presence.len())
             .finish()
     }
 }
@@ -119,7 +117,6 @@ impl Betting {
                 store,
                 settings,
                 ids: OnceCell::new(),
-                presence: Presence::default(),
                 hashers: passwords::Hashers::default(),
                 sink: std::sync::RwLock::new(None),
                 shutdown: OnceLock::new(),
@@ -134,11 +131,6 @@ impl Betting {
         &self.inner.store
     }
 
-    /// Who is logged in here.
-    pub fn presence(&self) -> &Presence {
-        &self.inner.presence
-    }
-
     async fn ids(&self) -> Result<&OrderIds, BetError> {
         self.inner
             .ids
@@ -149,20 +141,13 @@ impl Betting {
             .await
     }
 
-    fn user_of(&self, session: &SessionId) -> Result<u64, BetError> {
-        self.inner.presence.user_of(session).ok_or(BetError::NotLoggedIn)
-    }
-
-    /// 100002: logs `session` in as `name`, creating the user on first login.
+    /// 100002: checks `name`'s password, creating the user on first login.
+    /// The handler then binds the session to the uid on its proxy, so every
+    /// later request carries it, to whichever service node serves it.
     ///
     /// # Errors
     /// [`BetError::WrongPassword`], [`BetError::Invalid`].
-    pub async fn login(
-        &self,
-        session: &SessionId,
-        name: &str,
-        password: &str,
-    ) -> Result<LoginReply, BetError> {
+    pub async fn login(&self, name: &str, password: &str) -> Result<LoginReply, BetError> {
         check_name("name", name)?;
         let store = &self.inner.store;
         let (user, created) = match store.user(name).await? {
@@ -182,30 +167,15 @@ impl Betting {
         if !created && !passwords::verify(&self.inner.hashers, password, &user.password_hash).await? {
             return Err(BetError::WrongPassword);
         }
-        self.inner.presence.bind(session, user.uid);
         let balance = store.balance(user.uid).await?;
-        tracing::info!(%session, uid = user.uid, created, "logged in");
         Ok(LoginReply { uid: user.uid, name: user.name, balance, created })
-    }
-
-    /// The client went offline: forget its session.
-    pub fn offline(&self, session: &SessionId) {
-        if let Some(uid) = self.inner.presence.unbind(session) {
-            tracing::debug!(%session, uid, "logged out (offline)");
-        }
     }
 
     /// 100010: listed matches, optionally of one type and status.
     ///
     /// # Errors
-    /// [`BetError::NotLoggedIn`].
-    pub async fn list(
-        &self,
-        session: &SessionId,
-        kind: Option<&str>,
-        status: ListStatus,
-    ) -> Result<Vec<MatchView>, BetError> {
-        self.user_of(session)?;
+    /// Only the store's.
+    pub async fn list(&self, kind: Option<&str>, status: ListStatus) -> Result<Vec<MatchView>, BetError> {
         let matches = self.inner.store.matches().await?;
         Ok(matches
             .iter()
@@ -222,10 +192,8 @@ impl Betting {
     /// 100011: one listed match.
     ///
     /// # Errors
-    /// [`BetError::NotLoggedIn`], [`BetError::MatchNotFound`] (also for
-    /// matches not yet approved).
-    pub async fn detail(&self, session: &SessionId, match_id: u64) -> Result<MatchView, BetError> {
-        self.user_of(session)?;
+    /// [`BetError::MatchNotFound`] (also for matches not yet approved).
+    pub async fn detail(&self, match_id: u64) -> Result<MatchView, BetError> {
         let m = self.inner.store.get_match(match_id).await?;
         if !(m.state.is_doing() || m.state.is_finished()) {
             return Err(BetError::MatchNotFound(match_id));
@@ -233,30 +201,28 @@ impl Betting {
         Ok(MatchView::from(&m))
     }
 
-    /// 100020: places a bet.
+    /// 100020: places a bet for user `uid`.
     ///
     /// # Errors
-    /// [`BetError::NotLoggedIn`] and the refusals of [`Store::place_bet`].
+    /// The refusals of [`Store::place_bet`].
     pub async fn place_bet(
         &self,
-        session: &SessionId,
+        uid: u64,
         match_id: u64,
         option: &str,
         amount: u64,
     ) -> Result<BetReply, BetError> {
-        let uid = self.user_of(session)?;
         let order_id = self.ids().await?.next();
         let bet = NewBet { order_id, uid, match_id, option: option.to_owned(), amount, placed_at: now_ms() };
         let placed = self.inner.store.place_bet(bet).await?;
         Ok(BetReply { order_id: placed.order.id.to_string(), balance: placed.balance })
     }
 
-    /// 100021: the user's newest orders.
+    /// 100021: user `uid`'s newest orders.
     ///
     /// # Errors
-    /// [`BetError::NotLoggedIn`].
-    pub async fn my_bets(&self, session: &SessionId) -> Result<Vec<OrderView>, BetError> {
-        let uid = self.user_of(session)?;
+    /// Only the store's.
+    pub async fn my_bets(&self, uid: u64) -> Result<Vec<OrderView>, BetError> {
         let orders = self.inner.store.orders_of(uid, MY_BETS_LIMIT).await?;
         let mut matches: Vec<Match> = Vec::new();
         let mut out = Vec::with_capacity(orders.len());
@@ -269,12 +235,11 @@ impl Betting {
         Ok(out)
     }
 
-    /// 100030: the user's balance.
+    /// 100030: user `uid`'s balance.
     ///
     /// # Errors
-    /// [`BetError::NotLoggedIn`].
-    pub async fn balance(&self, session: &SessionId) -> Result<u64, BetError> {
-        let uid = self.user_of(session)?;
+    /// [`BetError::UserNotFound`] and the store's.
+    pub async fn balance(&self, uid: u64) -> Result<u64, BetError> {
         self.inner.store.balance(uid).await
     }
 
@@ -314,7 +279,7 @@ impl Betting {
         self.inner.store.credit(name, amount).await
     }
 
-    /// Pushes 100100 to every bettor of `m` logged in here.
+    /// Pushes 100100 to every bettor of `m`, wherever they are logged in.
     pub(crate) async fn push_state(&self, m: &Match) {
         let body = StatePush { match_id: m.id, state: m.state, result: crate::views::result_name(m) };
         match self.inner.store.bettors(m.id).await {
@@ -323,7 +288,8 @@ impl Betting {
         }
     }
 
-    /// Pushes `body` to every session of each user in `uids`.
+    /// Pushes `body` to every session of each user in `uids`, on any proxy
+    /// (users the proxies do not know are skipped there).
     pub(crate) fn push_to_users<T: Serialize>(&self, uids: &[u64], command: i32, body: &T) {
         let Some(sink) = self.inner.sink.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
         else {
@@ -331,10 +297,8 @@ impl Betting {
         };
         let Ok(body) = serde_json::to_value(body) else { return };
         for uid in uids {
-            for session in self.inner.presence.sessions_of(*uid) {
-                if let Err(status) = sink.push(&session, command, &body) {
-                    tracing::debug!(%session, command, error = %status, "push not delivered");
-                }
+            if let Err(status) = sink.push_user(*uid, command, &body) {
+                tracing::debug!(uid, command, error = %status, "push not delivered");
             }
         }
     }

@@ -1,11 +1,13 @@
 //! The client commands, as espoir handlers. Each is a thin shell: decode,
-//! find the session, call [`Betting`], encode.
+//! find the caller (the uid login bound the session to), call [`Betting`],
+//! encode.
 
 use espoir::{Context, EventTable, Status, events, register_event};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::app::{BetReply, Betting, ListStatus, LoginReply};
+use crate::error::BetError;
 use crate::views::{MatchView, OrderView};
 
 /// 100002 request.
@@ -65,47 +67,58 @@ fn betting(ctx: &Context) -> Result<std::sync::Arc<Betting>, Status> {
     ctx.state::<Betting>()
 }
 
+/// The logged-in user: the uid login bound the session to. The proxy
+/// sends it with every request, so it holds on any service node, also
+/// after the one that handled the login is gone.
+fn caller(ctx: &Context) -> Result<u64, BetError> {
+    ctx.uid().and_then(|uid| uid.parse().ok()).ok_or(BetError::NotLoggedIn)
+}
+
 /// 100002: log in (or sign up).
 #[register_event(100002)]
 pub async fn login(ctx: Context, req: LoginRequest) -> Result<LoginReply, Status> {
-    let session = ctx.require_session()?;
-    Ok(betting(&ctx)?.login(session, &req.name, &req.password).await?)
+    let session = ctx.require_session()?.clone();
+    let reply = betting(&ctx)?.login(&req.name, &req.password).await?;
+    // Bound before the reply leaves: the client's next request carries it.
+    ctx.bind(reply.uid.to_string()).await?;
+    tracing::info!(%session, uid = reply.uid, created = reply.created, "logged in");
+    Ok(reply)
 }
 
 /// 100010: list matches.
 #[register_event(100010)]
 pub async fn list_matches(ctx: Context, req: ListRequest) -> Result<ListReply, Status> {
-    let session = ctx.require_session()?;
-    let matches = betting(&ctx)?.list(session, req.kind.as_deref(), req.status).await?;
+    caller(&ctx)?;
+    let matches = betting(&ctx)?.list(req.kind.as_deref(), req.status).await?;
     Ok(ListReply { matches })
 }
 
 /// 100011: one match.
 #[register_event(100011)]
 pub async fn match_detail(ctx: Context, req: DetailRequest) -> Result<MatchView, Status> {
-    let session = ctx.require_session()?;
-    Ok(betting(&ctx)?.detail(session, req.match_id).await?)
+    caller(&ctx)?;
+    Ok(betting(&ctx)?.detail(req.match_id).await?)
 }
 
 /// 100020: place a bet.
 #[register_event(100020)]
 pub async fn place_bet(ctx: Context, req: BetRequest) -> Result<BetReply, Status> {
-    let session = ctx.require_session()?;
-    Ok(betting(&ctx)?.place_bet(session, req.match_id, &req.option, req.amount).await?)
+    let uid = caller(&ctx)?;
+    Ok(betting(&ctx)?.place_bet(uid, req.match_id, &req.option, req.amount).await?)
 }
 
 /// 100021: my bets.
 #[register_event(100021)]
 pub async fn my_bets(ctx: Context) -> Result<MyBetsReply, Status> {
-    let session = ctx.require_session()?;
-    Ok(MyBetsReply { orders: betting(&ctx)?.my_bets(session).await? })
+    let uid = caller(&ctx)?;
+    Ok(MyBetsReply { orders: betting(&ctx)?.my_bets(uid).await? })
 }
 
 /// 100030: my balance.
 #[register_event(100030)]
 pub async fn balance(ctx: Context) -> Result<Value, Status> {
-    let session = ctx.require_session()?;
-    Ok(json!({ "balance": betting(&ctx)?.balance(session).await? }))
+    let uid = caller(&ctx)?;
+    Ok(json!({ "balance": betting(&ctx)?.balance(uid).await? }))
 }
 
 /// 10000: heartbeat. Proxies answer it themselves; this one serves
@@ -115,16 +128,7 @@ pub async fn heartbeat(_ctx: Context) -> Result<Value, Status> {
     Ok(json!({ "code": 200 }))
 }
 
-/// 999: the client went offline (the proxy's `offline_command`).
-#[register_event(999, need_return = false)]
-pub async fn offline(ctx: Context) -> Result<(), Status> {
-    if let Some(session) = ctx.session_id() {
-        betting(&ctx)?.offline(session);
-    }
-    Ok(())
-}
-
 /// Every client command of the betting service.
 pub fn events() -> EventTable {
-    events![login, list_matches, match_detail, place_bet, my_bets, balance, heartbeat, offline]
+    events![login, list_matches, match_detail, place_bet, my_bets, balance, heartbeat]
 }

@@ -18,7 +18,6 @@
 //!   ([`MongoStore`]) that several betting nodes share.
 //! * `settings`: `app.betting` in the node config ([`Settings`]).
 //! * `passwords`: Argon2id hashing off the async threads.
-//! * `presence`: which user is logged in on which session ([`Presence`]).
 //! * `app`: the service itself ([`Betting`]); `jobs`: its kickoff timers
 //!   and payout jobs.
 //! * `views`: reply and push bodies.
@@ -32,7 +31,6 @@ mod ids;
 mod jobs;
 mod model;
 mod passwords;
-mod presence;
 mod settings;
 mod state;
 mod store;
@@ -51,7 +49,6 @@ pub use model::{
     check_name, payout,
 };
 pub use passwords::MAX_PASSWORD;
-pub use presence::Presence;
 pub use settings::{Settings, SettingsError, StoreKind};
 pub use state::{ALL_ACTIONS, ALL_STATES, Action, IllegalTransition, MatchState, UnknownState};
 pub use store::{EmbeddedStore, MongoStore, Store};

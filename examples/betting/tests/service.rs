@@ -1,6 +1,7 @@
 //! The betting service without a network: logins, the commands, pushes to
 //! exactly the bettors, kickoff at the start time and resuming after a
-//! restart. Pushes are recorded by a test sink.
+//! restart. Pushes are recorded by a test sink; handlers run on detached
+//! contexts.
 
 mod common;
 
@@ -13,23 +14,23 @@ use betting::{
 };
 use common::store_suite::{bet, user};
 use common::{TempStore, assert_conserved, reopen, three_way};
-use espoir::{NodeId, SessionId, Shutdown, Status};
-use serde_json::Value;
+use espoir::{AppState, Context, EventTable, NodeId, NodeType, SessionId, Shutdown, Status};
+use serde_json::{Value, json};
 
 #[derive(Default)]
 struct Recorder {
-    pushes: Mutex<Vec<(SessionId, i32, Value)>>,
+    pushes: Mutex<Vec<(u64, i32, Value)>>,
 }
 
 impl PushSink for Recorder {
-    fn push(&self, session: &SessionId, command: i32, body: &Value) -> Result<(), Status> {
-        self.pushes.lock().unwrap().push((session.clone(), command, body.clone()));
+    fn push_user(&self, uid: u64, command: i32, body: &Value) -> Result<(), Status> {
+        self.pushes.lock().unwrap().push((uid, command, body.clone()));
         Ok(())
     }
 }
 
 impl Recorder {
-    fn take(&self, command: i32) -> Vec<(SessionId, Value)> {
+    fn take(&self, command: i32) -> Vec<(u64, Value)> {
         let mut all = self.pushes.lock().unwrap();
         let (hit, rest): (Vec<_>, Vec<_>) = all.drain(..).partition(|(_, c, _)| *c == command);
         *all = rest;
@@ -47,10 +48,6 @@ fn settings(bonus: u64) -> Settings {
         signup_bonus: bonus,
         payout_batch: 3,
     }
-}
-
-fn session(seq: u64) -> SessionId {
-    SessionId::new(NodeId::of("127.0.0.1", 30002), seq)
 }
 
 struct Harness {
@@ -91,65 +88,89 @@ async fn open_match(betting: &Betting, spec: &NewMatch) -> u64 {
     id
 }
 
+/// Runs command `command` through the betting handlers' table, as the node
+/// would, on a session bound to `uid` (or not logged in).
+async fn handle(betting: &Betting, uid: Option<&str>, command: i32, body: Value) -> Result<Value, Status> {
+    let mut state = AppState::new();
+    state.insert(betting.clone());
+    let node = NodeId::of("127.0.0.1", 30004);
+    let session = SessionId::new(NodeId::of("127.0.0.1", 30002), 1);
+    let mut ctx = Context::detached(node, NodeType::Service, state, Some(session), command);
+    if let Some(uid) = uid {
+        ctx = ctx.bound_to(uid);
+    }
+    let table: EventTable = betting::handlers::events();
+    let handler = table.get(command).expect("a betting command");
+    let reply = handler.call(ctx, serde_json::to_vec(&body).unwrap().into()).await?;
+    Ok(serde_json::from_slice(&reply.unwrap_or_default()).unwrap_or(Value::Null))
+}
+
 #[tokio::test]
 async fn every_command_but_login_needs_a_login() {
     let h = harness(0);
-    let s = session(1);
     let id = open_match(&h.betting, &three_way("football")).await;
-    let refused = [
-        h.betting.list(&s, None, ListStatus::All).await.unwrap_err(),
-        h.betting.detail(&s, id).await.unwrap_err(),
-        h.betting.place_bet(&s, id, "home", 1).await.unwrap_err(),
-        h.betting.my_bets(&s).await.unwrap_err(),
-        h.betting.balance(&s).await.unwrap_err(),
-    ];
-    for err in refused {
-        assert_eq!((err.code(), err), (6001, BetError::NotLoggedIn));
+    let bet = json!({ "match_id": id, "option": "home", "amount": 1 });
+    for (command, body) in [
+        (100010, json!({})),
+        (100011, json!({ "match_id": id })),
+        (100020, bet.clone()),
+        (100021, json!({})),
+        (100030, json!({})),
+    ] {
+        let refused = handle(&h.betting, None, command, body.clone()).await.unwrap_err();
+        assert_eq!(refused.code().as_u32(), 6001, "command {command}: {refused}");
+        // A session bound to something that is not a uid is not logged in either.
+        let odd = handle(&h.betting, Some("ann"), command, body).await.unwrap_err();
+        assert_eq!(odd.code().as_u32(), 6001);
     }
-    h.betting.login(&s, "ann", "pw").await.unwrap();
-    assert_eq!(h.betting.balance(&s).await.unwrap(), 0);
-    h.betting.offline(&s);
-    assert_eq!(h.betting.balance(&s).await.unwrap_err(), BetError::NotLoggedIn, "offline forgets the login");
-    assert!(h.betting.presence().is_empty());
+    // The login's handler binds the session; on the detached context the
+    // bind has no proxy to reach, which the client hears as unavailable.
+    let login = json!({ "name": "ann", "password": "pw" });
+    assert_eq!(handle(&h.betting, None, 100002, login).await.unwrap_err().code().as_u32(), 503);
+    let ann =
+        h.store.user("ann").await.unwrap().expect("the user was created before the bind").uid.to_string();
+    // A session bound to ann's uid is served by any node, with her account.
+    let balance = handle(&h.betting, Some(&ann), 100030, json!({})).await.unwrap();
+    assert_eq!(balance, json!({ "balance": 0 }));
+    let refused = handle(&h.betting, Some(&ann), 100020, bet).await.unwrap_err();
+    assert_eq!(refused.code().as_u32(), BetError::InsufficientBalance { balance: 0, amount: 1 }.code());
 }
 
 #[tokio::test]
 async fn the_first_login_creates_the_user_later_ones_check_the_password() {
     let h = harness(1000);
-    let first = h.betting.login(&session(1), "bo", "open sesame").await.unwrap();
+    let first = h.betting.login("bo", "open sesame").await.unwrap();
     assert!(first.created);
     assert_eq!(first.balance, 1000, "sign-up bonus");
-    let wrong = h.betting.login(&session(2), "bo", "open sesame!").await.unwrap_err();
+    let wrong = h.betting.login("bo", "open sesame!").await.unwrap_err();
     assert_eq!(wrong.code(), 6002);
-    assert_eq!(h.betting.balance(&session(2)).await.unwrap_err(), BetError::NotLoggedIn);
-    let again = h.betting.login(&session(2), "bo", "open sesame").await.unwrap();
-    assert_eq!((again.uid, again.created), (first.uid, false));
-    assert_eq!(h.betting.login(&session(3), "", "x").await.unwrap_err().code(), 6003);
-    assert_eq!(h.betting.login(&session(3), "cy", "").await.unwrap_err().code(), 6003);
+    let again = h.betting.login("bo", "open sesame").await.unwrap();
+    assert_eq!((again.uid, again.created, again.balance), (first.uid, false, 1000));
+    assert_eq!(h.betting.login("", "x").await.unwrap_err().code(), 6003);
+    assert_eq!(h.betting.login("cy", "").await.unwrap_err().code(), 6003);
     assert_conserved(&*h.store).await;
 }
 
 #[tokio::test]
 async fn lists_filter_by_type_and_status_and_hide_unapproved_matches() {
     let h = harness(100);
-    let s = session(1);
-    h.betting.login(&s, "dee", "pw").await.unwrap();
+    let dee = h.betting.login("dee", "pw").await.unwrap().uid;
     let football = open_match(&h.betting, &three_way("football")).await;
     let lol = open_match(&h.betting, &three_way("lol")).await;
     let hidden = h.betting.create_match(&three_way("football")).await.unwrap().id;
     h.betting.apply(lol, Action::Cancel, None).await.unwrap();
     let ids = |v: Vec<betting::MatchView>| v.into_iter().map(|m| m.id).collect::<Vec<_>>();
-    assert_eq!(ids(h.betting.list(&s, None, ListStatus::All).await.unwrap()), [football, lol]);
-    assert_eq!(ids(h.betting.list(&s, None, ListStatus::Doing).await.unwrap()), [football]);
-    assert_eq!(ids(h.betting.list(&s, None, ListStatus::Finished).await.unwrap()), [lol]);
-    assert_eq!(ids(h.betting.list(&s, Some("lol"), ListStatus::All).await.unwrap()), [lol]);
-    assert_eq!(h.betting.detail(&s, hidden).await.unwrap_err(), BetError::MatchNotFound(hidden));
-    let detail = h.betting.detail(&s, football).await.unwrap();
+    assert_eq!(ids(h.betting.list(None, ListStatus::All).await.unwrap()), [football, lol]);
+    assert_eq!(ids(h.betting.list(None, ListStatus::Doing).await.unwrap()), [football]);
+    assert_eq!(ids(h.betting.list(None, ListStatus::Finished).await.unwrap()), [lol]);
+    assert_eq!(ids(h.betting.list(Some("lol"), ListStatus::All).await.unwrap()), [lol]);
+    assert_eq!(h.betting.detail(hidden).await.unwrap_err(), BetError::MatchNotFound(hidden));
+    let detail = h.betting.detail(football).await.unwrap();
     assert_eq!((detail.state, detail.options[1].odds), (MatchState::BettingOpen, 3.2));
 
-    let placed = h.betting.place_bet(&s, football, "draw", 40).await.unwrap();
+    let placed = h.betting.place_bet(dee, football, "draw", 40).await.unwrap();
     assert_eq!(placed.balance, 60);
-    let mine = h.betting.my_bets(&s).await.unwrap();
+    let mine = h.betting.my_bets(dee).await.unwrap();
     assert_eq!(
         (mine[0].order_id.clone(), mine[0].option.as_str(), mine[0].status),
         (placed.order_id, "draw", 0)
@@ -159,33 +180,29 @@ async fn lists_filter_by_type_and_status_and_hide_unapproved_matches() {
 #[tokio::test]
 async fn pushes_reach_exactly_the_bettors_of_the_match() {
     let h = harness(100);
-    let (a, b, c1, c2) = (session(1), session(2), session(3), session(4));
-    h.betting.login(&a, "a", "pw").await.unwrap();
-    h.betting.login(&b, "b", "pw").await.unwrap();
-    h.betting.login(&c1, "c", "pw").await.unwrap();
-    h.betting.login(&c2, "c", "pw").await.unwrap(); // a second device
+    let uid = async |name: &str| h.betting.login(name, "pw").await.unwrap().uid;
+    let (a, b, c) = (uid("a").await, uid("b").await, uid("c").await);
     let m1 = open_match(&h.betting, &three_way("football")).await;
     let m2 = open_match(&h.betting, &three_way("football")).await;
-    h.betting.place_bet(&a, m1, "home", 10).await.unwrap();
-    h.betting.place_bet(&c1, m1, "away", 20).await.unwrap();
-    h.betting.place_bet(&c2, m1, "home", 4).await.unwrap();
-    h.betting.place_bet(&b, m2, "home", 10).await.unwrap();
+    h.betting.place_bet(a, m1, "home", 10).await.unwrap();
+    h.betting.place_bet(c, m1, "away", 20).await.unwrap();
+    h.betting.place_bet(c, m1, "home", 4).await.unwrap();
+    h.betting.place_bet(b, m2, "home", 10).await.unwrap();
     h.pushes.take(PUSH_STATE);
 
     h.betting.apply(m1, Action::Stop, None).await.unwrap();
-    let mut told: Vec<SessionId> = h
+    let mut told: Vec<u64> = h
         .pushes
         .take(PUSH_STATE)
         .into_iter()
-        .map(|(s, body)| {
+        .map(|(uid, body)| {
             assert_eq!((body["match_id"].as_u64(), body["state"].as_u64()), (Some(m1), Some(1)));
-            s
+            uid
         })
         .collect();
-    told.sort_by_key(SessionId::seq);
-    assert_eq!(told, [a.clone(), c1.clone(), c2.clone()], "bettors of m1 on every session, not b");
+    told.sort_unstable();
+    assert_eq!(told, [a, c], "each bettor of m1 once (the proxies reach all their sessions), not b");
 
-    h.betting.offline(&c1);
     h.betting.apply(m1, Action::SetResult, Some("home")).await.unwrap();
     until("settlement pushes", async || {
         h.pushes.pushes.lock().unwrap().iter().filter(|p| p.1 == PUSH_SETTLEMENT).count() == 3
@@ -195,22 +212,23 @@ async fn pushes_reach_exactly_the_bettors_of_the_match() {
         .pushes
         .take(PUSH_SETTLEMENT)
         .into_iter()
-        .map(|(s, body)| {
-            assert_ne!(s, b, "b did not bet on m1");
-            assert_ne!(s, c1, "c1 went offline");
+        .map(|(uid, body)| {
+            assert_ne!(uid, b, "b did not bet on m1");
             let n = |k: &str| body[k].as_u64().unwrap();
-            (s.seq(), n("stake"), n("payout"), n("balance"))
+            (uid, n("stake"), n("payout"), n("balance"))
         })
         .collect();
     settled.sort_unstable();
-    // a: 10 on home at 2.5 → 25. c (only c2 is still online, and hears of
-    // both of c's orders): 20 on away lost, 4 on home at 2.5 → 10.
-    assert_eq!(settled, [(1, 10, 25, 115), (4, 4, 10, 86), (4, 20, 0, 76)]);
+    // a: 10 on home at 2.5 → 25. c hears of both orders: 20 on away lost,
+    // 4 on home at 2.5 → 10.
+    let mut want = vec![(a, 10, 25, 115), (c, 4, 10, 86), (c, 20, 0, 76)];
+    want.sort_unstable();
+    assert_eq!(settled, want);
     until("match settled", async || h.store.get_match(m1).await.unwrap().state == MatchState::Settled).await;
-    assert_eq!(h.betting.balance(&c2).await.unwrap(), 100 - 24 + 10);
+    assert_eq!(h.betting.balance(c).await.unwrap(), 100 - 24 + 10);
     let final_push = h.pushes.take(PUSH_STATE);
     assert!(
-        final_push.iter().any(|(s, body)| *s == c2 && body["state"] == 4 && body["result"] == "home"),
+        final_push.iter().any(|(uid, body)| *uid == c && body["state"] == 4 && body["result"] == "home"),
         "{final_push:?}"
     );
     assert_conserved(&*h.store).await;
@@ -219,12 +237,11 @@ async fn pushes_reach_exactly_the_bettors_of_the_match() {
 #[tokio::test]
 async fn betting_stops_by_itself_at_the_start_time_and_bettors_are_told() {
     let h = harness(100);
-    let s = session(1);
-    h.betting.login(&s, "eve", "pw").await.unwrap();
+    let eve = h.betting.login("eve", "pw").await.unwrap().uid;
     let mut spec = three_way("football");
     spec.start_time = betting::now_ms() / 1000 + 60;
     let id = open_match(&h.betting, &spec).await;
-    h.betting.place_bet(&s, id, "home", 5).await.unwrap();
+    h.betting.place_bet(eve, id, "home", 5).await.unwrap();
     h.pushes.take(PUSH_STATE);
     assert_eq!(h.store.get_match(id).await.unwrap().state, MatchState::BettingOpen);
 
@@ -237,8 +254,8 @@ async fn betting_stops_by_itself_at_the_start_time_and_bettors_are_told() {
     assert_eq!(h.store.get_match(id).await.unwrap().state, MatchState::Closed);
     let told = h.pushes.take(PUSH_STATE);
     assert_eq!(told.len(), 1);
-    assert_eq!((told[0].0.clone(), told[0].1["state"].as_u64()), (s.clone(), Some(5)));
-    let late = h.betting.place_bet(&s, id, "home", 5).await.unwrap_err();
+    assert_eq!((told[0].0, told[0].1["state"].as_u64()), (eve, Some(5)));
+    let late = h.betting.place_bet(eve, id, "home", 5).await.unwrap_err();
     assert_eq!(late, BetError::BettingClosed { id, state: MatchState::Closed });
     assert_eq!(
         h.betting.apply(id, Action::Open, None).await.unwrap_err().code(),

@@ -19,7 +19,7 @@ use betting::{
 use common::mongo::{fresh_database, fresh_store, shared_mongo};
 use common::store_suite::{self as suite, bet, open_match, user};
 use common::{assert_conserved, three_way};
-use espoir::{SessionId, Shutdown, Status};
+use espoir::{Shutdown, Status};
 use espoir_testkit::mongodb::bson::{Document, doc};
 
 /// Runs a suite scenario that takes `&dyn Store` on a fresh database.
@@ -230,7 +230,7 @@ async fn a_settlement_interrupted_by_a_crash_is_finished_by_another_node() {
 struct NoPush;
 
 impl PushSink for NoPush {
-    fn push(&self, _: &SessionId, _: i32, _: &serde_json::Value) -> Result<(), Status> {
+    fn push_user(&self, _: u64, _: i32, _: &serde_json::Value) -> Result<(), Status> {
         Ok(())
     }
 }

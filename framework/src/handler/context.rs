@@ -134,6 +134,24 @@ impl Context {
         Context::new(Arc::new(Detached { node_id, node_type, state }), session, command)
     }
 
+    /// As if the message's session had been bound to `uid` (what a proxy
+    /// sends with every request of a bound session): for testing handlers
+    /// of logged-in users on a [`Context::detached`].
+    ///
+    /// ```
+    /// use espoir::{AppState, Context, NodeId, NodeType};
+    ///
+    /// let node = NodeId::of("127.0.0.1", 9000);
+    /// let ctx = Context::detached(node, NodeType::Service, AppState::new(), None, 1000);
+    /// assert_eq!(ctx.uid(), None);
+    /// assert_eq!(ctx.bound_to("42").uid().as_deref(), Some("42"));
+    /// ```
+    #[must_use]
+    pub fn bound_to(self, uid: impl Into<String>) -> Context {
+        let uid = uid.into();
+        self.with_view(SessionView::from_wire(&uid, Default::default()))
+    }
+
     /// The client session this message belongs to, if any.
     pub fn session_id(&self) -> Option<&SessionId> {
         self.session.as_ref()

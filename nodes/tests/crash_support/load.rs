@@ -26,17 +26,31 @@ pub struct Progress {
     /// Per client hit by the kill: its first failure after the mark, and its
     /// first acknowledged bet after that.
     hit: Vec<Option<(Instant, Option<Instant>)>>,
+    /// Bets refused with 6001 (the session had lost its login) since the
+    /// mark: a session that moves keeps its login, so this stays 0.
+    relogins: u64,
 }
 
 impl Progress {
     pub fn new(clients: usize) -> Arc<Mutex<Progress>> {
-        Arc::new(Mutex::new(Progress { successes: vec![0; clients], mark: None, hit: vec![None; clients] }))
+        Arc::new(Mutex::new(Progress {
+            successes: vec![0; clients],
+            mark: None,
+            hit: vec![None; clients],
+            relogins: 0,
+        }))
     }
 
     /// Starts measuring who the kill at `at` hits and when they recover.
     pub fn mark(&mut self, at: Instant) {
         self.mark = Some(at);
         self.hit.iter_mut().for_each(|h| *h = None);
+        self.relogins = 0;
+    }
+
+    /// Bets refused for a lost login since the mark.
+    pub fn relogins(&self) -> u64 {
+        self.relogins
     }
 
     /// Per client hit since the mark: time from the mark to its first
@@ -94,10 +108,12 @@ pub async fn bet_loop(
                 ledger.acked.push(Acked { order_id: placed.order_id, option: "home".into(), amount: 1 });
                 progress.lock().unwrap().succeeded(client);
             }
-            // The session's login lived on a node that is gone: this bet was
-            // refused before it was placed.
+            // The session lost its login (a new connection after a proxy
+            // died): this bet was refused before it was placed.
             Err(e) if e.code() == Some(6001) => {
-                progress.lock().unwrap().failed(client);
+                let mut progress = progress.lock().unwrap();
+                progress.failed(client);
+                progress.relogins += 1;
                 logged_in = false;
             }
             Err(e) if retryable(&e) => {
