@@ -39,6 +39,26 @@ async fn a_push_to_a_user_reaches_it_on_the_other_proxy_and_services_see_bind_an
     until("the session to go", || c.proxies[0].node.sessions() == 0).await;
 }
 
+/// A service handler's `ctx.call` carries the client's session: the callee
+/// serves the same user with the same data, on the session's own node.
+#[tokio::test]
+async fn a_call_from_a_handler_carries_the_session_user_data_and_pin() {
+    let c = cluster(1, 2, "").await;
+    let mut ann = Client::connect(&c.proxies[0].ws_url()).await;
+    let (_, login) = ann.request(LOGIN, &json!({ "uid": "ann" })).await;
+    let (_, set) = ann.request(SET_DATA, &json!({ "key": "k", "value": 5 })).await;
+    let pinned = login["node"].clone();
+    assert_eq!(set["node"], pinned, "stateful commands stick to one service");
+    // Two services: without the pin, about half the calls would land on
+    // the other one.
+    for _ in 0..10 {
+        let (_, seen) = ann.request(ASK, &json!({})).await;
+        assert_eq!(seen["node"], pinned, "{seen}");
+        assert_eq!((seen["uid"].clone(), seen["k"].clone()), (json!("ann"), json!(5)), "{seen}");
+        assert_eq!(seen["session"], login["session"]);
+    }
+}
+
 #[tokio::test]
 async fn unique_login_kicks_the_older_session_on_the_other_proxy_with_a_reason() {
     let c = cluster(2, 1, r#""unique_login": true"#).await;

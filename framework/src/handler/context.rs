@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::json::{decode_body, encode_body};
-use super::session_api::SessionView;
+use super::session_api::{CallScope, SessionView};
 use crate::id::{NodeId, SessionId};
 use crate::proto::NodeType;
 use crate::session::SessionRequest;
@@ -61,16 +61,10 @@ pub(crate) trait NodeApi: Send + Sync + 'static {
         &self,
         target: NodeType,
         command: i32,
-        session: Option<SessionId>,
+        scope: CallScope,
         body: Bytes,
     ) -> ApiFuture<Result<Bytes, Status>>;
-    fn notify(
-        &self,
-        target: NodeType,
-        command: i32,
-        session: Option<SessionId>,
-        body: Bytes,
-    ) -> Result<(), Status>;
+    fn notify(&self, target: NodeType, command: i32, scope: CallScope, body: Bytes) -> Result<(), Status>;
     /// A session-scoped operation, answered by the session's proxy.
     fn session_call(&self, request: SessionRequest) -> ApiFuture<Result<(), Status>>;
     /// A user- or group-scoped operation, sent to every proxy.
@@ -149,7 +143,7 @@ impl Context {
     #[must_use]
     pub fn bound_to(self, uid: impl Into<String>) -> Context {
         let uid = uid.into();
-        self.with_view(SessionView::from_wire(&uid, Default::default()))
+        self.with_view(SessionView::from_wire(&uid, Default::default(), Vec::new()))
     }
 
     /// The client session this message belongs to, if any.
@@ -215,8 +209,11 @@ impl Context {
         self.node.push(session, command, body)
     }
 
-    /// Calls `command` on a node of type `target` (within this session, so
-    /// stateful commands reach the session's node) and decodes its reply.
+    /// Calls `command` on a node of type `target` and decodes its reply.
+    /// Made while handling a client's message, the call carries its session:
+    /// the callee's [`Context::uid`] and [`Context::session_data`] are the
+    /// session's, and a stateful command goes to the session's node of that
+    /// type while it is live (as the client's own messages would).
     ///
     /// # Errors
     /// The remote handler's status, `TIMEOUT`, `UNAVAILABLE`, or
@@ -227,12 +224,14 @@ impl Context {
         command: i32,
         body: &T,
     ) -> Result<R, Status> {
-        let reply = self.node.call(target, command, self.session.clone(), encode_body(body)?).await?;
+        let scope = self.view.scope(self.session.clone());
+        let reply = self.node.call(target, command, scope, encode_body(body)?).await?;
         decode_body(&reply)
             .map_err(|s| Status::new(Code::INTERNAL, format!("undecodable reply: {}", s.message())))
     }
 
-    /// Sends `command` to a node of type `target` without waiting.
+    /// Sends `command` to a node of type `target` without waiting, carrying
+    /// the session as [`Context::call`] does.
     ///
     /// # Errors
     /// `UNAVAILABLE` or `OVERLOADED` as for [`Context::push`].
@@ -242,7 +241,7 @@ impl Context {
         command: i32,
         body: &T,
     ) -> Result<(), Status> {
-        self.node.notify(target, command, self.session.clone(), encode_body(body)?)
+        self.node.notify(target, command, self.view.scope(self.session.clone()), encode_body(body)?)
     }
 }
 
@@ -280,7 +279,7 @@ impl NodeApi for Detached {
         &self,
         _target: NodeType,
         _command: i32,
-        _session: Option<SessionId>,
+        _scope: CallScope,
         _body: Bytes,
     ) -> ApiFuture<Result<Bytes, Status>> {
         Box::pin(std::future::ready(Err(Detached::unavailable())))
@@ -290,7 +289,7 @@ impl NodeApi for Detached {
         &self,
         _target: NodeType,
         _command: i32,
-        _session: Option<SessionId>,
+        _scope: CallScope,
         _body: Bytes,
     ) -> Result<(), Status> {
         Err(Detached::unavailable())

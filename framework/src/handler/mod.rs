@@ -15,5 +15,5 @@ pub(crate) use context::{ApiFuture, NodeApi};
 pub use context::{AppState, Context};
 pub use event::{EventHandler, HandlerFuture};
 pub use json::{IntoReply, decode_body, encode_body, error_body};
-pub(crate) use session_api::SessionView;
+pub(crate) use session_api::{CallScope, SessionView};
 pub use table::{DuplicateEvent, EventTable};

@@ -238,7 +238,11 @@ fn dispatch(shared: &Arc<NodeShared>, link: &Link, mut envelope: Envelope) {
     shared.shutdown.spawn(shared.drain.track(async move {
         let shared = task_shared;
         let _slot = slot;
-        let view = SessionView::from_wire(&envelope.uid, std::mem::take(&mut envelope.session_data));
+        let view = SessionView::from_wire(
+            &envelope.uid,
+            std::mem::take(&mut envelope.session_data),
+            std::mem::take(&mut envelope.pins),
+        );
         let ctx =
             Context::new(Arc::clone(&shared) as Arc<dyn crate::handler::NodeApi>, session, envelope.command)
                 .with_view(view);

@@ -17,7 +17,7 @@ use super::reload::ConfigSource;
 use super::session_ops;
 use super::sessions::Sessions;
 use crate::config::NodeConfig;
-use crate::handler::{ApiFuture, AppState, EventTable, NodeApi};
+use crate::handler::{ApiFuture, AppState, CallScope, EventTable, NodeApi};
 use crate::id::{NodeId, SessionId};
 use crate::proto::{Envelope, Kind, NodeType, Pin};
 use crate::routing::{RouteTable, StateTable, Target};
@@ -281,6 +281,29 @@ pub(crate) fn response_result(response: &Envelope) -> Result<Bytes, Status> {
     }
 }
 
+impl NodeShared {
+    /// A handler's call or notification carrying its session's scope, and
+    /// the link it leaves on: the session's pinned node of the type for a
+    /// stateful command (pins travel on, so a route honours them too).
+    fn scoped(
+        &self,
+        kind: Kind,
+        target: NodeType,
+        command: i32,
+        scope: CallScope,
+        body: Bytes,
+    ) -> (Envelope, Option<Link>) {
+        let mut env = self.envelope(kind, command, scope.session.as_ref(), body);
+        env.uid = scope.uid;
+        env.session_data = scope.data;
+        if !self.is_stateless(command) {
+            env.pins = scope.pins;
+        }
+        let link = self.link_for_type(target, &env.pins);
+        (env, link)
+    }
+}
+
 impl NodeApi for NodeShared {
     fn node_id(&self) -> &NodeId {
         &self.id
@@ -309,11 +332,10 @@ impl NodeApi for NodeShared {
         &self,
         target: NodeType,
         command: i32,
-        session: Option<SessionId>,
+        scope: CallScope,
         body: Bytes,
     ) -> ApiFuture<Result<Bytes, Status>> {
-        let env = self.envelope(Kind::Request, command, session.as_ref(), body);
-        let link = self.link_for_type(target, &[]);
+        let (env, link) = self.scoped(Kind::Request, target, command, scope, body);
         let endpoint = self.endpoint.clone();
         let deadline = self.call_timeout;
         if link.is_some() {
@@ -327,17 +349,9 @@ impl NodeApi for NodeShared {
         })
     }
 
-    fn notify(
-        &self,
-        target: NodeType,
-        command: i32,
-        session: Option<SessionId>,
-        body: Bytes,
-    ) -> Result<(), Status> {
-        let env = self.envelope(Kind::Notify, command, session.as_ref(), body);
-        let link = self
-            .link_for_type(target, &[])
-            .ok_or_else(|| Status::unavailable(format!("no live {target:?} node")))?;
+    fn notify(&self, target: NodeType, command: i32, scope: CallScope, body: Bytes) -> Result<(), Status> {
+        let (env, link) = self.scoped(Kind::Notify, target, command, scope, body);
+        let link = link.ok_or_else(|| Status::unavailable(format!("no live {target:?} node")))?;
         link.send(env).map_err(Status::from)?;
         self.metrics.sent(Via::Rpc, command);
         Ok(())

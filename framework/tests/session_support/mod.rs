@@ -19,6 +19,10 @@ pub const READ_DATA: i32 = 31003;
 pub const KICK_USER: i32 = 21004;
 pub const JOIN: i32 = 21005;
 pub const BROADCAST: i32 = 21006;
+/// Calls WHO on a service, from a service handler (`ctx.call`).
+pub const ASK: i32 = 21007;
+/// Says which node serves it and what it sees of the session.
+pub const WHO: i32 = 21008;
 pub const USER_PUSHED: i32 = 51000;
 pub const BROADCASTED: i32 = 52000;
 pub const KICK_FRAME: i32 = 10003;
@@ -124,6 +128,19 @@ async fn broadcast(ctx: Context, req: Broadcast) -> Result<Value, Status> {
     Ok(json!({}))
 }
 
+#[register_event(21007)]
+async fn ask(ctx: Context) -> Result<Value, Status> {
+    ctx.call(espoir::NodeType::Service, WHO, &json!({})).await
+}
+
+#[register_event(21008)]
+async fn who(ctx: Context) -> Result<Value, Status> {
+    let k: Option<Value> = ctx.session_data("k")?;
+    Ok(
+        json!({ "node": ctx.node_id().to_string(), "uid": ctx.uid(), "k": k, "session": ctx.session_id().map(ToString::to_string) }),
+    )
+}
+
 #[register_event(998, need_return = false)]
 async fn bound(ctx: Context, body: Value) -> Result<(), Status> {
     let uid = body["uid"].as_str().unwrap_or_default().to_owned();
@@ -140,7 +157,7 @@ async fn closed(ctx: Context, mut body: Value) -> Result<(), Status> {
 }
 
 pub fn service_events() -> EventTable {
-    events![login, push_user, set_data, read_data, kick_user, join, broadcast, bound, closed]
+    events![login, push_user, set_data, read_data, kick_user, join, broadcast, ask, who, bound, closed]
 }
 
 const ROUTE_RULES: &str = r#", "route": {"range": {"route": [[0, 5000]], "service": [[5001, 100000]]}}"#;
