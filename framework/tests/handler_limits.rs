@@ -47,8 +47,22 @@ async fn sleepy(_ctx: Context, _req: Value) -> Result<Value, Status> {
     Ok(json!({}))
 }
 
+/// Declares its own bound.
+#[register_event(20004, concurrency = 1)]
+async fn declared(ctx: Context, _req: Value) -> Result<Value, Status> {
+    wait_at_gate(&ctx).await?;
+    Ok(json!({ "done": "declared" }))
+}
+
+/// Declares a bound the config overrides.
+#[register_event(20005, concurrency = 1)]
+async fn overridden(ctx: Context, _req: Value) -> Result<Value, Status> {
+    wait_at_gate(&ctx).await?;
+    Ok(json!({ "done": "overridden" }))
+}
+
 fn handlers() -> EventTable {
-    events![narrow, wide, sleepy]
+    events![narrow, wide, sleepy, declared, overridden]
 }
 
 const HANDLER_LIMITS: &str = r#""handlers": {"max_inflight": 3, "per_command": {"20001": 1}},"#;
@@ -150,4 +164,35 @@ async fn a_handler_past_its_deadline_answers_408_and_frees_its_slot() {
     assert_eq!((command, body["code"].clone()), (20003, json!(408)), "{body}");
     assert_eq!(metric(&service, "espoir_handlers_inflight"), 0.0, "the timed-out handler left its slot");
     assert_eq!(metric(&service, r#"espoir_request_errors_total{kind="timeout"}"#), 1.0);
+}
+
+#[tokio::test]
+async fn a_handler_declares_its_own_bound_and_the_config_overrides_it() {
+    let ports = Ports::bind().await;
+    let ws = r#""limits": {"max_connections_per_ip": 100},"#;
+    let limits = r#""handlers": {"max_inflight": 10, "per_command": {"20005": 2}},"#;
+    let cfg = local_proxy_config_ids(&ports, ws, limits, [20000, 29999]);
+    let gate = Arc::new(Semaphore::new(0));
+    let g = Gate(Arc::clone(&gate));
+    let node = TestNode::start_with(cfg, ports, |b| b.events(handlers()).state(g)).await;
+    let url = node.ws_url();
+    let inflight = || metric(&node, "espoir_handlers_inflight");
+
+    // `concurrency = 1`: the second call is refused while the first runs.
+    let mut first = start_call(&url, 20004).await;
+    eventually("the declared call runs", || inflight() == 1.0).await;
+    expect_busy(&url, 20004).await;
+    assert_eq!(limit_hits(&node, "handlers_per_command"), 1.0);
+
+    // `per_command` says 2 where the handler says 1: two run.
+    let mut a = start_call(&url, 20005).await;
+    let mut b = start_call(&url, 20005).await;
+    eventually("both overridden calls run", || inflight() == 3.0).await;
+    expect_busy(&url, 20005).await;
+    assert_eq!(limit_hits(&node, "handlers_per_command"), 2.0);
+
+    gate.add_permits(3);
+    expect_done(&mut first, "declared").await;
+    expect_done(&mut a, "overridden").await;
+    expect_done(&mut b, "overridden").await;
 }

@@ -5,7 +5,8 @@ use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream};
 use syn::{Expr, ExprLit, ExprUnary, Ident, Lit, LitBool, Token, UnOp};
 
-/// `#[register_event(ID)]` or `#[register_event(ID, need_return = BOOL)]`.
+/// `#[register_event(ID)]`, optionally followed by `need_return = BOOL`
+/// and `concurrency = N`.
 pub(crate) struct Args {
     /// The command id, already checked to fit `i32`.
     pub(crate) id: i32,
@@ -13,6 +14,8 @@ pub(crate) struct Args {
     pub(crate) id_span: Span,
     /// `need_return = ...`, if given (the default is `true`).
     pub(crate) need_return: Option<LitBool>,
+    /// `concurrency = N`: at most N runs of the handler at once on a node.
+    pub(crate) concurrency: Option<u32>,
 }
 
 impl Args {
@@ -42,6 +45,7 @@ impl Parse for Args {
         let (id, id_span) = parse_id(input)?;
 
         let mut need_return: Option<LitBool> = None;
+        let mut concurrency: Option<u32> = None;
         while !input.is_empty() {
             input.parse::<Token![,]>()?;
             if input.is_empty() {
@@ -51,27 +55,51 @@ impl Parse for Args {
                 return Err(input.error("expected `need_return = true` or `need_return = false`"));
             }
             let key = input.call(Ident::parse_any)?;
-            if key != "need_return" {
-                return Err(syn::Error::new_spanned(
-                    &key,
-                    format!("unknown argument `{}`; expected `need_return`", key.unraw()),
-                ));
-            }
-            if need_return.is_some() {
-                return Err(syn::Error::new_spanned(&key, "duplicate argument `need_return`"));
-            }
-            input.parse::<Token![=]>()?;
-            need_return = Some(match input.parse::<Expr>()? {
-                Expr::Lit(ExprLit { lit: Lit::Bool(value), .. }) => value,
+            let seen = match key.unraw().to_string().as_str() {
+                "need_return" => need_return.is_some(),
+                "concurrency" => concurrency.is_some(),
                 other => {
                     return Err(syn::Error::new_spanned(
-                        other,
-                        "`need_return` takes a bool literal: `true` or `false`",
+                        &key,
+                        format!("unknown argument `{other}`; expected `need_return` or `concurrency`"),
                     ));
                 }
-            });
+            };
+            if seen {
+                return Err(syn::Error::new_spanned(&key, format!("duplicate argument `{}`", key.unraw())));
+            }
+            input.parse::<Token![=]>()?;
+            let value = input.parse::<Expr>()?;
+            if key == "need_return" {
+                need_return = Some(parse_bool(value)?);
+            } else {
+                concurrency = Some(parse_concurrency(value)?);
+            }
         }
-        Ok(Args { id, id_span, need_return })
+        Ok(Args { id, id_span, need_return, concurrency })
+    }
+}
+
+fn parse_bool(value: Expr) -> syn::Result<LitBool> {
+    match value {
+        Expr::Lit(ExprLit { lit: Lit::Bool(value), .. }) => Ok(value),
+        other => Err(syn::Error::new_spanned(other, "`need_return` takes a bool literal: `true` or `false`")),
+    }
+}
+
+/// `concurrency`: a positive integer literal (a bound of 0 would refuse
+/// every request).
+fn parse_concurrency(value: Expr) -> syn::Result<u32> {
+    let wrong = |span: &dyn quote::ToTokens| {
+        syn::Error::new_spanned(
+            span,
+            "`concurrency` takes a positive integer literal, as in `concurrency = 64`",
+        )
+    };
+    let Expr::Lit(ExprLit { lit: Lit::Int(lit), .. }) = &value else { return Err(wrong(&value)) };
+    match lit.base10_parse::<u32>() {
+        Ok(0) | Err(_) => Err(wrong(lit)),
+        Ok(n) => Ok(n),
     }
 }
 
@@ -163,12 +191,28 @@ mod tests {
     }
 
     #[test]
+    fn accepts_a_concurrency_bound() {
+        let args = parse(quote!(100020, concurrency = 64)).unwrap();
+        assert_eq!((args.id, args.need_return(), args.concurrency), (100020, true, Some(64)));
+        let args = parse(quote!(5, concurrency = 1, need_return = false)).unwrap();
+        assert_eq!((args.need_return(), args.concurrency), (false, Some(1)));
+        assert_eq!(parse(quote!(5)).unwrap().concurrency, None);
+        for bad in [quote!(5, concurrency = 0), quote!(5, concurrency = -1), quote!(5, concurrency = "8")] {
+            assert!(error(bad).contains("`concurrency` takes a positive integer literal"));
+        }
+        assert_eq!(error(quote!(5, concurrency = 2, concurrency = 3)), "duplicate argument `concurrency`");
+    }
+
+    #[test]
     fn rejects_unknown_duplicate_and_ill_typed_arguments() {
         assert_eq!(
             error(quote!(1, need_retrun = false)),
-            "unknown argument `need_retrun`; expected `need_return`"
+            "unknown argument `need_retrun`; expected `need_return` or `concurrency`"
         );
-        assert_eq!(error(quote!(1, r#type = 2)), "unknown argument `type`; expected `need_return`");
+        assert_eq!(
+            error(quote!(1, r#type = 2)),
+            "unknown argument `type`; expected `need_return` or `concurrency`"
+        );
         assert_eq!(
             error(quote!(1, need_return = true, need_return = false)),
             "duplicate argument `need_return`"

@@ -177,6 +177,15 @@ fn expand(item: TokenStream, args: &Args, function: &ItemFn, request: Option<&Ty
     let mut id = Literal::i32_suffixed(args.id);
     id.set_span(args.id_span);
     let need_return = args.need_return();
+    // Only a declared bound overrides the trait's default (no bound).
+    let concurrency = args.concurrency.map(|n| {
+        let n = Literal::usize_unsuffixed(n as usize);
+        quote_spanned! {site=>
+            fn concurrency(&self) -> ::core::option::Option<::core::primitive::usize> {
+                ::core::option::Option::Some(#n)
+            }
+        }
+    });
     let struct_doc =
         format!(" The `#[register_event({})]` handler `{name_str}` as a value, for `events![]`.", args.id);
 
@@ -248,6 +257,8 @@ fn expand(item: TokenStream, args: &Args, function: &ItemFn, request: Option<&Ty
             fn need_return(&self) -> ::core::primitive::bool {
                 #need_return
             }
+
+            #concurrency
 
             fn call(
                 &self,

@@ -39,6 +39,14 @@ pub trait EventHandler: Send + Sync + 'static {
         true
     }
 
+    /// At most this many runs of the handler at once on a node
+    /// (`#[register_event(ID, concurrency = N)]`); further requests are
+    /// refused as busy (429). `handlers.per_command` in the config
+    /// overrides it. `None`: only the node's `handlers.max_inflight`.
+    fn concurrency(&self) -> Option<usize> {
+        None
+    }
+
     /// Runs the handler on a raw request body.
     fn call(&self, ctx: Context, body: Bytes) -> HandlerFuture;
 }

@@ -15,6 +15,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError};
 
 use super::shared::NodeShared;
 use crate::config::HandlerLimits;
+use crate::handler::EventTable;
 use crate::status::{Code, Status};
 
 /// Which bound refused a request; the `limit` label of
@@ -43,14 +44,22 @@ pub(crate) struct InflightGuard {
 }
 
 impl Inflight {
-    pub(crate) fn new(limits: &HandlerLimits) -> Inflight {
+    /// The config's bounds, and the bounds handlers declare
+    /// (`#[register_event(ID, concurrency = N)]`) for the commands the
+    /// config leaves unbounded: who runs the node has the last word.
+    pub(crate) fn new(limits: &HandlerLimits, events: &EventTable) -> Inflight {
+        let declared = events
+            .ids()
+            .into_iter()
+            .filter_map(|id| Some((id, events.get(id)?.concurrency()?)))
+            .filter(|(id, _)| !limits.per_command.contains_key(id));
+        let configured = limits.per_command.iter().map(|(&id, &bound)| (id, bound));
         Inflight {
             max: limits.max_inflight,
             node: Arc::new(Semaphore::new(limits.max_inflight)),
-            per_command: limits
-                .per_command
-                .iter()
-                .map(|(&command, &bound)| (command, Arc::new(Semaphore::new(bound))))
+            per_command: configured
+                .chain(declared)
+                .map(|(command, bound)| (command, Arc::new(Semaphore::new(bound))))
                 .collect(),
         }
     }
@@ -105,7 +114,10 @@ impl Busy {
     pub(crate) fn status(self, command: i32) -> Status {
         let which = match self {
             Busy::Node => "this node runs as many handlers as handlers.max_inflight allows",
-            Busy::Command => "this command runs as many times at once as handlers.per_command allows",
+            Busy::Command => {
+                "this command runs as many times at once as its bound allows \
+                 (handlers.per_command, or the handler's declared concurrency)"
+            }
         };
         Status::new(Code::OVERLOADED, format!("busy: command {command} refused: {which}; retry later"))
     }
@@ -120,7 +132,7 @@ mod tests {
     #[test]
     fn the_node_and_command_bounds_hold_and_free_on_drop() {
         let limits = HandlerLimits { max_inflight: 3, per_command: BTreeMap::from([(7, 1)]) };
-        let inflight = Inflight::new(&limits);
+        let inflight = Inflight::new(&limits, &EventTable::new());
         let seven = inflight.try_enter(7).unwrap();
         assert_eq!(inflight.try_enter(7).unwrap_err(), Busy::Command);
         let a = inflight.try_enter(1).unwrap();

@@ -106,7 +106,7 @@ impl NodeShared {
             reload_lock: tokio::sync::Mutex::new(()),
             relays: RelayLedger::new(config.rpc.call_timeout),
             handler_timeout: config.handler_timeout,
-            inflight: Inflight::new(&config.handlers),
+            inflight: Inflight::new(&config.handlers, &events),
             call_timeout: config.rpc.call_timeout,
             hop_limit: config.rpc.hop_limit,
             config,
