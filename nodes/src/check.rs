@@ -50,9 +50,10 @@ fn report(loaded: Result<Vec<(PathBuf, NodeConfig)>, espoir::ConfigError>, group
         }
     };
     let mut ok = true;
-    for (file, config) in configs {
+    let cluster: Vec<NodeConfig> = configs.iter().map(|(_, c)| c.clone()).collect();
+    for (file, config) in &configs {
         // The groups' own settings (`app.<group>`) too, not just their names.
-        match groups.check(&config) {
+        match groups.check(config, &cluster) {
             Ok(()) => {
                 println!(
                     "ok    {} ({} {:?}, id {})",

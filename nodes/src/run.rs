@@ -51,6 +51,18 @@ pub(crate) fn up(dir: &Path, grace: Duration, watch: bool) -> ExitCode {
     if configs.is_empty() {
         return fail(&format!("no config files (*.json5, *.json) in {}", dir.display()));
     }
+    // What `espoir check` finds stops the cluster before any node starts
+    // (rules across nodes included, which no single node could see).
+    let cluster: Vec<NodeConfig> = configs.iter().map(|(_, c)| c.clone()).collect();
+    let groups = apps::groups();
+    let problems: Vec<String> = configs
+        .iter()
+        .filter_map(|(file, c)| groups.check(c, &cluster).err().map(|p| (file, p)))
+        .flat_map(|(file, p)| p.into_iter().map(move |why| format!("{}: {why}", file.display())))
+        .collect();
+    if !problems.is_empty() {
+        return fail(&problems.join("\n"));
+    }
     // One process, one log: the most verbose level any node asks for.
     let level = configs.iter().map(|(_, c)| c.log_level).max_by_key(|l| l.as_tracing()).unwrap_or_default();
     if let Err(err) = logging::init(level, None, "espoir-up") {

@@ -87,6 +87,36 @@ fn check_validates_the_apps_settings_too() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+#[test]
+fn check_and_up_refuse_two_betting_nodes_that_would_mint_the_same_order_ids() {
+    let dir = std::env::temp_dir().join(format!("espoir-check-clash-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let service = |name: &str, port: u16, worker: u16| {
+        format!(
+            r#"{{ name: "{name}", type: "service", host: "127.0.0.1", api_path: ["betting.service"],
+                 rpc: {{ port: {port}, token: "0123456789abcdef0123456789abcdef", encode: 0 }},
+                 app: {{ betting: {{ store: "mongo", mongo_uri: "mongodb://127.0.0.1:1/?replicaSet=rs0",
+                                    worker_id: {worker} }} }} }}"#
+        )
+    };
+    std::fs::write(dir.join("betting_1.json5"), service("betting_1", 41001, 1)).unwrap();
+    std::fs::write(dir.join("betting_2.json5"), service("betting_2", 41002, 1)).unwrap();
+    let out = espoir().arg("check").arg(&dir).output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("betting_2.json5") && stderr.contains("node betting_1's"), "{stderr}");
+    assert!(stderr.contains("worker_id 1"), "{stderr}");
+    // `up` refuses it before any node starts (none listens on 41001).
+    let out = espoir().arg("up").arg(&dir).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("collide"));
+
+    std::fs::write(dir.join("betting_2.json5"), service("betting_2", 41002, 2)).unwrap();
+    let out = espoir().arg("check").arg(&dir).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 struct Cluster(Child);
 
 impl Drop for Cluster {

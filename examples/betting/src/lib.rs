@@ -79,12 +79,24 @@ pub fn service(builder: NodeBuilder) -> NodeBuilder {
 }
 
 /// Validates a node config's `app.betting` as [`service`] would, without
-/// opening anything: for `espoir check` (`HandlerGroups::add_checked`).
+/// opening anything, and against the other betting nodes of its cluster:
+/// for `espoir check` (`HandlerGroups::add_checked`).
 ///
 /// # Errors
-/// Why the settings are unusable.
-pub fn check_config(config: &espoir::NodeConfig) -> Result<(), String> {
-    Settings::from_config(config).map(drop).map_err(|e| e.to_string())
+/// Why the settings are unusable, or clash with another node's.
+pub fn check_config(config: &espoir::NodeConfig, cluster: &[espoir::NodeConfig]) -> Result<(), String> {
+    let mine = Settings::from_config(config).map_err(|e| e.to_string())?;
+    // Another node's bad settings are reported for that node.
+    let others = cluster.iter().filter(|c| c.name != config.name).filter_map(|c| {
+        let settings = Settings::from_config(c).ok()?;
+        Some((c.name.as_str(), settings))
+    });
+    for (name, theirs) in others {
+        if let Some(clash) = mine.clash_with(&theirs) {
+            return Err(format!("node {}: app.betting clashes with node {name}'s: {clash}", config.name));
+        }
+    }
+    Ok(())
 }
 
 /// As [`service`], with a store the caller opened (tests, other stores).

@@ -156,6 +156,31 @@ impl Settings {
     }
 }
 
+impl Settings {
+    /// Why this node and another betting node of one cluster cannot both
+    /// run as configured, if they cannot.
+    pub fn clash_with(&self, other: &Settings) -> Option<String> {
+        match (self.store, other.store) {
+            // redb locks its file: one node per file.
+            (StoreKind::Embedded, StoreKind::Embedded) if self.path == other.path => {
+                Some(format!("both use the embedded store {}, which serves one node", self.path.display()))
+            }
+            // Order ids are unique per worker id only.
+            (StoreKind::Mongo, StoreKind::Mongo)
+                if self.mongo_uri == other.mongo_uri
+                    && self.database == other.database
+                    && self.worker_id == other.worker_id =>
+            {
+                Some(format!(
+                    "both use worker_id {} on MongoDB database {:?}, so their order ids would collide",
+                    self.worker_id, self.database
+                ))
+            }
+            _ => None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::Path;
@@ -168,6 +193,25 @@ mod tests {
                 "rpc": {{"port": 9999, "token": "helloworldiloveyou~1234567890123"}} {app}}}"#
         );
         NodeConfig::from_json5_str(&text, Path::new("bet.json5")).unwrap()
+    }
+
+    #[test]
+    fn two_nodes_clash_on_one_embedded_file_or_one_worker_id_on_one_database() {
+        let settings =
+            |app: &str| Settings::from_config(&node(&format!(r#", "app": {{"betting": {app}}}"#))).unwrap();
+        let file = settings(r#"{"path": "a.redb"}"#);
+        assert!(file.clash_with(&settings(r#"{"path": "a.redb"}"#)).unwrap().contains("a.redb"));
+        assert_eq!(file.clash_with(&settings(r#"{"path": "b.redb"}"#)), None);
+        let mongo = |worker: u16, db: &str| {
+            settings(&format!(
+                r#"{{"store": "mongo", "mongo_uri": "mongodb://h/?replicaSet=rs0", "database": "{db}", "worker_id": {worker}}}"#
+            ))
+        };
+        let clash = mongo(1, "bets").clash_with(&mongo(1, "bets")).unwrap();
+        assert!(clash.contains("worker_id 1") && clash.contains("collide"), "{clash}");
+        assert_eq!(mongo(1, "bets").clash_with(&mongo(2, "bets")), None, "own worker ids");
+        assert_eq!(mongo(1, "bets").clash_with(&mongo(1, "other")), None, "other database");
+        assert_eq!(mongo(1, "bets").clash_with(&file), None);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use super::NodeBuilder;
 use crate::config::NodeConfig;
 
 type GroupFn = Arc<dyn Fn(NodeBuilder) -> NodeBuilder + Send + Sync>;
-type CheckFn = Arc<dyn Fn(&NodeConfig) -> Result<(), String> + Send + Sync>;
+type CheckFn = Arc<dyn Fn(&NodeConfig, &[NodeConfig]) -> Result<(), String> + Send + Sync>;
 
 /// One group: how it wires a node, and how it validates its own part of a
 /// config (`app.<name>`) without starting anything.
@@ -62,12 +62,15 @@ impl HandlerGroups {
 
     /// As [`add`](Self::add), with a check of the group's settings that
     /// `espoir check` (and [`check`](Self::check)) runs without starting
-    /// the node, so a bad `app` entry is caught before deployment.
+    /// the node, so a bad `app` entry is caught before deployment. The
+    /// check gets the node's config and every config of its cluster (the
+    /// node's included), for rules across nodes such as "no two nodes share
+    /// an id".
     pub fn add_checked(
         mut self,
         name: impl Into<String>,
         wire: impl Fn(NodeBuilder) -> NodeBuilder + Send + Sync + 'static,
-        check: impl Fn(&NodeConfig) -> Result<(), String> + Send + Sync + 'static,
+        check: impl Fn(&NodeConfig, &[NodeConfig]) -> Result<(), String> + Send + Sync + 'static,
     ) -> Self {
         self.groups.insert(name.into(), Group { wire: Arc::new(wire), check: Some(Arc::new(check)) });
         self
@@ -83,18 +86,19 @@ impl HandlerGroups {
         self.groups.contains_key(name)
     }
 
-    /// Checks a config against the groups it names: every name must be a
-    /// group, and each group with a check must accept the config.
+    /// Checks a config of `cluster` against the groups it names: every
+    /// name must be a group, and each group with a check must accept the
+    /// config (alone, or among the cluster's configs).
     ///
     /// # Errors
     /// Every problem found, one line each.
-    pub fn check(&self, config: &NodeConfig) -> Result<(), Vec<String>> {
+    pub fn check(&self, config: &NodeConfig, cluster: &[NodeConfig]) -> Result<(), Vec<String>> {
         let mut problems = Vec::new();
         for name in &config.api_path {
             match self.groups.get(name) {
                 None => problems.push(self.unknown(name).to_string()),
                 Some(Group { check: Some(check), .. }) => {
-                    if let Err(why) = check(config) {
+                    if let Err(why) = check(config, cluster) {
                         problems.push(why);
                     }
                 }
@@ -139,28 +143,58 @@ mod tests {
         HandlerGroups::new().add("plain", |b| b).add_checked(
             "game",
             |b| b,
-            |c: &NodeConfig| match c.app.get("game") {
+            |c: &NodeConfig, _: &[NodeConfig]| match c.app.get("game") {
                 Some(v) if v.get("rooms").and_then(|r| r.as_u64()).is_some_and(|r| r > 0) => Ok(()),
                 _ => Err(format!("node {}: app.game.rooms must be a positive number", c.name)),
             },
         )
     }
 
+    fn check(groups: &HandlerGroups, api_path: &str, app: &str) -> Result<(), Vec<String>> {
+        let node = config(api_path, app);
+        groups.check(&node, std::slice::from_ref(&node))
+    }
+
     #[test]
     fn a_group_check_sees_the_config_and_reports_its_problem() {
         let groups = groups();
-        assert_eq!(groups.check(&config(r#"["plain", "game"]"#, r#"{ game: { rooms: 4 } }"#)), Ok(()));
-        let bad = groups.check(&config(r#"["game"]"#, r#"{ game: { rooms: 0 } }"#)).unwrap_err();
+        assert_eq!(check(&groups, r#"["plain", "game"]"#, r#"{ game: { rooms: 4 } }"#), Ok(()));
+        let bad = check(&groups, r#"["game"]"#, r#"{ game: { rooms: 0 } }"#).unwrap_err();
         assert_eq!(bad, vec!["node s: app.game.rooms must be a positive number".to_owned()]);
         // An unchecked group accepts anything.
-        assert_eq!(groups.check(&config(r#"["plain"]"#, "{}")), Ok(()));
+        assert_eq!(check(&groups, r#"["plain"]"#, "{}"), Ok(()));
     }
 
     #[test]
     fn every_problem_is_reported_unknown_groups_included() {
-        let problems = groups().check(&config(r#"["nope", "game"]"#, "{}")).unwrap_err();
+        let problems = check(&groups(), r#"["nope", "game"]"#, "{}").unwrap_err();
         assert_eq!(problems.len(), 2, "{problems:?}");
         assert!(problems[0].contains("\"nope\"") && problems[0].contains("game, plain"), "{problems:?}");
         assert!(problems[1].contains("app.game.rooms"), "{problems:?}");
+    }
+
+    #[test]
+    fn a_group_check_sees_the_whole_cluster() {
+        let one_per_cluster = HandlerGroups::new().add_checked(
+            "solo",
+            |b| b,
+            |c: &NodeConfig, all: &[NodeConfig]| {
+                let others =
+                    all.iter().filter(|o| o.name != c.name && o.api_path.contains(&"solo".into())).count();
+                if others == 0 {
+                    Ok(())
+                } else {
+                    Err(format!("node {}: \"solo\" runs once per cluster", c.name))
+                }
+            },
+        );
+        let mut a = config(r#"["solo"]"#, "{}");
+        let mut b = a.clone();
+        b.name = "t".into();
+        assert_eq!(one_per_cluster.check(&a, &[a.clone()]), Ok(()));
+        let problems = one_per_cluster.check(&a, &[a.clone(), b.clone()]).unwrap_err();
+        assert_eq!(problems, vec!["node s: \"solo\" runs once per cluster".to_owned()]);
+        a.api_path.clear();
+        assert_eq!(one_per_cluster.check(&b, &[a, b.clone()]), Ok(()), "only nodes of the group count");
     }
 }
