@@ -16,6 +16,10 @@
 //!   credits their bettors; the order's `status` is its settlement marker,
 //!   and only open orders are picked, so two nodes, or a node restarted
 //!   after a crash, settle each order exactly once.
+//! * A node killed mid-transaction leaves its transaction open on the
+//!   server, holding its documents; a node whose transaction keeps
+//!   conflicting ends such orphans ([`orphans`]) instead of waiting a
+//!   minute for MongoDB to expire them.
 //! * Users, credits, matches and transitions are single-document atomic
 //!   updates (a credit is `$inc` guarded against overflow; a transition is
 //!   conditional on the state it was computed from).
