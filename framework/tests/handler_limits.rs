@@ -61,8 +61,15 @@ async fn overridden(ctx: Context, _req: Value) -> Result<Value, Status> {
     Ok(json!({ "done": "overridden" }))
 }
 
+/// Stateless (the test proxies' `no_state` range is 30000–39999).
+#[register_event(30001)]
+async fn stateless(ctx: Context, _req: Value) -> Result<Value, Status> {
+    wait_at_gate(&ctx).await?;
+    Ok(json!({ "done": "stateless" }))
+}
+
 fn handlers() -> EventTable {
-    events![narrow, wide, sleepy, declared, overridden]
+    events![narrow, wide, sleepy, declared, overridden, stateless]
 }
 
 const HANDLER_LIMITS: &str = r#""handlers": {"max_inflight": 3, "per_command": {"20001": 1}},"#;
@@ -195,4 +202,53 @@ async fn a_handler_declares_its_own_bound_and_the_config_overrides_it() {
     expect_done(&mut first, "declared").await;
     expect_done(&mut a, "overridden").await;
     expect_done(&mut b, "overridden").await;
+}
+
+/// A busy service's refusal of a stateless request comes before its
+/// handler starts, so the proxy tries another service before telling the
+/// client 429.
+#[tokio::test]
+async fn a_stateless_request_refused_as_busy_is_tried_on_another_service() {
+    let rules = r#", "route": {"range": {"service": [[20000, 39999]]}}"#;
+    let gate = Arc::new(Semaphore::new(0));
+    let mut services = Vec::new();
+    for (name, bound) in [("narrow", 1), ("wide", 3)] {
+        let ports = Ports::bind().await;
+        let limits = format!(r#""handlers": {{"per_command": {{"30001": {bound}}}}},"#);
+        let cfg = config(name, "service", &ports, &[], rules, &limits);
+        let g = Gate(Arc::clone(&gate));
+        services.push(TestNode::start_with(cfg, ports, |b| b.events(handlers()).state(g)).await);
+    }
+    let remotes: Vec<String> =
+        services.iter().map(|s| remote(s.node.addresses().rpc.unwrap().port(), "service")).collect();
+    let proxy_ports = Ports::bind().await;
+    let proxy = TestNode::start(
+        config("proxy", "proxy", &proxy_ports, &remotes, rules, ""),
+        proxy_ports,
+        EventTable::default(),
+    )
+    .await;
+    for s in &services {
+        proxy.wait_linked(s).await;
+    }
+    let url = proxy.ws_url();
+    let (narrow, wide) = (&services[0], &services[1]);
+    let inflight = |node: &TestNode| metric(node, "espoir_handlers_inflight");
+
+    // Balanced in turn, some of the four land on the narrow service first;
+    // all but one are refused there and run on the wide one.
+    let mut calls = Vec::new();
+    for n in 1..=4 {
+        calls.push(start_call(&url, 30001).await);
+        eventually("the call runs somewhere", || inflight(narrow) + inflight(wide) == f64::from(n)).await;
+    }
+    assert_eq!((inflight(narrow), inflight(wide)), (1.0, 3.0));
+    assert!(limit_hits(narrow, "handlers_per_command") >= 1.0, "the narrow service did refuse");
+    // Both full: the client hears 429.
+    expect_busy(&url, 30001).await;
+
+    gate.add_permits(4);
+    for call in &mut calls {
+        expect_done(call, "stateless").await;
+    }
 }

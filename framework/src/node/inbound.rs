@@ -109,13 +109,24 @@ fn take_hop(shared: &NodeShared, envelope: &mut Envelope) -> bool {
 
 /// Tells the sender of a request that it failed; other kinds are dropped.
 fn fail(shared: &NodeShared, envelope: &Envelope, status: Status) {
+    answer_failure(shared, envelope, status, false);
+}
+
+/// As [`fail`], for a request refused before its handler started (busy,
+/// draining): the response says so, and the sender may try another node.
+fn refuse(shared: &NodeShared, envelope: &Envelope, status: Status) {
+    answer_failure(shared, envelope, status, true);
+}
+
+fn answer_failure(shared: &NodeShared, envelope: &Envelope, status: Status, not_run: bool) {
     if envelope.kind() != Kind::Request {
         tracing::debug!(command = envelope.command, error = %status, "dropping undeliverable message");
         return;
     }
     shared.metrics.error(&status);
     let Ok(source) = NodeId::parse(&envelope.source) else { return };
-    let response = shared.response(envelope, Err(status));
+    let mut response = shared.response(envelope, Err(status));
+    response.not_run = not_run;
     if let Err(err) = shared.send_to_node(&source, response) {
         tracing::debug!(%source, error = %err, "could not report a routing failure to the sender");
     }
@@ -202,7 +213,7 @@ fn dispatch(shared: &Arc<NodeShared>, link: &Link, mut envelope: Envelope) {
     // the proxy may safely retry elsewhere (it knows we drain: the drain
     // announcement went out on this link before this refusal).
     if shared.drain.is_draining() && envelope.kind() == Kind::Request {
-        fail(shared, &envelope, Status::unavailable("node is draining"));
+        refuse(shared, &envelope, Status::unavailable("node is draining"));
         return;
     }
     let Some(handler) = shared.events.get(envelope.command).cloned() else {
@@ -219,7 +230,7 @@ fn dispatch(shared: &Arc<NodeShared>, link: &Link, mut envelope: Envelope) {
     let slot = match envelope.kind() {
         Kind::Request => match inflight::admit(shared, envelope.command) {
             Ok(slot) => Some(slot),
-            Err(status) => return fail(shared, &envelope, status),
+            Err(status) => return refuse(shared, &envelope, status),
         },
         _ => None,
     };

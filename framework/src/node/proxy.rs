@@ -34,16 +34,19 @@ use super::proxy_resume::{AckRequest, expire_later, resume_frames};
 use super::session_ops::announce_closed;
 use super::sessions::{OpenSession, RequestInfo, Sessions, Stop};
 use super::sessions_resume::Ending;
-use super::shared::{NO_REPLY, NodeShared};
+use super::shared::NodeShared;
 use crate::codec::{ClientDecoder, ClientFrame};
 use crate::handler::{Context, NodeApi, SessionView, error_body};
 use crate::id::{NodeId, SessionId};
-use crate::proto::{Kind, NodeType};
+use crate::proto::NodeType;
 use crate::routing::Target;
 use crate::status::{Code, Status};
 
+#[path = "proxy_forward.rs"]
+mod forward;
 #[path = "proxy_limits.rs"]
 mod limits;
+use forward::forward;
 use limits::write;
 
 /// Client frames decoded but not yet handled; past this the proxy stops
@@ -495,53 +498,4 @@ async fn handle_locally(
     // Errors are counted once, where the client's error frame is made.
     shared.metrics.handled::<()>(frame.command, started.elapsed(), &Ok(()));
     Ok((result?, None))
-}
-
-async fn forward(
-    shared: &NodeShared,
-    session: &SessionId,
-    info: RequestInfo,
-    frame: ClientFrame,
-    node_type: NodeType,
-) -> Handled {
-    let mut pins = Some(info.pins);
-    let uid = info.uid.as_deref().unwrap_or_default().to_owned();
-    let mut avoid: Option<NodeId> = None;
-    let (response, link) = loop {
-        let mut request = shared.envelope(Kind::Request, frame.command, Some(session), frame.body.clone());
-        // A retry goes out without pins: the pinned node is the one that refused.
-        request.pins = pins.take().unwrap_or_default();
-        request.uid.clone_from(&uid);
-        request.session_data = info.data.clone();
-        let link = shared
-            .link_for_type_except(node_type, &request.pins, avoid.as_ref())
-            .ok_or_else(|| Status::unavailable(format!("no live {node_type:?} node")))?;
-        shared.metrics.sent(Via::Rpc, frame.command);
-        let response =
-            shared.endpoint.call(&link, request, shared.call_timeout).await.map_err(Status::from)?;
-        // A node that refused because it drains never ran the handler:
-        // try once more on another node.
-        let refused_by_draining = response.status == Code::UNAVAILABLE.as_u32()
-            && avoid.is_none()
-            && NodeId::parse(&response.source).is_ok_and(|id| shared.members.excluded(&id));
-        if !refused_by_draining {
-            break (response, link);
-        }
-        avoid = NodeId::parse(&response.source).ok();
-    };
-    // Usually the node at the other end of the link answered: reuse its
-    // id rather than parse (and allocate) it again.
-    let source = if response.source == link.peer_id().as_str() {
-        Ok(link.peer_id().clone())
-    } else {
-        NodeId::parse(&response.source)
-    };
-    let served = source.ok().and_then(|id| {
-        NodeType::try_from(response.origin_type).ok().filter(|t| *t != NodeType::Unspecified).map(|t| (t, id))
-    });
-    match response.status {
-        0 => Ok((Some(response.payload), served)),
-        s if s == NO_REPLY.as_u32() => Ok((None, served)),
-        s => Err(Status::new(Code(s), response.message)),
-    }
 }

@@ -1,0 +1,73 @@
+//! A client request forwarded to a node of another type, and its one
+//! retry on another node when the first refused it before running it.
+
+use super::Handled;
+use crate::codec::ClientFrame;
+use crate::id::{NodeId, SessionId};
+use crate::node::metrics::Via;
+use crate::node::sessions::RequestInfo;
+use crate::node::shared::{NO_REPLY, NodeShared};
+use crate::proto::{Envelope, Kind, NodeType};
+use crate::status::{Code, Status};
+use crate::transport::Link;
+
+/// Whether a refusal is worth one more try on another node of the type.
+/// Only a refusal from before the handler started qualifies (never a
+/// second run of a handler that may have acted). A draining node's
+/// refusal does, whatever the command: the session must move anyway. A
+/// busy node's does only for stateless commands: a stateful command's
+/// session stays with its node, and its client backs off.
+fn worth_another_node(shared: &NodeShared, response: &Envelope, command: i32) -> bool {
+    response.not_run
+        && (response.status == Code::UNAVAILABLE.as_u32()
+            || (response.status == Code::OVERLOADED.as_u32() && shared.is_stateless(command)))
+}
+
+pub(super) async fn forward(
+    shared: &NodeShared,
+    session: &SessionId,
+    info: RequestInfo,
+    frame: ClientFrame,
+    node_type: NodeType,
+) -> Handled {
+    let mut pins = Some(info.pins);
+    let uid = info.uid.as_deref().unwrap_or_default().to_owned();
+    let mut first: Option<(Envelope, Link)> = None;
+    let (response, link) = loop {
+        let mut request = shared.envelope(Kind::Request, frame.command, Some(session), frame.body.clone());
+        // A retry goes out without pins: the pinned node is the one that refused.
+        request.pins = pins.take().unwrap_or_default();
+        request.uid.clone_from(&uid);
+        request.session_data = info.data.clone();
+        let avoid = first.as_ref().and_then(|(refusal, _)| NodeId::parse(&refusal.source).ok());
+        let Some(link) = shared.link_for_type_except(node_type, &request.pins, avoid.as_ref()) else {
+            // Nobody else to try: the client hears the first refusal.
+            match first {
+                Some(refused) => break refused,
+                None => return Err(Status::unavailable(format!("no live {node_type:?} node"))),
+            }
+        };
+        shared.metrics.sent(Via::Rpc, frame.command);
+        let response =
+            shared.endpoint.call(&link, request, shared.call_timeout).await.map_err(Status::from)?;
+        if first.is_some() || !worth_another_node(shared, &response, frame.command) {
+            break (response, link);
+        }
+        first = Some((response, link));
+    };
+    // Usually the node at the other end of the link answered: reuse its
+    // id rather than parse (and allocate) it again.
+    let source = if response.source == link.peer_id().as_str() {
+        Ok(link.peer_id().clone())
+    } else {
+        NodeId::parse(&response.source)
+    };
+    let served = source.ok().and_then(|id| {
+        NodeType::try_from(response.origin_type).ok().filter(|t| *t != NodeType::Unspecified).map(|t| (t, id))
+    });
+    match response.status {
+        0 => Ok((Some(response.payload), served)),
+        s if s == NO_REPLY.as_u32() => Ok((None, served)),
+        s => Err(Status::new(Code(s), response.message)),
+    }
+}
