@@ -62,6 +62,9 @@ fn report(loaded: Result<Vec<(PathBuf, NodeConfig)>, espoir::ConfigError>, group
                     config.role,
                     config.node_id()
                 );
+                for warning in config.warnings() {
+                    println!("warn  {}: {warning}", file.display());
+                }
             }
             Err(problems) => {
                 ok = false;

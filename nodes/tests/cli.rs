@@ -117,6 +117,28 @@ fn check_and_up_refuse_two_betting_nodes_that_would_mint_the_same_order_ids() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+#[test]
+fn check_warns_of_obespoirs_demo_token_on_a_reachable_host() {
+    let dir = std::env::temp_dir().join(format!("espoir-check-demo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("public.json5");
+    std::fs::write(
+        &file,
+        r#"{ name: "s", type: "service", host: "10.1.2.3",
+             rpc: { port: 41010, token: "helloworldiloveyou~1234567890123", encode: 0 } }"#,
+    )
+    .unwrap();
+    let out = espoir().arg("check").arg(&file).output().unwrap();
+    assert!(out.status.success(), "a warning, not an error: obespoir's configs must run");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("warn") && stdout.contains("rpc.token is obespoir's published demo token"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("helloworldiloveyou"), "the token itself is never printed: {stdout}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 struct Cluster(Child);
 
 impl Drop for Cluster {

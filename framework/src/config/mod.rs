@@ -10,6 +10,7 @@
 //! * `limits`: `websocket.limits` and `handlers`, the per-client and
 //!   per-handler limits.
 //! * `cluster`: the rules between the nodes of a cluster directory.
+//! * `warnings`: valid but unwise settings ([`NodeConfig::warnings`]).
 //! * `error`: [`ConfigError`] and [`Problem`].
 //!
 //! `docs/config.md` documents every key, its default and the rules.
@@ -23,6 +24,7 @@ mod load;
 mod model;
 mod sessions;
 mod validate;
+mod warnings;
 
 #[cfg(test)]
 mod test_support;

@@ -346,6 +346,9 @@ impl NodeBuilder {
         }
         tracing::info!(name = %config.name, id = %shared.id, role = ?config.role, rpc = ?addrs.rpc,
             websocket = ?addrs.websocket, http = ?addrs.http, handlers = shared.events.len(), "node started");
+        for warning in config.warnings() {
+            tracing::warn!(name = %config.name, "{warning}");
+        }
         for hook in self.on_start {
             hook(Context::new(Arc::clone(&shared) as Arc<dyn NodeApi>, None, 0), shutdown.clone());
         }
