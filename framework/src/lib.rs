@@ -60,8 +60,8 @@ pub use codec::{
     DEFAULT_MAX_RPC_FRAME, RPC_LENGTH_PREFIX, RpcDecoder, RpcEncoder, RpcFrameError,
 };
 pub use config::{
-    ClientLimits, ConfigError, HandlerLimits, HttpConfig, IdRange, LogLevel, NoStateRules, NodeConfig,
-    Problem, RemotePort, RouteRules, RpcConfig, SessionsConfig, Storage, WebsocketConfig,
+    AllowedOrigins, ClientLimits, ConfigError, HandlerLimits, HttpConfig, IdRange, LogLevel, NoStateRules,
+    NodeConfig, Problem, RemotePort, RouteRules, RpcConfig, SessionsConfig, Storage, WebsocketConfig,
 };
 pub use handler::{
     AppState, Context, DuplicateEvent, EventHandler, EventTable, HandlerFuture, IntoReply, decode_body,

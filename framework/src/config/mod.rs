@@ -9,6 +9,7 @@
 //! * `validate`: the semantic rules of one node's config.
 //! * `limits`: `websocket.limits` and `handlers`, the per-client and
 //!   per-handler limits.
+//! * `origins`: `websocket.allowed_origins`, the web pages that may connect.
 //! * `cluster`: the rules between the nodes of a cluster directory.
 //! * `warnings`: valid but unwise settings ([`NodeConfig::warnings`]).
 //! * `error`: [`ConfigError`] and [`Problem`].
@@ -22,6 +23,7 @@ mod fields;
 mod limits;
 mod load;
 mod model;
+mod origins;
 mod sessions;
 mod validate;
 mod warnings;
@@ -36,6 +38,7 @@ pub use model::{
     HttpConfig, IdRange, LogLevel, NoStateRules, NodeConfig, RemotePort, RouteRules, RpcConfig, Storage,
     WebsocketConfig,
 };
+pub use origins::AllowedOrigins;
 pub use sessions::SessionsConfig;
 
 use crate::id::NodeId;

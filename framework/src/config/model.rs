@@ -380,6 +380,11 @@ pub struct WebsocketConfig {
     /// deadlines.
     #[serde(default)]
     pub limits: super::ClientLimits,
+    /// *Espoir extension.* Web pages (origins) allowed to connect; a
+    /// browser handshake from any other is refused with 403. Empty (the
+    /// default): any origin.
+    #[serde(default)]
+    pub allowed_origins: super::AllowedOrigins,
 }
 
 impl Default for WebsocketConfig {
@@ -397,6 +402,7 @@ impl Default for WebsocketConfig {
             send_queue: defaults::ws_send_queue(),
             sessions: super::SessionsConfig::default(),
             limits: super::ClientLimits::default(),
+            allowed_origins: super::AllowedOrigins::default(),
         }
     }
 }

@@ -263,6 +263,9 @@ fn limits(cfg: &NodeConfig, r: &mut Report<'_>) {
     for (field, reason) in ws.limits.problems(ws.max_frame) {
         r.add(format!("websocket.{field}"), reason);
     }
+    for (field, reason) in ws.allowed_origins.problems() {
+        r.add(format!("websocket.{field}"), reason);
+    }
     // Encrypted client links derive their keys from the token.
     if ws.encrypt && ws.token.is_none() {
         r.add("websocket.token", "required when websocket.encode is 1: client link keys derive from it");

@@ -123,6 +123,7 @@ fn restart_required(old: &NodeConfig, new: &NodeConfig) -> Vec<&'static str> {
             ("websocket.heartbeat_command", o.heartbeat_command != n.heartbeat_command),
             ("websocket.send_queue", o.send_queue != n.send_queue),
             ("websocket.limits", o.limits != n.limits),
+            ("websocket.allowed_origins", o.allowed_origins != n.allowed_origins),
         ]),
         (None, None) => {}
         _ => fields.push(("websocket", true)),

@@ -21,6 +21,8 @@ use futures_util::future::BoxFuture;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
+use tokio_tungstenite::tungstenite::http::StatusCode;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 
@@ -201,8 +203,23 @@ async fn serve_client(
     // Boxed, like every once-per-connection await below: the connection
     // task's future is as large as its largest await, and it lives as long
     // as the client does (an idle proxy holds tens of thousands of them).
-    let handshake =
-        Box::pin(tokio_tungstenite::accept_async_with_config(stream, Some(ws_config(ws_settings.max_frame))));
+    let origins = &ws_settings.allowed_origins;
+    let check_origin = |request: &Request, response: Response| {
+        let origin = request.headers().get("origin").map(|o| o.as_bytes());
+        if origins.allows(origin) {
+            return Ok(response);
+        }
+        shared.metrics.limit_hit("origin");
+        tracing::debug!(%addr, origin = ?origin.map(String::from_utf8_lossy), "websocket origin refused");
+        let mut refusal = ErrorResponse::new(Some("origin not allowed".to_owned()));
+        *refusal.status_mut() = StatusCode::FORBIDDEN;
+        Err(refusal)
+    };
+    let handshake = Box::pin(tokio_tungstenite::accept_hdr_async_with_config(
+        stream,
+        check_origin,
+        Some(ws_config(ws_settings.max_frame)),
+    ));
     let mut ws = match tokio::time::timeout_at(handshake_until, handshake).await {
         Ok(Ok(ws)) => ws,
         // No session was created, so there is nobody to announce offline
