@@ -204,6 +204,8 @@ async fn serve_client(
     // task's future is as large as its largest await, and it lives as long
     // as the client does (an idle proxy holds tens of thousands of them).
     let origins = &ws_settings.allowed_origins;
+    // The error type is tungstenite's (`Callback`), not ours to shrink.
+    #[allow(clippy::result_large_err)]
     let check_origin = |request: &Request, response: Response| {
         let origin = request.headers().get("origin").map(|o| o.as_bytes());
         if origins.allows(origin) {
