@@ -54,6 +54,8 @@ fn socket_addr(url: &str) -> Result<(String, u16), ClientError> {
         return Err(ClientError::BadUrl(url.to_owned()));
     }
     let host = uri.host().ok_or_else(|| ClientError::BadUrl(url.to_owned()))?;
+    // An IPv6 literal comes bracketed (`ws://[::1]:20000`); a lookup wants it bare.
+    let host = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
     Ok((host.to_owned(), uri.port_u16().unwrap_or(80)))
 }
 
@@ -148,6 +150,7 @@ mod tests {
     fn urls_are_checked() {
         assert_eq!(socket_addr("ws://127.0.0.1:20000").unwrap(), ("127.0.0.1".into(), 20000));
         assert_eq!(socket_addr("ws://localhost:9/x").unwrap(), ("localhost".into(), 9));
+        assert_eq!(socket_addr("ws://[::1]:20000").unwrap(), ("::1".into(), 20000), "IPv6 literal");
         assert!(matches!(socket_addr("http://127.0.0.1:1"), Err(ClientError::BadUrl(_))));
         assert!(matches!(socket_addr("nonsense"), Err(ClientError::BadUrl(_))));
     }
