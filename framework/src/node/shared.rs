@@ -285,6 +285,8 @@ impl NodeShared {
     /// A handler's call or notification carrying its session's scope, and
     /// the link it leaves on: the session's pinned node of the type for a
     /// stateful command (pins travel on, so a route honours them too).
+    /// Only a proxy has a `no_state` table; on other nodes every command
+    /// counts as stateful, so calls keep to the session's nodes.
     fn scoped(
         &self,
         kind: Kind,
