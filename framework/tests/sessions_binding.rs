@@ -59,6 +59,25 @@ async fn a_call_from_a_handler_carries_the_session_user_data_and_pin() {
     }
 }
 
+/// New sessions are balanced over the services, in turn, by their first
+/// stateful message, also when it binds the session (whose notices must not
+/// skew the turns): a proxy linked straight to two services, configs/local's
+/// shape.
+#[tokio::test]
+async fn sessions_that_log_in_are_spread_over_the_services() {
+    let c = cluster_with(1, 2, r#""unique_login": true"#, true).await;
+    let mut served = std::collections::HashMap::<String, usize>::new();
+    let mut clients = Vec::new();
+    for i in 0..8 {
+        let mut client = Client::connect(&c.proxies[0].ws_url()).await;
+        let (_, reply) = client.request(LOGIN, &json!({ "uid": format!("u{i}") })).await;
+        *served.entry(reply["node"].as_str().unwrap().to_owned()).or_default() += 1;
+        clients.push(client);
+    }
+    assert_eq!(served.len(), 2, "both services got logins: {served:?}");
+    assert!(served.values().all(|n| *n == 4), "in turn: {served:?}");
+}
+
 #[tokio::test]
 async fn unique_login_kicks_the_older_session_on_the_other_proxy_with_a_reason() {
     let c = cluster(2, 1, r#""unique_login": true"#).await;

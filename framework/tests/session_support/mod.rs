@@ -172,6 +172,12 @@ pub struct Cluster {
 /// `proxies` proxies and `services` services around one route; `sessions`
 /// is spliced into each proxy's `websocket.sessions`.
 pub async fn cluster(proxies: usize, services: usize, sessions: &str) -> Cluster {
+    cluster_with(proxies, services, sessions, false).await
+}
+
+/// As [`cluster`]; with `direct`, each proxy also links every service
+/// itself (configs/local's shape) instead of reaching them through the route.
+pub async fn cluster_with(proxies: usize, services: usize, sessions: &str, direct: bool) -> Cluster {
     let route_ports = Ports::bind().await;
     let proxy_ports: Vec<Ports> = futures_util::future::join_all((0..proxies).map(|_| Ports::bind())).await;
     let service_ports: Vec<Ports> =
@@ -193,14 +199,24 @@ pub async fn cluster(proxies: usize, services: usize, sessions: &str) -> Cluster
         service_nodes
             .push(TestNode::start_with(cfg, ports, |b| b.events(service_events()).state(seen)).await);
     }
+    let mut proxy_remotes = vec![remote(route_port, "route")];
+    if direct {
+        proxy_remotes
+            .extend(service_nodes.iter().map(|s| remote(s.node.addresses().rpc.unwrap().port(), "service")));
+    }
     let mut proxy_nodes = Vec::new();
     for (i, ports) in proxy_ports.into_iter().enumerate() {
-        let cfg = proxy_config(&format!("proxy{i}"), &ports, &[remote(route_port, "route")], sessions);
+        let cfg = proxy_config(&format!("proxy{i}"), &ports, &proxy_remotes, sessions);
         proxy_nodes.push(TestNode::start(cfg, ports, EventTable::new()).await);
     }
     for p in &proxy_nodes {
         p.wait_linked(&route).await;
         route.wait_linked(p).await;
+        if direct {
+            for s in &service_nodes {
+                p.wait_linked(s).await;
+            }
+        }
     }
     for s in &service_nodes {
         route.wait_linked(s).await;

@@ -1,6 +1,6 @@
 //! Load that runs through kills: clients that bet in a loop, log in again
-//! when their session's login is lost, and record what they saw; plus the
-//! waits the tests synchronise on (no fixed sleeps).
+//! when their connection (and so their session) is lost, and record what
+//! they saw; plus the waits the tests synchronise on (no fixed sleeps).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -21,11 +21,17 @@ const BETS_PER_USER: usize = 40;
 pub struct Progress {
     /// Per client, bets acknowledged since the last [`all_served`].
     successes: Vec<u64>,
+    /// Per client, the worker id of the service that placed its last
+    /// acknowledged bet (order ids carry it).
+    served_by: Vec<Option<u16>>,
     /// Set by [`Progress::mark`]: the kill being measured.
     mark: Option<Instant>,
-    /// Per client hit by the kill: its first failure after the mark, and its
-    /// first acknowledged bet after that.
-    hit: Vec<Option<(Instant, Option<Instant>)>>,
+    /// Per client whose service the kill took: its first acknowledged bet
+    /// after the kill (`Some(None)`: none yet).
+    hit: Vec<Option<Option<Instant>>>,
+    /// Failed requests since the mark (503s for requests in flight on the
+    /// killed node, reconnects).
+    failures: u64,
     /// Bets refused with 6001 (the session had lost its login) since the
     /// mark: a session that moves keeps its login, so this stays 0.
     relogins: u64,
@@ -35,16 +41,23 @@ impl Progress {
     pub fn new(clients: usize) -> Arc<Mutex<Progress>> {
         Arc::new(Mutex::new(Progress {
             successes: vec![0; clients],
+            served_by: vec![None; clients],
             mark: None,
             hit: vec![None; clients],
+            failures: 0,
             relogins: 0,
         }))
     }
 
-    /// Starts measuring who the kill at `at` hits and when they recover.
-    pub fn mark(&mut self, at: Instant) {
+    /// Starts measuring, from `at`, how the sessions that the service with
+    /// worker id `killed` served recover (whether or not a request of theirs
+    /// failed: a session whose next bet simply goes elsewhere is hit too).
+    pub fn mark(&mut self, at: Instant, killed: u16) {
         self.mark = Some(at);
-        self.hit.iter_mut().for_each(|h| *h = None);
+        for (hit, served) in self.hit.iter_mut().zip(&self.served_by) {
+            *hit = (*served == Some(killed)).then_some(None);
+        }
+        self.failures = 0;
         self.relogins = 0;
     }
 
@@ -53,22 +66,28 @@ impl Progress {
         self.relogins
     }
 
-    /// Per client hit since the mark: time from the mark to its first
-    /// acknowledged bet after its failure (`None`: not yet).
-    pub fn recoveries(&self) -> Vec<Option<Duration>> {
-        let mark = self.mark.expect("marked");
-        self.hit.iter().flatten().map(|(_, ok)| ok.map(|t| t - mark)).collect()
+    /// Requests failed since the mark.
+    pub fn failures(&self) -> u64 {
+        self.failures
     }
 
-    fn failed(&mut self, client: usize) {
-        if self.mark.is_some() && self.hit[client].is_none() {
-            self.hit[client] = Some((Instant::now(), None));
+    /// Per client hit by the kill: time from the mark to its first
+    /// acknowledged bet after it (`None`: not yet).
+    pub fn recoveries(&self) -> Vec<Option<Duration>> {
+        let mark = self.mark.expect("marked");
+        self.hit.iter().flatten().map(|ok| ok.map(|t| t - mark)).collect()
+    }
+
+    fn failed(&mut self) {
+        if self.mark.is_some() {
+            self.failures += 1;
         }
     }
 
-    fn succeeded(&mut self, client: usize) {
+    fn succeeded(&mut self, client: usize, order_id: &str) {
         self.successes[client] += 1;
-        if let Some((_, ok @ None)) = &mut self.hit[client] {
+        self.served_by[client] = order_id.parse().ok().map(betting::OrderIds::worker_of);
+        if let Some(ok @ None) = &mut self.hit[client] {
             *ok = Some(Instant::now());
         }
     }
@@ -96,7 +115,7 @@ pub async fn bet_loop(
             match bettor.login(name, &format!("{name}-pw")).await {
                 Ok(_) => logged_in = true,
                 Err(e) if retryable(&e) => {
-                    progress.lock().unwrap().failed(client);
+                    progress.lock().unwrap().failed();
                     sleep(Duration::from_millis(50)).await;
                     continue;
                 }
@@ -105,21 +124,21 @@ pub async fn bet_loop(
         }
         match bettor.bet(id, "home", 1).await {
             Ok(placed) => {
+                progress.lock().unwrap().succeeded(client, &placed.order_id);
                 ledger.acked.push(Acked { order_id: placed.order_id, option: "home".into(), amount: 1 });
-                progress.lock().unwrap().succeeded(client);
             }
             // The session lost its login (a new connection after a proxy
             // died): this bet was refused before it was placed.
             Err(e) if e.code() == Some(6001) => {
                 let mut progress = progress.lock().unwrap();
-                progress.failed(client);
+                progress.failed();
                 progress.relogins += 1;
                 logged_in = false;
             }
             Err(e) if retryable(&e) => {
                 // The bet may have committed before the failure.
                 ledger.unanswered += 1;
-                progress.lock().unwrap().failed(client);
+                progress.lock().unwrap().failed();
                 if matches!(e, ClientError::Disconnected) {
                     logged_in = false;
                 }

@@ -250,9 +250,17 @@ pub fn members(http: u16) -> Option<Vec<String>> {
     names(&nodes(http)?["members"], "name")
 }
 
-/// The types of the peers a node has live links to (`GET /nodes`).
-pub fn linked_types(http: u16) -> Option<Vec<String>> {
-    names(&nodes(http)?["links"], "type")
+/// How many distinct peers of `node_type` the node has a link to (two
+/// links to one peer, one each way, count once).
+pub fn linked_peers(http: u16, node_type: &str) -> Option<usize> {
+    let nodes = nodes(http)?;
+    let peers: std::collections::HashSet<&str> = nodes["links"]
+        .as_array()?
+        .iter()
+        .filter(|l| l["type"] == node_type)
+        .filter_map(|l| l["peer"].as_str())
+        .collect();
+    Some(peers.len())
 }
 
 fn names(list: &Value, key: &str) -> Option<Vec<String>> {
