@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::BetError;
-use crate::state::MatchState;
+use crate::state::{Action, MatchState};
 
 /// Most options a match may offer.
 pub const MAX_OPTIONS: usize = 16;
@@ -250,6 +250,23 @@ pub struct Order {
     pub placed_at: u64,
 }
 
+impl Order {
+    /// How the payout run `finish` (of [`MatchState::payout_finish`]) closes
+    /// this open order of match `m`: its new status and what its bettor is
+    /// credited — the stake back on a refund, stake × odds on the winning
+    /// option, nothing on a lost bet. One rule for every store.
+    pub fn closing(&self, m: &Match, finish: Action) -> (OrderStatus, u64) {
+        match finish {
+            Action::FinishRefund => (OrderStatus::Refunded, self.amount),
+            _ if m.result == Some(self.option) => {
+                let odds = m.options.get(self.option as usize).map_or(100, |o| o.odds_centi);
+                (OrderStatus::PaidOut, payout(self.amount, odds))
+            }
+            _ => (OrderStatus::Settled, 0),
+        }
+    }
+}
+
 /// The outcome of placing a bet.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Placed {
@@ -333,5 +350,40 @@ impl Audit {
     pub fn balanced(&self) -> bool {
         let held = self.balances as i128 + self.open_stakes as i128 + self.house;
         held == self.credited as i128 && self.indexed_open == self.open_orders
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_order_closes_as_refunded_paid_out_or_settled() {
+        let spec = NewMatch {
+            kind: "football".into(),
+            home: "Lions".into(),
+            away: "Tigers".into(),
+            start_time: 2_000_000_000,
+            options: vec![
+                NewOption { name: "home".into(), odds: 2.5 },
+                NewOption { name: "away".into(), odds: 1.5 },
+            ],
+        };
+        let mut m = Match::from_spec(1, &spec).unwrap();
+        m.result = Some(0);
+        let order = |option| Order {
+            id: 7,
+            match_id: 1,
+            uid: 3,
+            option,
+            amount: 40,
+            status: OrderStatus::Open,
+            payout: 0,
+            placed_at: 0,
+        };
+        assert_eq!(order(0).closing(&m, Action::FinishSettlement), (OrderStatus::PaidOut, 100), "40 at 2.5");
+        assert_eq!(order(1).closing(&m, Action::FinishSettlement), (OrderStatus::Settled, 0));
+        assert_eq!(order(0).closing(&m, Action::FinishRefund), (OrderStatus::Refunded, 40));
+        assert_eq!(order(1).closing(&m, Action::FinishRefund), (OrderStatus::Refunded, 40));
     }
 }

@@ -11,7 +11,6 @@ use super::tables::{CREDITED, NEXT_MATCH, NEXT_UID, Tables, encode, order_from_r
 use crate::error::BetError;
 use crate::model::{
     MAX_STAKE, Match, NewBet, NewMatch, Order, OrderStatus, Payout, PayoutBatch, Placed, User, check_name,
-    payout,
 };
 use crate::state::Action;
 
@@ -137,14 +136,7 @@ pub(super) fn pay_out(t: &mut Tables<'_>, match_id: u64, limit: usize) -> Result
             return Err(BetError::Storage(format!("open order {order_id} has no order row")));
         };
         let mut order = order_from_row(order_id, row)?;
-        let (status, credit) = match finish {
-            Action::FinishRefund => (OrderStatus::Refunded, order.amount),
-            _ if m.result == Some(order.option) => {
-                let odds = m.options.get(order.option as usize).map_or(100, |o| o.odds_centi);
-                (OrderStatus::PaidOut, payout(order.amount, odds))
-            }
-            _ => (OrderStatus::Settled, 0),
-        };
+        let (status, credit) = order.closing(&m, finish);
         let balance = t
             .balance(order.uid)?
             .checked_add(credit)

@@ -24,8 +24,7 @@ use super::Db;
 use super::docs::{OrderDoc, signed};
 use super::txn::Failure;
 use crate::error::BetError;
-use crate::model::{Audit, OrderStatus, Payout, PayoutBatch, payout};
-use crate::state::Action;
+use crate::model::{Audit, Payout, PayoutBatch};
 
 impl Db {
     pub(super) async fn pay_out(&self, match_id: u64, limit: usize) -> Result<PayoutBatch, BetError> {
@@ -72,14 +71,7 @@ impl Db {
         let mut credits: HashMap<u64, u64> = HashMap::new();
         for doc in &due {
             let order = doc.to_order()?;
-            let (status, credit) = match finish {
-                Action::FinishRefund => (OrderStatus::Refunded, order.amount),
-                _ if m.result == Some(order.option) => {
-                    let odds = m.options.get(order.option as usize).map_or(100, |o| o.odds_centi);
-                    (OrderStatus::PaidOut, payout(order.amount, odds))
-                }
-                _ => (OrderStatus::Settled, 0),
-            };
+            let (status, credit) = order.closing(&m, finish);
             by_outcome.entry((status as u8, credit)).or_default().push(doc.id);
             let owed = credits.entry(order.uid).or_default();
             *owed = owed.checked_add(credit).ok_or_else(|| BetError::Storage("payout overflow".into()))?;
