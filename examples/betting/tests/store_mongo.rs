@@ -13,8 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use betting::{
-    Action, BetError, Betting, MatchState, MongoStore, OrderIds, OrderStatus, PushSink, Settings, Store,
-    StoreKind,
+    Action, Betting, MatchState, MongoStore, OrderIds, OrderStatus, PushSink, Settings, Store, StoreKind,
 };
 use common::mongo::{fresh_database, fresh_store, shared_mongo};
 use common::store_suite::{self as suite, bet, open_match, user};
@@ -94,30 +93,8 @@ async fn assert_stake_totals(mongo: &espoir_testkit::Mongo, database: &str) {
 async fn bets_from_two_nodes_never_overdraw() {
     let Some(mongo) = shared_mongo().await else { return };
     let (a, b, database) = two_nodes(&mongo, "overdraw").await;
-    let u = user(&*a, "whale", 500).await;
-    let m = open_match(&*a).await;
-    let (ids_a, ids_b) =
-        (Arc::new(OrderIds::new(1, None).unwrap()), Arc::new(OrderIds::new(2, None).unwrap()));
-    let mut tasks = Vec::new();
-    for i in 0..1_000u64 {
-        let (store, ids): (Arc<dyn Store>, _) =
-            if i % 2 == 0 { (a.clone(), Arc::clone(&ids_a)) } else { (b.clone(), Arc::clone(&ids_b)) };
-        tasks.push(tokio::spawn(async move { bet(&*store, &ids, u.uid, m.id, "home", 1 + i % 3).await }));
-    }
-    let (mut taken, mut refused) = (0u64, 0);
-    for task in tasks {
-        match task.await.unwrap() {
-            Ok(placed) => taken += placed.order.amount,
-            Err(BetError::InsufficientBalance { .. }) => refused += 1,
-            Err(other) => panic!("unexpected {other}"),
-        }
-    }
-    let balance = b.balance(u.uid).await.unwrap();
-    assert_eq!(balance + taken, 500, "every accepted stake left the balance, nothing more");
-    assert!(refused > 0 && balance < 3, "the balance ran out: {balance} left, {refused} refused");
+    suite::bets_of_one_user_over_nodes(&[a.clone(), b.clone()]).await;
     eprintln!("two nodes, 1000 bets: {} + {} transaction retries", a.retries(), b.retries());
-    let audit = assert_conserved(&*a).await;
-    assert_eq!(audit.open_stakes, u128::from(taken));
     assert_stake_totals(&mongo, &database).await;
 }
 

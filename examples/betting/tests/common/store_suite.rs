@@ -174,12 +174,22 @@ pub async fn bad_bets_change_nothing(store: &dyn Store) {
 
 /// 1,000 bets from one user at once never take the balance below zero.
 pub async fn concurrent_bets_never_overdraw(store: Arc<dyn Store>) {
-    let ids = Arc::new(OrderIds::new(3, None).unwrap());
-    let u = user(&*store, "whale", 500).await;
-    let m = open_match(&*store).await;
+    bets_of_one_user_over_nodes(&[store]).await;
+}
+
+/// 1,000 bets from one user at once, spread in turn over `nodes` (stores
+/// on one database, each with its own worker id), never take the balance
+/// below zero, and every accepted stake is held. Returns the stakes taken.
+pub async fn bets_of_one_user_over_nodes(nodes: &[Arc<dyn Store>]) -> u64 {
+    let first = &nodes[0];
+    let ids: Vec<Arc<OrderIds>> =
+        (0..nodes.len()).map(|i| Arc::new(OrderIds::new(3 + i as u16, None).unwrap())).collect();
+    let u = user(&**first, "whale", 500).await;
+    let m = open_match(&**first).await;
     let mut tasks = Vec::new();
     for i in 0..1_000u64 {
-        let (store, ids) = (Arc::clone(&store), Arc::clone(&ids));
+        let node = i as usize % nodes.len();
+        let (store, ids) = (Arc::clone(&nodes[node]), Arc::clone(&ids[node]));
         tasks.push(tokio::spawn(async move { bet(&*store, &ids, u.uid, m.id, "home", 1 + i % 3).await }));
     }
     let (mut taken, mut refused) = (0u64, 0);
@@ -190,11 +200,12 @@ pub async fn concurrent_bets_never_overdraw(store: Arc<dyn Store>) {
             Err(other) => panic!("unexpected {other}"),
         }
     }
-    let balance = store.balance(u.uid).await.unwrap();
+    let balance = nodes[nodes.len() - 1].balance(u.uid).await.unwrap();
     assert_eq!(balance + taken, 500, "every accepted stake left the balance, nothing more");
     assert!(refused > 0 && balance < 3, "the balance ran out: {balance} left, {refused} refused");
-    let audit = assert_conserved(&*store).await;
+    let audit = assert_conserved(&**first).await;
     assert_eq!(audit.open_stakes, u128::from(taken));
+    taken
 }
 
 /// Settles with small batches; running it again pays nobody twice.
