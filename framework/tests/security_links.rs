@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use espoir::{
-    Context, EndpointConfig, Envelope, Incoming, Kind, NodeConfig, NodeId, NodeType, PROTOCOL_VERSION,
+    Context, EndpointConfig, Envelope, Incoming, Kind, Link, NodeConfig, NodeId, NodeType, PROTOCOL_VERSION,
     PeerSpec, RpcEndpoint, Shutdown, Status, Token, events, register_event,
 };
 use ops_support::{text, wait_for};
@@ -89,6 +89,26 @@ async fn intruder(token: &str, shutdown: &Shutdown) -> (RpcEndpoint, mpsc::Recei
     (endpoint, inbound)
 }
 
+/// A client of the cluster (the victim, with its session id) and a peer
+/// that holds the token, linked to the proxy.
+struct Insider {
+    victim: Client,
+    session: String,
+    insider: RpcEndpoint,
+    link: Link,
+    _inbound: mpsc::Receiver<Incoming>,
+}
+
+async fn insider(c: &Cluster, shutdown: &Shutdown) -> Insider {
+    let mut victim = Client::connect(&c.proxy.ws_url()).await;
+    let (_, me) = victim.request(WHOAMI, &json!({})).await;
+    let session = me["session"].as_str().unwrap().to_owned();
+    let (insider, _inbound) = intruder(TOKEN, shutdown).await;
+    let link =
+        insider.connect(spec(&c.proxy, TOKEN)).wait_up(support::WAIT).await.expect("token holders link");
+    Insider { victim, session, insider, link, _inbound }
+}
+
 fn spec(node: &TestNode, token: &str) -> PeerSpec {
     let addr = node.node.addresses().rpc.expect("an rpc port");
     PeerSpec {
@@ -160,14 +180,8 @@ async fn a_peer_without_the_token_gets_a_connection_and_nothing_else() {
 #[tokio::test]
 async fn a_peer_with_the_token_cannot_push_in_another_nodes_name() {
     let c = cluster().await;
-    let mut victim = Client::connect(&c.proxy.ws_url()).await;
-    let (_, me) = victim.request(WHOAMI, &json!({})).await;
-    let session = me["session"].as_str().unwrap().to_owned();
-
     let shutdown = Shutdown::new();
-    let (insider, _inbound) = intruder(TOKEN, &shutdown).await;
-    let link =
-        insider.connect(spec(&c.proxy, TOKEN)).wait_up(support::WAIT).await.expect("token holders link");
+    let Insider { mut victim, session, insider, link, _inbound } = insider(&c, &shutdown).await;
     let push = |source: &str, body: &'static [u8]| Envelope {
         version: PROTOCOL_VERSION,
         kind: Kind::Push as i32,
@@ -194,14 +208,8 @@ async fn a_peer_with_the_token_cannot_push_in_another_nodes_name() {
 #[tokio::test]
 async fn a_peer_with_the_token_cannot_answer_a_call_a_client_waits_on() {
     let c = cluster().await;
-    let mut victim = Client::connect(&c.proxy.ws_url()).await;
-    let (_, me) = victim.request(WHOAMI, &json!({})).await;
-    let session = me["session"].as_str().unwrap().to_owned();
-
     let shutdown = Shutdown::new();
-    let (insider, _inbound) = intruder(TOKEN, &shutdown).await;
-    let link =
-        insider.connect(spec(&c.proxy, TOKEN)).wait_up(support::WAIT).await.expect("token holders link");
+    let Insider { mut victim, session, insider, link, _inbound } = insider(&c, &shutdown).await;
     victim.send(SLOW, &json!({})).await;
     wait_for("the slow call is running", || async { c.ran.0.load(Ordering::SeqCst) == 2 }).await;
     // Spray answers over the low request ids a counter would have used, in
