@@ -204,19 +204,16 @@ async fn a_handler_declares_its_own_bound_and_the_config_overrides_it() {
     expect_done(&mut b, "overridden").await;
 }
 
-/// A busy service's refusal of a stateless request comes before its
-/// handler starts, so the proxy tries another service before telling the
-/// client 429.
-#[tokio::test]
-async fn a_stateless_request_refused_as_busy_is_tried_on_another_service() {
+/// A proxy linked to two services that bound `command` at 1 ("narrow")
+/// and 3 ("wide"), their handlers held at `gate`.
+async fn narrow_and_wide(gate: &Arc<Semaphore>, command: i32) -> (TestNode, Vec<TestNode>) {
     let rules = r#", "route": {"range": {"service": [[20000, 39999]]}}"#;
-    let gate = Arc::new(Semaphore::new(0));
     let mut services = Vec::new();
     for (name, bound) in [("narrow", 1), ("wide", 3)] {
         let ports = Ports::bind().await;
-        let limits = format!(r#""handlers": {{"per_command": {{"30001": {bound}}}}},"#);
+        let limits = format!(r#""handlers": {{"per_command": {{"{command}": {bound}}}}},"#);
         let cfg = config(name, "service", &ports, &[], rules, &limits);
-        let g = Gate(Arc::clone(&gate));
+        let g = Gate(Arc::clone(gate));
         services.push(TestNode::start_with(cfg, ports, |b| b.events(handlers()).state(g)).await);
     }
     let remotes: Vec<String> =
@@ -231,6 +228,16 @@ async fn a_stateless_request_refused_as_busy_is_tried_on_another_service() {
     for s in &services {
         proxy.wait_linked(s).await;
     }
+    (proxy, services)
+}
+
+/// A busy service's refusal of a stateless request comes before its
+/// handler starts, so the proxy tries another service before telling the
+/// client 429.
+#[tokio::test]
+async fn a_stateless_request_refused_as_busy_is_tried_on_another_service() {
+    let gate = Arc::new(Semaphore::new(0));
+    let (proxy, services) = narrow_and_wide(&gate, 30001).await;
     let url = proxy.ws_url();
     let (narrow, wide) = (&services[0], &services[1]);
     let inflight = |node: &TestNode| metric(node, "espoir_handlers_inflight");
@@ -251,4 +258,37 @@ async fn a_stateless_request_refused_as_busy_is_tried_on_another_service() {
     for call in &mut calls {
         expect_done(call, "stateless").await;
     }
+}
+
+/// A stateful request stays with the service balancing chose for its
+/// session: refused as busy there, the client hears 429 even though the
+/// other service has room.
+#[tokio::test]
+async fn a_stateful_request_refused_as_busy_is_not_moved() {
+    let gate = Arc::new(Semaphore::new(0));
+    let (proxy, services) = narrow_and_wide(&gate, 20001).await;
+    let url = proxy.ws_url();
+    let (narrow, wide) = (&services[0], &services[1]);
+    let inflight = |node: &TestNode| metric(node, "espoir_handlers_inflight");
+    let refused = || limit_hits(narrow, "handlers_per_command") + limit_hits(wide, "handlers_per_command");
+
+    // Four new sessions, balanced in turn: two reach the narrow service,
+    // whose second is refused and stays refused.
+    let mut calls = Vec::new();
+    for n in 1..=4 {
+        calls.push(start_call(&url, 20001).await);
+        eventually("the call runs or is refused", || {
+            inflight(narrow) + inflight(wide) + refused() == f64::from(n)
+        })
+        .await;
+    }
+    assert_eq!((inflight(narrow), inflight(wide), refused()), (1.0, 2.0, 1.0));
+    gate.add_permits(3);
+    let mut answers: Vec<Value> = Vec::new();
+    for call in &mut calls {
+        let frame = call.recv().await.expect("every call is answered");
+        answers.push(serde_json::from_slice(&frame.body).unwrap());
+    }
+    assert_eq!(answers.iter().filter(|a| a["code"] == 429).count(), 1, "{answers:?}");
+    assert_eq!(answers.iter().filter(|a| a["done"] == "narrow").count(), 3, "{answers:?}");
 }
