@@ -208,11 +208,20 @@ mod tests {
         new.handler_timeout = std::time::Duration::from_secs(1);
         new.handlers.max_inflight = 7;
         new.websocket.as_mut().unwrap().limits.message_rate = 7;
+        new.websocket.as_mut().unwrap().allowed_origins =
+            crate::config::AllowedOrigins::new(["https://a.example"]);
         let out = d(&old, &new);
         assert!(out.is_empty());
         assert_eq!(
             out.restart_required,
-            ["handler_timeout", "handlers", "rpc.call_timeout", "websocket.port", "websocket.limits"]
+            [
+                "handler_timeout",
+                "handlers",
+                "rpc.call_timeout",
+                "websocket.port",
+                "websocket.limits",
+                "websocket.allowed_origins"
+            ]
         );
     }
 
