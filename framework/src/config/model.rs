@@ -207,23 +207,6 @@ pub struct HttpConfig {
     pub cors_origins: Vec<String>,
 }
 
-/// Checks one `http.cors_origins` entry: `*`, or a serialised origin
-/// (`scheme://host[:port]`, no path), as browsers send in `Origin`.
-pub(crate) fn check_origin(origin: &str) -> Result<(), &'static str> {
-    if origin == "*" {
-        return Ok(());
-    }
-    let rest = origin
-        .strip_prefix("http://")
-        .or_else(|| origin.strip_prefix("https://"))
-        .ok_or("an origin starts with http:// or https:// (or is \"*\")")?;
-    let valid = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']');
-    if rest.is_empty() || !rest.chars().all(valid) {
-        return Err("an origin is scheme://host[:port], without a path or spaces");
-    }
-    Ok(())
-}
-
 /// The RPC listener and the links to other nodes (`rpc`).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -7,8 +7,8 @@
 //! browser against it. With a list, a handshake naming another origin is
 //! refused (HTTP 403). A handshake without `Origin` comes from a native
 //! client (mobile apps, servers), which could claim any origin anyway, so
-//! it is not refused. An empty list (the default, as in obespoir) accepts
-//! every origin.
+//! it is not refused. An empty list (the default, as in obespoir), or
+//! `"*"`, accepts every origin.
 
 use serde::Deserialize;
 
@@ -26,37 +26,41 @@ impl AllowedOrigins {
     /// Whether a handshake with this `Origin` header (if any) may proceed.
     pub fn allows(&self, origin: Option<&[u8]>) -> bool {
         match origin {
-            _ if self.0.is_empty() => true,
+            _ if self.0.is_empty() || self.0.iter().any(|o| o == "*") => true,
             None => true,
             Some(origin) => self.0.iter().any(|o| o.as_bytes().eq_ignore_ascii_case(origin)),
         }
     }
 
-    /// Each entry that could never match a browser's `Origin`: it must be
-    /// `http://` or `https://`, a host, an optional port, and nothing more
-    /// (browsers send no path and no trailing slash).
+    /// Each entry that could never match a browser's `Origin` (see
+    /// [`check_origin`]; browsers send no path and no trailing slash).
     pub(crate) fn problems(&self) -> Vec<(String, String)> {
         self.0
             .iter()
             .enumerate()
-            .filter(|(_, o)| !well_formed(o))
-            .map(|(i, o)| {
-                (
-                    format!("allowed_origins[{i}]"),
-                    format!("{o:?} is not an origin: write scheme://host[:port], as in \"https://game.example.com\""),
-                )
+            .filter_map(|(i, o)| {
+                check_origin(o).err().map(|why| (format!("allowed_origins[{i}]"), why.to_owned()))
             })
             .collect()
     }
 }
 
-fn well_formed(origin: &str) -> bool {
-    let rest = origin.strip_prefix("https://").or_else(|| origin.strip_prefix("http://"));
-    rest.is_some_and(|host| {
-        !host.is_empty()
-            && !host.starts_with(':')
-            && host.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
-    })
+/// Checks one origin entry (`http.cors_origins`, `websocket.allowed_origins`):
+/// `*`, or a serialised origin (`scheme://host[:port]`, no path), as
+/// browsers send in `Origin`.
+pub(crate) fn check_origin(origin: &str) -> Result<(), &'static str> {
+    if origin == "*" {
+        return Ok(());
+    }
+    let rest = origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"))
+        .ok_or("an origin starts with http:// or https:// (or is \"*\")")?;
+    let valid = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']');
+    if rest.is_empty() || rest.starts_with(':') || !rest.chars().all(valid) {
+        return Err("an origin is scheme://host[:port], without a path or spaces");
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -66,6 +70,7 @@ mod tests {
     #[test]
     fn an_empty_list_allows_all_and_a_list_allows_its_origins_and_native_clients() {
         assert!(AllowedOrigins::default().allows(Some(b"https://evil.example")));
+        assert!(AllowedOrigins::new(["*"]).allows(Some(b"https://evil.example")), "\"*\" as for CORS");
         let list = AllowedOrigins::new(["https://game.example.com", "http://localhost:8080"]);
         assert!(list.allows(Some(b"https://game.example.com")));
         assert!(list.allows(Some(b"HTTPS://Game.Example.com")), "origins compare case-insensitively");

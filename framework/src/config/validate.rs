@@ -110,7 +110,7 @@ fn tokens(cfg: &NodeConfig, r: &mut Report<'_>) {
     }
     if let Some(http) = &cfg.http {
         for (i, origin) in http.cors_origins.iter().enumerate() {
-            if let Err(why) = super::model::check_origin(origin) {
+            if let Err(why) = super::origins::check_origin(origin) {
                 r.add(format!("http.cors_origins[{i}]"), why);
             }
         }
