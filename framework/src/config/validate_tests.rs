@@ -26,9 +26,19 @@ fn cors_origins_are_scheme_host_and_port_or_a_star() {
     let mut v = proxy();
     v["http"]["cors_origins"] = json!(["http://127.0.0.1:30001", "https://example.com", "*"]);
     config(&v);
-    for bad in ["127.0.0.1:30001", "http://example.com/", "http://a b", "ftp://x", ""] {
+    let no_scheme = "an origin starts with http:// or https:// (or is \"*\")";
+    let not_bare = "an origin is scheme://host[:port], without a path or spaces";
+    for (bad, why) in [
+        ("127.0.0.1:30001", no_scheme),
+        ("ftp://x", no_scheme),
+        ("", no_scheme),
+        ("http://example.com/", not_bare),
+        ("http://a b", not_bare),
+        ("https://", not_bare),
+        ("http://:8080", not_bare),
+    ] {
         v["http"]["cors_origins"] = json!([bad]);
-        assert_problem(&v, "http.cors_origins[0]", "");
+        assert_eq!(problems(&v), [("http.cors_origins[0]".to_owned(), why.to_owned())], "{bad:?}");
     }
 }
 
