@@ -229,15 +229,28 @@ async fn route_and_proxy_kill_9_heal_and_lose_no_acknowledged_bet() {
     wait_members(route_http, &all, "the restarted route knows every node again").await;
     let rebuilt = killed.elapsed() - listening;
     eprintln!("route restart: membership rebuilt {rebuilt:?} after the new route listened");
+    // The nodes redial on their own timers (`reconnect_time` 0.2 s, at most
+    // `max_backoff` 1 s apart, see crash_support::rpc), not on CPU: 10 s is
+    // ten backoffs, so only a node that stopped redialing (or waited the
+    // default 30 s backoff) misses it, even on a starved machine.
     assert!(rebuilt < Duration::from_secs(10), "the cluster heals within seconds, took {rebuilt:?}");
     all_served(&progress, 0..2 * PER_PROXY, "every client bets after the route's restart").await;
 
     // Proxy a dies: its clients fail over to b.
+    progress.lock().unwrap().mark(Instant::now(), None);
     cluster.kill("proxy_a");
-    let killed = Instant::now();
     let moved = all_served(&progress, 0..PER_PROXY, "proxy a's clients bet through proxy b").await;
-    eprintln!("proxy kill: proxy a's clients served through b {moved:?} after the kill");
-    assert!(killed.elapsed() < Duration::from_secs(10), "clients move within seconds, took {moved:?}");
+    let (failures, timeouts) = {
+        let progress = progress.lock().unwrap();
+        (progress.failures(), progress.timeouts())
+    };
+    eprintln!(
+        "proxy kill: proxy a's clients served through b {moved:?} after the kill; {failures} requests failed"
+    );
+    // "Within seconds", as evidence rather than a stopwatch: the clients
+    // saw their connection drop and moved at once (all_served bounds the
+    // whole move by WAIT); none waited out its request timeout.
+    assert_eq!(timeouts, 0, "clients move as soon as their proxy dies, without waiting out a timeout");
     all_served(&progress, 0..2 * PER_PROXY, "every client bets after the proxy kill").await;
 
     stop.store(true, Ordering::Relaxed);
@@ -314,13 +327,13 @@ async fn killing_one_of_two_betting_services_on_mongodb_moves_its_sessions_and_l
 
     let killed = Instant::now();
     // betting_1 is worker 1 (`mongo(&uri, 1, …)` above).
-    progress.lock().unwrap().mark(killed, 1);
+    progress.lock().unwrap().mark(killed, Some(1));
     cluster.kill("betting_1");
     // Let every client try at least once after the kill.
     all_served(&progress, 0..MONGO_CLIENTS, "every client bets after the kill").await;
-    let (recoveries, relogins, failures) = {
+    let (recoveries, relogins, failures, timeouts) = {
         let progress = progress.lock().unwrap();
-        (progress.recoveries(), progress.relogins(), progress.failures())
+        (progress.recoveries(), progress.relogins(), progress.failures(), progress.timeouts())
     };
     eprintln!(
         "service kill: {} of {MONGO_CLIENTS} sessions were on it; first bet after the kill {recoveries:?}; \
@@ -332,7 +345,12 @@ async fn killing_one_of_two_betting_services_on_mongodb_moves_its_sessions_and_l
     assert_eq!(relogins, 0, "moved sessions stay logged in");
     assert!(!recoveries.is_empty(), "sessions were spread over both services, so the kill hits some");
     let worst = recoveries.iter().map(|r| r.expect("every hit session recovered")).max().expect("some");
-    assert!(worst < Duration::from_secs(5), "sessions move within seconds, the slowest took {worst:?}");
+    eprintln!("service kill: the slowest hit session bet again {worst:?} after the kill");
+    // "Within seconds", as evidence rather than a stopwatch: the killed
+    // service's links dropped at once, so its calls failed fast (503) and
+    // the proxy sent the next ones to the survivor; none waited out the
+    // call timeout (CALL_TIMEOUT_SECS) or the client's request timeout.
+    assert_eq!(timeouts, 0, "sessions move as soon as their service dies, without waiting out a timeout");
 
     stop.store(true, Ordering::Relaxed);
     let mut users = Vec::new();

@@ -8,7 +8,7 @@ use std::time::Duration;
 use espoir_client::{Admin, Audit, Bettor, Client, ClientError, ClientOptions, Order};
 use tokio::time::{Instant, sleep, timeout};
 
-use super::{ADMIN_TOKEN, BONUS, WAIT, now};
+use super::{ADMIN_TOKEN, BONUS, CALL_TIMEOUT_SECS, WAIT, now};
 
 /// One bet the client saw acknowledged.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,7 +30,9 @@ pub struct Ledger {
 pub async fn connect(urls: &[String]) -> Bettor {
     let mut options = ClientOptions::new(&urls[0]).with_fallbacks(urls[1..].iter().cloned());
     options.reconnect = Some((Duration::from_millis(50), Duration::from_millis(300)));
-    options.request_timeout = Duration::from_secs(10);
+    // Longer than the proxies' call timeout, so a slow call is answered
+    // by the proxy (408) rather than abandoned by the client.
+    options.request_timeout = Duration::from_secs(CALL_TIMEOUT_SECS + 15);
     // Each proxy's heartbeat answers keep the link honest between bets.
     options.heartbeat = Some(Duration::from_secs(1));
     Bettor::new(Client::connect(options).await.unwrap_or_else(|e| panic!("connect to {urls:?}: {e}")))
@@ -46,6 +48,12 @@ pub async fn login(bettor: &Bettor, name: &str) -> u64 {
             Err(e) => panic!("{name} cannot log in: {e}"),
         }
     }
+}
+
+/// A request that waited out a timeout (the client's, or the proxy's call
+/// timeout: 408, 504) rather than failing at once.
+pub fn timed_out(e: &ClientError) -> bool {
+    matches!(e, ClientError::Timeout { .. }) || matches!(e.code(), Some(408 | 504))
 }
 
 /// Errors a cluster in failover may give: the client is reconnecting, a

@@ -9,7 +9,7 @@ use std::time::Duration;
 use espoir_client::{Bettor, ClientError};
 use tokio::time::{Instant, sleep};
 
-use super::bettors::{Acked, Ledger, connect, retryable};
+use super::bettors::{Acked, Ledger, connect, retryable, timed_out};
 use super::{WAIT, members};
 
 /// Bets per user before a client moves to a new user, so one "my bets"
@@ -35,6 +35,11 @@ pub struct Progress {
     /// Bets refused with 6001 (the session had lost its login) since the
     /// mark: a session that moves keeps its login, so this stays 0.
     relogins: u64,
+    /// Requests since the mark that failed by waiting out a timeout rather
+    /// than at once: a SIGKILLed node's sockets close at once, so a
+    /// failover that works as designed leaves this at 0 however slow the
+    /// machine.
+    timeouts: u64,
 }
 
 impl Progress {
@@ -46,19 +51,27 @@ impl Progress {
             hit: vec![None; clients],
             failures: 0,
             relogins: 0,
+            timeouts: 0,
         }))
     }
 
-    /// Starts measuring, from `at`, how the sessions that the service with
-    /// worker id `killed` served recover (whether or not a request of theirs
+    /// Starts counting failures from `at`, the moment of a kill; with
+    /// `Some(worker)`, also measures how the sessions that the service with
+    /// that worker id served recover (whether or not a request of theirs
     /// failed: a session whose next bet simply goes elsewhere is hit too).
-    pub fn mark(&mut self, at: Instant, killed: u16) {
+    pub fn mark(&mut self, at: Instant, killed_service: Option<u16>) {
         self.mark = Some(at);
         for (hit, served) in self.hit.iter_mut().zip(&self.served_by) {
-            *hit = (*served == Some(killed)).then_some(None);
+            *hit = (killed_service.is_some() && *served == killed_service).then_some(None);
         }
         self.failures = 0;
         self.relogins = 0;
+        self.timeouts = 0;
+    }
+
+    /// Requests since the mark that waited out a timeout.
+    pub fn timeouts(&self) -> u64 {
+        self.timeouts
     }
 
     /// Bets refused for a lost login since the mark.
@@ -81,6 +94,14 @@ impl Progress {
     fn failed(&mut self) {
         if self.mark.is_some() {
             self.failures += 1;
+        }
+    }
+
+    /// A failure with error `e`: also counted as a timeout if it was one.
+    fn failed_with(&mut self, e: &ClientError) {
+        self.failed();
+        if self.mark.is_some() && timed_out(e) {
+            self.timeouts += 1;
         }
     }
 
@@ -115,7 +136,7 @@ pub async fn bet_loop(
             match bettor.login(name, &format!("{name}-pw")).await {
                 Ok(_) => logged_in = true,
                 Err(e) if retryable(&e) => {
-                    progress.lock().unwrap().failed();
+                    progress.lock().unwrap().failed_with(&e);
                     sleep(Duration::from_millis(50)).await;
                     continue;
                 }
@@ -138,13 +159,18 @@ pub async fn bet_loop(
             Err(e) if retryable(&e) => {
                 // The bet may have committed before the failure.
                 ledger.unanswered += 1;
-                progress.lock().unwrap().failed();
+                progress.lock().unwrap().failed_with(&e);
                 if matches!(e, ClientError::Disconnected) {
                     logged_in = false;
                 }
             }
+            // A 429 lands here too: the test proxies allow far more than
+            // this loop sends (crash_support::proxy), so one is a bug.
             Err(e) => panic!("{name}: bet: {e}"),
         }
+        // At most one bet per 20 ms (≤ 50 frames/s with the heartbeat, on a
+        // fast machine; fewer on a slow one): load enough to keep every
+        // node busy, well under the test proxies' MESSAGE_RATE.
         sleep(Duration::from_millis(20)).await;
     }
     (bettor, users)

@@ -23,6 +23,9 @@ pub const ADMIN_TOKEN: &str = "espoir-crash-test-admin-token-0001";
 pub const BONUS: u64 = 1000;
 /// Generous: CI machines are small and busy.
 pub const WAIT: Duration = Duration::from_secs(30);
+/// Frames per second (and burst) each client may send to a test proxy:
+/// 20 times what the fastest loop here sends (see [`proxy`]).
+pub const MESSAGE_RATE: u32 = 1000;
 
 /// One node: its config, its log, its process while it runs.
 #[derive(Debug)]
@@ -192,6 +195,13 @@ pub fn free_ports(n: usize) -> Vec<u16> {
     held.iter().map(|l| l.local_addr().expect("addr").port()).collect()
 }
 
+/// How long a proxy waits for a service's answer (`rpc.call_timeout`).
+/// A SIGKILLed node's sockets close at once, so its calls fail fast (503)
+/// and no call in these tests should ever wait this out: the tests count
+/// timeouts as evidence that a failover took the slow path. Generous, so a
+/// slow call on a CPU-starved machine is not mistaken for one.
+pub const CALL_TIMEOUT_SECS: u64 = 30;
+
 /// The RPC section every node shares: fast liveness, so a dead peer is
 /// noticed and redialed within about a second.
 fn rpc(port: u16) -> Value {
@@ -202,7 +212,7 @@ fn rpc(port: u16) -> Value {
         "max_backoff": 1,
         "heartbeat_interval": 0.2,
         "dead_after": 1,
-        "call_timeout": 5,
+        "call_timeout": CALL_TIMEOUT_SECS,
         "route": { "range": { "service": [[100000, 100199]] }, "special": { "service": [999] } },
     })
 }
@@ -221,6 +231,15 @@ pub fn proxy(name: &str, ws: u16, rpc_port: u16, remotes: Vec<Value>) -> NodeFil
             "port": ws, "timeout": 300, "offline_command": 999, "heartbeat_command": 10000,
             // Every betting command is stateful (configs/local).
             "no_state": { "range": [], "special": [] },
+            // The limits this traffic needs, set rather than inherited: the
+            // defaults (50 frames/s, burst 100) are what a bet loop paced at
+            // one bet per 20 ms plus heartbeats runs right at, and a 429
+            // would fail the test. These tests measure failover, not the
+            // limits (framework/tests cover those), so the rates are far
+            // above anything sent here. Relies on the default
+            // `max_connections_per_ip` (256): at most ~35 connections are
+            // open at once.
+            "limits": { "message_rate": MESSAGE_RATE, "message_burst": MESSAGE_RATE },
         },
         "rpc": rpc(rpc_port),
     });
