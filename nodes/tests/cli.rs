@@ -149,7 +149,8 @@ impl Drop for Cluster {
 }
 
 fn wait_for_port(port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(20);
+    // Generous: it only runs out when the node is broken.
+    let deadline = Instant::now() + Duration::from_secs(60);
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(Instant::now() < deadline, "port {port} never opened");
         std::thread::sleep(Duration::from_millis(50));
@@ -168,12 +169,31 @@ fn http_post(port: u16, path: &str) -> String {
 /// An admin call with the demo's `http.token`, or without a token.
 fn admin_call(port: u16, method: &str, path: &str, authorized: bool) -> String {
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    // A node that accepts but never answers fails the test, not hangs it.
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
     let auth = if authorized { "Authorization: Bearer helloworldiloveyou~1234567890123\r\n" } else { "" };
     write!(s, "{method} {path} HTTP/1.1\r\nHost: x\r\n{auth}Content-Length: 0\r\nConnection: close\r\n\r\n")
         .unwrap();
     let mut out = String::new();
     s.read_to_string(&mut out).unwrap();
     out
+}
+
+/// Waits until every node whose admin port is in `ports` answers `GET
+/// /ready` with 200: each of its configured peers is linked. Generous: it
+/// only runs out when the cluster is broken.
+fn wait_ready(ports: &[u16]) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    for &port in ports {
+        loop {
+            let ready = admin_call(port, "GET", "/ready", true);
+            if ready.starts_with("HTTP/1.1 200") {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the node on {port} never became ready:\n{ready}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
 }
 
 /// Runs obespoir's demo topology; one test owns its fixed ports 20000–22002.
@@ -199,8 +219,9 @@ fn up_serves_obespoirs_demo_and_stops_cleanly_on_sigterm() {
                 .output()
                 .unwrap();
             let test_dir = PathBuf::from(String::from_utf8(site.stdout).unwrap().trim()).join("test");
-            // Links come up within a reconnect interval; give them a moment.
-            std::thread::sleep(Duration::from_secs(2));
+            // The demo client needs every link up (proxy → route →
+            // service): wait until each node says it is ready.
+            wait_ready(&[20001, 21001, 22001]);
             let out = Command::new(&python).arg("test_frame.py").current_dir(&test_dir).output().unwrap();
             let stdout = String::from_utf8_lossy(&out.stdout);
             assert!(
@@ -219,7 +240,8 @@ fn up_serves_obespoirs_demo_and_stops_cleanly_on_sigterm() {
 
     let pid = cluster.0.id().to_string();
     assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
-    let deadline = Instant::now() + Duration::from_secs(15);
+    // Generous: it only runs out when shutdown hangs.
+    let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         if let Some(status) = cluster.0.try_wait().unwrap() {
             assert!(status.success(), "clean shutdown exits 0, got {status}");
