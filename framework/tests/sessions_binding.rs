@@ -109,6 +109,63 @@ async fn unique_login_kicks_the_older_session_on_the_other_proxy_with_a_reason()
     assert_eq!(read["uid"], "u");
 }
 
+/// Logins one after another, alternating proxies, as fast as the machine
+/// allows: each one kicks the one before, also when two fall in the same
+/// clock tick (proxies' clocks used to order them, and kept the wrong one).
+#[tokio::test]
+async fn logins_in_turn_on_two_proxies_always_keep_the_latest() {
+    let c = cluster(2, 1, r#""unique_login": true"#).await;
+    let mut previous: Option<Client> = None;
+    for turn in 0..16 {
+        let mut client = Client::connect(&c.proxies[turn % 2].ws_url()).await;
+        client.request(LOGIN, &json!({ "uid": "turns" })).await;
+        if let Some(mut older) = previous.take() {
+            let kick = next_of(&mut older, KICK_FRAME).await;
+            assert_eq!(json_of(&kick)["msg"], "logged in elsewhere", "turn {turn}");
+        }
+        previous = Some(client);
+    }
+    // The last one is still served as the user.
+    let (_, read) = previous.unwrap().request(READ_DATA, &json!({ "key": "k" })).await;
+    assert_eq!(read["uid"], "turns");
+}
+
+/// Two logins of one user racing on two proxies: exactly one survives,
+/// whichever the user's authority ordered last, and both proxies agree.
+#[tokio::test]
+async fn two_logins_racing_on_two_proxies_leave_exactly_one_session() {
+    let c = cluster(2, 1, r#""unique_login": true"#).await;
+    let mut pusher = Client::connect(&c.proxies[0].ws_url()).await;
+    for round in 0..8 {
+        let uid = format!("racer{round}");
+        let mut a = Client::connect(&c.proxies[0].ws_url()).await;
+        let mut b = Client::connect(&c.proxies[1].ws_url()).await;
+        let login = json!({ "uid": uid });
+        let kicks_before = kicks(&c);
+        // Both logins leave before either reply is read; the loser may be
+        // kicked before its reply is written.
+        a.send(LOGIN, &login).await;
+        b.send(LOGIN, &login).await;
+        let a_lost = tokio::select! {
+            _ = next_of(&mut a, KICK_FRAME) => true,
+            _ = next_of(&mut b, KICK_FRAME) => false,
+        };
+        let mut survivor = if a_lost { b } else { a };
+        // A push to the user travels behind both login notices on every
+        // proxy: once it arrives, no notice is still on its way.
+        pusher.request(PUSH_USER, &json!({ "uid": uid, "from": round, "n": 1 })).await;
+        assert_eq!(json_of(&next_of(&mut survivor, USER_PUSHED).await)["i"], round);
+        let (_, read) = survivor.request(READ_DATA, &json!({ "key": "k" })).await;
+        assert_eq!(read["uid"], uid.as_str(), "round {round}: the survivor is still served");
+        assert_eq!(kicks(&c), kicks_before + 1, "round {round}: exactly one of the two was kicked");
+    }
+}
+
+/// Unique-login kicks on every proxy.
+fn kicks(c: &Cluster) -> u64 {
+    c.proxies.iter().map(|p| espoir::SessionStats::get(&p.node.session_stats().kicks)).sum()
+}
+
 #[tokio::test]
 async fn without_unique_login_a_user_keeps_every_device_and_pushes_reach_all() {
     let c = cluster(2, 1, "").await;

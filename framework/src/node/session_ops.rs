@@ -19,18 +19,26 @@
 use bytes::Bytes;
 use serde_json::json;
 
+use super::fanout::{fan_out, relay_to_proxies};
+use super::login;
 use super::sessions::{BindOutcome, Closed};
 use super::shared::NodeShared;
 use crate::handler::ApiFuture;
 use crate::id::{NodeId, SessionId};
 use crate::proto::session_op::Op;
-use crate::proto::{self, Envelope, Kind, NodeType, SessionOp};
-use crate::session::{LoginStamp, SessionRequest, SessionStats};
+use crate::proto::{Envelope, Kind, NodeType};
+use crate::session::{SessionRequest, SessionStats};
 use crate::status::Status;
 
 /// Handles an envelope carrying a `session_op` that is for this node (or,
 /// with `to` empty, for every proxy).
 pub(super) fn receive(shared: &NodeShared, envelope: Envelope) {
+    if envelope.to.is_empty() && login::is_claim(&envelope) {
+        for closed in login::order_claim(shared, envelope) {
+            announce_closed(shared, &closed);
+        }
+        return;
+    }
     if envelope.to.is_empty() && shared.node_type == NodeType::Route {
         relay_to_proxies(shared, envelope);
         return;
@@ -70,13 +78,19 @@ fn apply(shared: &NodeShared, envelope: &Envelope) -> Result<(), Status> {
     };
     match op {
         Op::Bind(bind) => {
+            let seq = local_seq()?;
             let uid = (!bind.uid.is_empty()).then_some(bind.uid.as_str());
-            let outcome = sessions.bind(local_seq()?, uid)?;
-            after_bind(shared, outcome, NodeId::parse(&envelope.source).ok());
+            let login = uid.filter(|_| sessions.config().unique_login).map(|uid| {
+                let authority = login::authority_for(shared, uid);
+                let order = login::begin(shared, &authority, &sessions.id(seq));
+                (authority, order)
+            });
+            let (authority, order) = login.unzip();
+            let outcome = sessions.bind(seq, uid, order)?;
+            after_bind(shared, outcome, authority, NodeId::parse(&envelope.source).ok());
         }
         Op::Bound(bound) => {
-            let stamp = LoginStamp { millis: bound.stamp, session: envelope.session_id.clone() };
-            for closed in sessions.bound_elsewhere(&bound.uid, &stamp) {
+            for closed in sessions.ordered(&bound.uid, &login::notice_of(envelope, bound)) {
                 announce_closed(shared, &closed);
             }
         }
@@ -112,22 +126,22 @@ fn apply(shared: &NodeShared, envelope: &Envelope) -> Result<(), Status> {
     Ok(())
 }
 
-/// After a bind: closes what unique login kicked, tells the other proxies
-/// (unique login), and sends the bind notice.
-fn after_bind(shared: &NodeShared, outcome: BindOutcome, requester: Option<NodeId>) {
+/// After a bind: closes what unique login kicked, puts the binding in the
+/// user's login order (unique login), and sends the bind notice.
+fn after_bind(
+    shared: &NodeShared,
+    outcome: BindOutcome,
+    authority: Option<login::Authority>,
+    requester: Option<NodeId>,
+) {
     for closed in &outcome.closed {
         announce_closed(shared, closed);
     }
     let Some(sessions) = &shared.sessions else { return };
     let uid = outcome.uid.as_deref().map(str::to_owned);
-    if let (Some(stamp), Some(uid)) = (&outcome.stamp, &uid)
-        && sessions.config().unique_login
-    {
-        let op = SessionOp { op: Some(Op::Bound(proto::Bound { uid: uid.clone(), stamp: stamp.millis })) };
-        let mut env = shared.envelope(Kind::Session, 0, Some(&outcome.id), Bytes::new());
-        env.session_op = Some(op);
-        if let Err(status) = fan_out(shared, env) {
-            tracing::warn!(session = %outcome.id, error = %status, "unique login notice not sent to other proxies");
+    if let (Some(order), Some(authority), Some(uid)) = (&outcome.order, authority, &uid) {
+        for closed in login::announce(shared, uid, &outcome.id, order, authority) {
+            announce_closed(shared, &closed);
         }
     }
     let command = sessions.config().bind_command;
@@ -215,62 +229,4 @@ pub(super) fn send(shared: &NodeShared, request: SessionRequest) -> Result<(), S
     let local = if shared.sessions.is_some() { apply(shared, &env) } else { Ok(()) };
     let sent = fan_out(shared, env);
     local.and(sent)
-}
-
-/// Hands `env` to every other proxy: through one route when linked to one
-/// (it relays to each proxy), else directly to each linked proxy.
-fn fan_out(shared: &NodeShared, env: Envelope) -> Result<(), Status> {
-    if shared.node_type == NodeType::Route {
-        relay_to_proxies(shared, env);
-        return Ok(());
-    }
-    if let Some(route) = shared.endpoint.pick(NodeType::Route, shared.next_seed()) {
-        route.send(env).map_err(Status::from)?;
-        SessionStats::bump(&shared.session_stats.fanouts_sent);
-        return Ok(());
-    }
-    let proxies = linked_proxies(shared, &shared.id);
-    if proxies.is_empty() && shared.sessions.is_none() {
-        return Err(Status::unavailable("no route or proxy linked"));
-    }
-    for link in proxies {
-        if let Err(err) = link.send(env.clone()) {
-            tracing::warn!(peer = %link.peer_id(), error = %err, "session operation not sent to a proxy");
-            continue;
-        }
-        SessionStats::bump(&shared.session_stats.fanouts_sent);
-    }
-    Ok(())
-}
-
-/// One live link per linked proxy, except `skip`.
-fn linked_proxies(shared: &NodeShared, skip: &NodeId) -> Vec<crate::transport::Link> {
-    let mut peers: Vec<NodeId> = shared
-        .endpoint
-        .links()
-        .iter()
-        .filter(|l| l.peer_type() == NodeType::Proxy && l.peer_id() != skip)
-        .map(|l| l.peer_id().clone())
-        .collect();
-    peers.sort_unstable();
-    peers.dedup();
-    peers.iter().filter_map(|p| shared.endpoint.link(p)).collect()
-}
-
-/// A route's share of a fan-out: one copy to each proxy it links to, except
-/// the one the operation came from (it applied it already).
-fn relay_to_proxies(shared: &NodeShared, mut env: Envelope) {
-    if env.ttl == 0 {
-        tracing::warn!(source = %env.source, "hop limit reached; dropping a session operation");
-        return;
-    }
-    env.ttl -= 1;
-    env.prev = shared.node_type as i32;
-    let source = NodeId::parse(&env.source).unwrap_or_else(|_| shared.id.clone());
-    for link in linked_proxies(shared, &source) {
-        match link.send(env.clone()) {
-            Ok(()) => SessionStats::bump(&shared.session_stats.fanouts_relayed),
-            Err(err) => tracing::warn!(peer = %link.peer_id(), error = %err, "session operation not relayed"),
-        }
-    }
 }

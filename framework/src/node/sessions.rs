@@ -28,7 +28,7 @@ use crate::codec::{CLIENT_HEADER_LEN, ClientFrame};
 use crate::config::SessionsConfig;
 use crate::id::{NodeId, SessionId, SessionIds};
 use crate::proto::{NodeType, Pin};
-use crate::session::{GroupIndex, LoginStamp, SessionData, SessionStats, UserIndex, now_millis};
+use crate::session::{GroupIndex, LoginNotice, LoginOrder, SessionData, SessionStats, UserIndex};
 use crate::status::Status;
 
 /// A frame waiting to be written to a client; its connection's task
@@ -80,7 +80,9 @@ pub(super) struct Slot {
     /// `None` while detached (awaiting resume).
     pub(super) conn: Option<Conn>,
     pub(super) stop: Option<Stop>,
-    pub(super) uid: Option<(Arc<str>, LoginStamp)>,
+    /// The bound user, and with unique login where this binding stands in
+    /// the user's login order.
+    pub(super) uid: Option<(Arc<str>, Option<LoginOrder>)>,
     pub(super) data: SessionData,
     pub(super) groups: Vec<Arc<str>>,
     /// Sticky node per node type (see `proxy.rs`).
@@ -148,7 +150,8 @@ pub(crate) struct RequestInfo {
 pub(crate) struct BindOutcome {
     pub(crate) id: SessionId,
     pub(crate) uid: Option<Arc<str>>,
-    pub(crate) stamp: Option<LoginStamp>,
+    /// The binding's login order, with unique login.
+    pub(crate) order: Option<LoginOrder>,
     pub(crate) previous: Option<Arc<str>>,
     pub(crate) served: Vec<(NodeType, NodeId)>,
     pub(crate) data: HashMap<String, String>,
@@ -332,9 +335,15 @@ impl Sessions {
         Ok(sent)
     }
 
-    /// Binds session `seq` to `uid` (`None` unbinds). With unique login,
-    /// the user's other sessions on this proxy are kicked.
-    pub(crate) fn bind(&self, seq: u64, uid: Option<&str>) -> Result<BindOutcome, Status> {
+    /// Binds session `seq` to `uid` (`None` unbinds). With unique login
+    /// (`order` given), the user's other sessions on this proxy are kicked:
+    /// binds on one proxy are ordered by this table's lock.
+    pub(crate) fn bind(
+        &self,
+        seq: u64,
+        uid: Option<&str>,
+        order: Option<LoginOrder>,
+    ) -> Result<BindOutcome, Status> {
         let id = self.id(seq);
         let mut guard = self.lock();
         let table = &mut *guard;
@@ -343,44 +352,43 @@ impl Sessions {
         if let Some(old) = &previous {
             table.users.remove(old, seq);
         }
-        let stamp = uid.map(|uid| {
-            let uid: Arc<str> = Arc::from(uid);
-            let stamp = LoginStamp { millis: now_millis(), session: id.to_string() };
-            slot.uid = Some((Arc::clone(&uid), stamp.clone()));
-            table.users.add(&uid, seq);
-            (uid, stamp)
-        });
+        let order = order.filter(|_| self.cfg.unique_login && uid.is_some());
+        let uid: Option<Arc<str>> = uid.map(Arc::from);
+        if let Some(uid) = &uid {
+            slot.uid = Some((Arc::clone(uid), order.clone()));
+            table.users.add(uid, seq);
+        }
         let (served, data) = (slot.served.clone(), slot.data.to_wire());
         let mut closed = Vec::new();
-        if let Some((uid, _)) = &stamp
-            && self.cfg.unique_login
-        {
+        if let (Some(uid), Some(_)) = (&uid, &order) {
             let others: Vec<u64> = table.users.sessions(uid).iter().copied().filter(|s| *s != seq).collect();
             for other in others {
                 closed.extend(self.kick_locked(table, other, "logged in elsewhere"));
             }
         }
-        let (uid, stamp) = stamp.unzip();
-        Ok(BindOutcome { id, uid, stamp, previous, served, data, closed })
+        Ok(BindOutcome { id, uid, order, previous, served, data, closed })
     }
 
-    /// Another proxy bound `uid` at `stamp`: with unique login, kicks the
-    /// local sessions bound to it earlier.
-    pub(crate) fn bound_elsewhere(&self, uid: &str, stamp: &LoginStamp) -> Vec<Closed> {
+    /// The user's authority ordered a binding of `uid`: records the stamp
+    /// of a local session's own binding, and with unique login kicks the
+    /// local sessions of `uid` the binding supersedes.
+    pub(crate) fn ordered(&self, uid: &str, notice: &LoginNotice) -> Vec<Closed> {
         if !self.cfg.unique_login {
             return Vec::new();
         }
         let mut guard = self.lock();
         let table = &mut *guard;
-        let older: Vec<u64> = table
-            .users
-            .sessions(uid)
-            .iter()
-            .copied()
-            .filter(|seq| {
-                table.slots.get(seq).and_then(|s| s.uid.as_ref()).is_some_and(|(_, own)| own < stamp)
-            })
-            .collect();
+        let mut older = Vec::new();
+        for &seq in table.users.sessions(uid) {
+            let Some((_, Some(order))) = table.slots.get_mut(&seq).and_then(|s| s.uid.as_mut()) else {
+                continue;
+            };
+            if self.id(seq).to_string() == notice.session {
+                *order = LoginOrder::Ordered { stamp: notice.stamp, session: notice.session.clone() };
+            } else if order.superseded_by(notice) {
+                older.push(seq);
+            }
+        }
         older.into_iter().filter_map(|seq| self.kick_locked(table, seq, "logged in elsewhere")).collect()
     }
 

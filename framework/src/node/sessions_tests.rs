@@ -68,10 +68,10 @@ async fn user_pushes_reach_every_session_of_the_user_until_it_closes() {
     let mut a = sessions.open(&root);
     let mut b = sessions.open(&root);
     let _c = sessions.open(&root);
-    let bound = sessions.bind(a.id.seq(), Some("alice")).unwrap();
+    let bound = sessions.bind(a.id.seq(), Some("alice"), None).unwrap();
     assert_eq!(bound.uid.as_deref(), Some("alice"));
     assert!(bound.closed.is_empty(), "no unique login: both devices stay");
-    sessions.bind(b.id.seq(), Some("alice")).unwrap();
+    sessions.bind(b.id.seq(), Some("alice"), None).unwrap();
     assert_eq!(sessions.push_user("alice", 5, &body("1")).unwrap(), 2);
     assert_eq!(a.outbound.recv().await.unwrap().body, body("1"));
     assert_eq!(b.outbound.recv().await.unwrap().body, body("1"));
@@ -79,33 +79,51 @@ async fn user_pushes_reach_every_session_of_the_user_until_it_closes() {
     let Ending::Closed(closed) = sessions.end(a.id.seq(), a.generation, false, "closed") else { panic!() };
     assert_eq!(closed.uid.as_deref(), Some("alice"));
     assert_eq!(sessions.push_user("alice", 5, &body("2")).unwrap(), 1);
-    let rebound = sessions.bind(b.id.seq(), Some("bob")).unwrap();
+    let rebound = sessions.bind(b.id.seq(), Some("bob"), None).unwrap();
     assert_eq!(rebound.previous.as_deref(), Some("alice"));
     assert_eq!(sessions.push_user("alice", 5, &body("3")).unwrap(), 0);
-    sessions.bind(b.id.seq(), None).unwrap();
+    sessions.bind(b.id.seq(), None, None).unwrap();
     assert_eq!(sessions.push_user("bob", 5, &body("4")).unwrap(), 0);
 }
 
 #[tokio::test]
-async fn unique_login_kicks_older_sessions_here_and_orders_logins_across_proxies() {
+async fn unique_login_kicks_older_sessions_here_and_follows_the_authoritys_order() {
     let sessions = table(unique(), 8);
     let root = CancellationToken::new();
     let old = sessions.open(&root);
     let new = sessions.open(&root);
-    sessions.bind(old.id.seq(), Some("u")).unwrap();
-    sessions.bind(new.id.seq(), Some("u")).unwrap();
+    let pending = || Some(LoginOrder::Pending { authority: "route_r".into(), claimed: 100 });
+    sessions.bind(old.id.seq(), Some("u"), pending()).unwrap();
+    sessions.bind(new.id.seq(), Some("u"), pending()).unwrap();
     assert!(old.kick.is_cancelled() && !new.kick.is_cancelled());
     assert_eq!(
         sessions.stop_reason(old.id.seq(), old.generation),
         Some(Stop::Kicked("logged in elsewhere".into()))
     );
-    // An older login elsewhere does not kick ours; a newer one does.
-    let before = LoginStamp { millis: 1, session: "x_1".into() };
-    assert!(sessions.bound_elsewhere("u", &before).is_empty());
+    let notice = |stamp, session: String| LoginNotice { session, stamp, authority: "route_r".into() };
+    // The authority ordered another proxy's login before ours (ours is
+    // still pending there): ours is the newer one.
+    assert!(sessions.ordered("u", &notice(5, "x_1".into())).is_empty());
     assert!(!new.kick.is_cancelled());
-    let later = LoginStamp { millis: u64::MAX, session: "x_1".into() };
-    assert!(sessions.bound_elsewhere("u", &later).is_empty(), "attached: closed by its connection");
+    // Then ours: its own notice records its stamp and kicks nothing.
+    assert!(sessions.ordered("u", &notice(6, new.id.to_string())).is_empty());
+    assert!(!new.kick.is_cancelled());
+    // A login the authority orders after it kicks it.
+    assert!(sessions.ordered("u", &notice(7, "x_2".into())).is_empty(), "attached: closed by its connection");
     assert!(new.kick.is_cancelled());
+}
+
+#[tokio::test]
+async fn without_unique_login_no_order_is_kept_and_nothing_is_kicked() {
+    let sessions = table(SessionsConfig::default(), 8);
+    let root = CancellationToken::new();
+    let (a, b) = (sessions.open(&root), sessions.open(&root));
+    let ordered = |s: &OpenSession| Some(LoginOrder::Ordered { stamp: 1, session: s.id.to_string() });
+    assert!(sessions.bind(a.id.seq(), Some("u"), ordered(&a)).unwrap().order.is_none());
+    sessions.bind(b.id.seq(), Some("u"), ordered(&b)).unwrap();
+    let later = LoginNotice { session: "x_1".into(), stamp: 9, authority: "route_r".into() };
+    assert!(sessions.ordered("u", &later).is_empty());
+    assert!(!a.kick.is_cancelled() && !b.kick.is_cancelled());
 }
 
 #[tokio::test]
@@ -117,7 +135,7 @@ async fn groups_reach_members_only_and_forget_closed_sessions() {
     let mut c = sessions.open(&root);
     sessions.join("quotes", a.id.seq()).unwrap();
     sessions.join("quotes", a.id.seq()).unwrap();
-    sessions.bind(c.id.seq(), Some("carol")).unwrap();
+    sessions.bind(c.id.seq(), Some("carol"), None).unwrap();
     assert_eq!(sessions.join_user("quotes", "carol"), 1);
     assert_eq!(sessions.broadcast("quotes", 9, &body("q")).unwrap(), 2);
     assert_eq!(a.outbound.recv().await.unwrap().command, 9);
@@ -154,7 +172,7 @@ async fn a_lost_session_is_kept_numbered_and_replayed_exactly_once_on_resume() {
     let seq = first.id.seq();
     let (token, last) = sessions.opt_in(seq).unwrap();
     assert_eq!(last, 0);
-    sessions.bind(seq, Some("u")).unwrap();
+    sessions.bind(seq, Some("u"), None).unwrap();
     sessions.push(seq, 1, body("a")).unwrap();
     assert_eq!(first.outbound.recv().await.unwrap().seq, 1);
     let Ending::Detached { generation } = sessions.end(seq, first.generation, true, "lost") else { panic!() };

@@ -21,7 +21,7 @@ use crate::handler::{ApiFuture, AppState, CallScope, EventTable, NodeApi};
 use crate::id::{NodeId, SessionId};
 use crate::proto::{Envelope, Kind, NodeType, Pin};
 use crate::routing::{RouteTable, StateTable, Target};
-use crate::session::{SessionRequest, SessionStats};
+use crate::session::{LoginClock, SessionRequest, SessionStats};
 use crate::shutdown::Shutdown;
 use crate::status::{Code, Status};
 use crate::transport::{CallError, Link, RpcEndpoint, SendError};
@@ -76,6 +76,9 @@ pub(crate) struct NodeShared {
     pub(crate) inflight: Inflight,
     pub(crate) call_timeout: Duration,
     pub(crate) hop_limit: u32,
+    /// Stamps the logins this node orders as their user's authority
+    /// (unique login; `session/login.rs`).
+    pub(crate) login_clock: LoginClock,
     /// Round-robin counter for balanced picks.
     rr: AtomicUsize,
 }
@@ -116,6 +119,7 @@ impl NodeShared {
             sessions,
             session_stats,
             shutdown,
+            login_clock: LoginClock::default(),
             rr: AtomicUsize::new(0),
         }
     }

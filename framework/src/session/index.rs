@@ -1,5 +1,4 @@
-//! Who is where on one proxy: user id → sessions, group → sessions, and
-//! the rule that orders two logins of one user.
+//! Who is where on one proxy: user id → sessions and group → sessions.
 //!
 //! Both indexes hold only this proxy's live sessions; a session leaves them
 //! when it closes, so they never hold more entries than sessions times the
@@ -97,22 +96,6 @@ impl GroupIndex {
     }
 }
 
-/// When a user id was bound to a session: the binding proxy's clock, then
-/// the session id, so that any two bindings are ordered the same way on
-/// every proxy and exactly one of two concurrent logins survives.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) struct LoginStamp {
-    pub(crate) millis: u64,
-    pub(crate) session: String,
-}
-
-/// Milliseconds since the Unix epoch (0 if the clock is before it).
-pub(crate) fn now_millis() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
-
 /// Checks a user id before it is sent anywhere.
 pub(crate) fn check_uid(uid: &str) -> Result<(), String> {
     if uid.is_empty() || uid.len() > MAX_UID_LEN {
@@ -175,16 +158,6 @@ mod tests {
         assert!(groups.leave("quotes", 2));
         assert_eq!(groups.len(), 0);
         assert_eq!(groups.members("quotes").count(), 0);
-    }
-
-    #[test]
-    fn a_later_login_supersedes_and_equal_times_are_broken_by_session() {
-        let early = LoginStamp { millis: 10, session: "b_1".into() };
-        let late = LoginStamp { millis: 11, session: "a_1".into() };
-        assert!(late > early);
-        let twin = LoginStamp { millis: 10, session: "c_1".into() };
-        assert!(twin > early, "equal times: the session id decides");
-        assert_ne!(twin.cmp(&early), early.cmp(&twin), "a strict order: exactly one of two wins");
     }
 
     #[test]

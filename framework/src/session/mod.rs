@@ -3,8 +3,9 @@
 //! * `data`: the bounded key → JSON map a session carries ([`DataError`]).
 //! * `replay`: numbered pushes kept for a client that may resume.
 //! * `token`: resume tokens.
-//! * `index`: user id → sessions and group → sessions on one proxy, and the
-//!   order of two logins of one user.
+//! * `index`: user id → sessions and group → sessions on one proxy.
+//! * `login`: the order of one user's logins across proxies, for unique
+//!   login ([`LoginOrder`], decided by one authority per user).
 //! * `request`: what a handler asks of the session layer ([`Member`]).
 //! * `stats`: [`SessionStats`].
 //!
@@ -14,6 +15,7 @@
 
 mod data;
 mod index;
+mod login;
 mod replay;
 mod request;
 mod stats;
@@ -21,7 +23,8 @@ mod token;
 
 pub use data::DataError;
 pub(crate) use data::{SessionData, check_key};
-pub(crate) use index::{GroupIndex, LoginStamp, UserIndex, check_group, check_uid, clip_reason, now_millis};
+pub(crate) use index::{GroupIndex, UserIndex, check_group, check_uid, clip_reason};
+pub(crate) use login::{LoginClock, LoginNotice, LoginOrder, authority as login_authority, now_micros};
 pub(crate) use replay::ReplayBuffer;
 pub use request::Member;
 pub(crate) use request::SessionRequest;

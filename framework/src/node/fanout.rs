@@ -1,0 +1,67 @@
+//! Handing a user- or group-scoped operation to every proxy: one copy to a
+//! route, which relays one copy to each proxy it links to; with no route,
+//! one copy to each linked proxy (see `session_ops.rs`).
+
+use super::shared::NodeShared;
+use crate::id::NodeId;
+use crate::proto::{Envelope, NodeType};
+use crate::session::SessionStats;
+use crate::status::Status;
+
+/// Hands `env` to every other proxy: through one route when linked to one
+/// (it relays to each proxy), else directly to each linked proxy.
+pub(super) fn fan_out(shared: &NodeShared, env: Envelope) -> Result<(), Status> {
+    if shared.node_type == NodeType::Route {
+        relay_to_proxies(shared, env);
+        return Ok(());
+    }
+    if let Some(route) = shared.endpoint.pick(NodeType::Route, shared.next_seed()) {
+        route.send(env).map_err(Status::from)?;
+        SessionStats::bump(&shared.session_stats.fanouts_sent);
+        return Ok(());
+    }
+    let proxies = linked_proxies(shared, &shared.id);
+    if proxies.is_empty() && shared.sessions.is_none() {
+        return Err(Status::unavailable("no route or proxy linked"));
+    }
+    for link in proxies {
+        if let Err(err) = link.send(env.clone()) {
+            tracing::warn!(peer = %link.peer_id(), error = %err, "session operation not sent to a proxy");
+            continue;
+        }
+        SessionStats::bump(&shared.session_stats.fanouts_sent);
+    }
+    Ok(())
+}
+
+/// One live link per linked proxy, except `skip`.
+pub(super) fn linked_proxies(shared: &NodeShared, skip: &NodeId) -> Vec<crate::transport::Link> {
+    let mut peers: Vec<NodeId> = shared
+        .endpoint
+        .links()
+        .iter()
+        .filter(|l| l.peer_type() == NodeType::Proxy && l.peer_id() != skip)
+        .map(|l| l.peer_id().clone())
+        .collect();
+    peers.sort_unstable();
+    peers.dedup();
+    peers.iter().filter_map(|p| shared.endpoint.link(p)).collect()
+}
+
+/// A route's share of a fan-out: one copy to each proxy it links to, except
+/// the one the operation came from (it applied it already).
+pub(super) fn relay_to_proxies(shared: &NodeShared, mut env: Envelope) {
+    if env.ttl == 0 {
+        tracing::warn!(source = %env.source, "hop limit reached; dropping a session operation");
+        return;
+    }
+    env.ttl -= 1;
+    env.prev = shared.node_type as i32;
+    let source = NodeId::parse(&env.source).unwrap_or_else(|_| shared.id.clone());
+    for link in linked_proxies(shared, &source) {
+        match link.send(env.clone()) {
+            Ok(()) => SessionStats::bump(&shared.session_stats.fanouts_relayed),
+            Err(err) => tracing::warn!(peer = %link.peer_id(), error = %err, "session operation not relayed"),
+        }
+    }
+}
