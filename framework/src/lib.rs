@@ -40,17 +40,25 @@
 //!
 //! Modules are private; what is public is re-exported here.
 
+mod cluster;
 mod codec;
 mod config;
+mod dispatch;
+mod gateway;
 mod handler;
+mod http;
 mod id;
+mod limits;
+mod metrics;
 mod mongo;
 mod node;
 mod proto;
+mod reload;
 mod routing;
 mod schedule;
 mod secure;
 mod session;
+mod sessions;
 mod shutdown;
 mod status;
 mod transport;

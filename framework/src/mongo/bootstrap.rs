@@ -21,7 +21,8 @@ use serde::Deserialize;
 use super::source::MongoSource;
 use super::{DEFAULT_COLLECTION, DEFAULT_DATABASE};
 use crate::config::{ConfigError, NodeConfig, Problem};
-use crate::node::{FileSource, Node, NodeBuilder};
+use crate::node::{Node, NodeBuilder};
+use crate::reload::apply::FileSource;
 
 /// Where one node's config document lives.
 #[derive(Clone, PartialEq, Eq)]

@@ -7,21 +7,21 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 use bytes::Bytes;
 
-use super::drain::DrainState;
-use super::inflight::Inflight;
-use super::membership::Membership;
-use super::metrics::{NodeMetrics, Via};
-use super::peers::PeerSet;
-use super::relay::RelayLedger;
-use super::reload::ConfigSource;
-use super::session_ops;
-use super::sessions::Sessions;
+use crate::cluster::drain::DrainState;
+use crate::cluster::membership::Membership;
+use crate::cluster::peers::PeerSet;
 use crate::config::NodeConfig;
+use crate::dispatch::ledger::RelayLedger;
 use crate::handler::{ApiFuture, AppState, CallScope, EventTable, NodeApi};
 use crate::id::{NodeId, SessionId};
+use crate::limits::inflight::Inflight;
+use crate::metrics::counters::{NodeMetrics, Via};
 use crate::proto::{Envelope, Kind, NodeType, Pin};
+use crate::reload::apply::ConfigSource;
 use crate::routing::{RouteTable, StateTable, Target};
 use crate::session::{LoginClock, SessionRequest, SessionStats};
+use crate::sessions::ops;
+use crate::sessions::table::Sessions;
 use crate::shutdown::Shutdown;
 use crate::status::{Code, Status};
 use crate::transport::{CallError, Link, RpcEndpoint, SendError};
@@ -124,7 +124,7 @@ impl NodeShared {
         }
     }
 
-    pub(super) fn next_seed(&self) -> usize {
+    pub(crate) fn next_seed(&self) -> usize {
         self.rr.fetch_add(1, Ordering::Relaxed)
     }
 
@@ -364,10 +364,10 @@ impl NodeApi for NodeShared {
     }
 
     fn session_call(&self, request: SessionRequest) -> ApiFuture<Result<(), Status>> {
-        session_ops::call(self, request)
+        ops::call(self, request)
     }
 
     fn session_send(&self, request: SessionRequest) -> Result<(), Status> {
-        session_ops::send(self, request)
+        ops::send(self, request)
     }
 }

@@ -28,10 +28,10 @@ use arc_swap::ArcSwap;
 use bytes::Bytes;
 use prost::Message;
 
-use super::member_rules::{Side, View, checked_id, excluded_set, should_dial};
 use super::peers::Origin;
-use super::shared::NodeShared;
+use super::rules::{Side, View, checked_id, excluded_set, should_dial};
 use crate::id::NodeId;
+use crate::node::NodeShared;
 use crate::proto::{Envelope, Kind, Member, MemberState, Members, NodeType};
 use crate::transport::{Link, PeerSpec};
 

@@ -23,7 +23,7 @@ use tokio_util::task::TaskTracker;
 use tokio_util::task::task_tracker::TrackedFuture;
 
 use super::membership;
-use super::shared::NodeShared;
+use crate::node::NodeShared;
 
 /// The drain state of one node.
 #[derive(Debug, Default)]

@@ -20,12 +20,12 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 use serde_json::{Value, json};
 
-use super::drain;
-use super::http::{HttpRequest, HttpResponse, HttpRoutes};
-use super::reload::{self, ReloadError};
-use super::shared::NodeShared;
+use super::server::{HttpRequest, HttpResponse, HttpRoutes};
+use crate::cluster::drain;
 use crate::config::type_name;
+use crate::node::NodeShared;
 use crate::proto::MemberState;
+use crate::reload::apply::{self, ReloadError};
 use crate::transport::Direction;
 
 /// Grace period of `POST /drain` without `?grace=`; the same as `espoir up`'s.
@@ -104,7 +104,7 @@ fn ready(shared: &NodeShared) -> HttpResponse {
         .peers
         .all()
         .into_iter()
-        .filter(|p| p.origin == super::peers::Origin::Config && !p.is_up())
+        .filter(|p| p.origin == crate::cluster::peers::Origin::Config && !p.is_up())
         .map(|p| json!({ "id": p.id.to_string(), "type": type_name(p.node_type), "state": p.state_name() }))
         .collect();
     let draining = shared.drain.is_draining();
@@ -172,7 +172,7 @@ fn metrics(shared: &NodeShared) -> HttpResponse {
 }
 
 async fn update(shared: &Arc<NodeShared>) -> HttpResponse {
-    match reload::reload(shared).await {
+    match apply::reload(shared).await {
         Ok(report) => HttpResponse::json(&serde_json::to_value(&report).unwrap_or(Value::Null)),
         Err(err @ ReloadError::NoSource) => HttpResponse::error(409, &err.to_string()),
         Err(err) => {

@@ -2,15 +2,15 @@
 //! route, which relays one copy to each proxy it links to; with no route,
 //! one copy to each linked proxy (see `session_ops.rs`).
 
-use super::shared::NodeShared;
 use crate::id::NodeId;
+use crate::node::NodeShared;
 use crate::proto::{Envelope, NodeType};
 use crate::session::SessionStats;
 use crate::status::Status;
 
 /// Hands `env` to every other proxy: through one route when linked to one
 /// (it relays to each proxy), else directly to each linked proxy.
-pub(super) fn fan_out(shared: &NodeShared, env: Envelope) -> Result<(), Status> {
+pub(crate) fn fan_out(shared: &NodeShared, env: Envelope) -> Result<(), Status> {
     if shared.node_type == NodeType::Route {
         relay_to_proxies(shared, env);
         return Ok(());
@@ -35,7 +35,7 @@ pub(super) fn fan_out(shared: &NodeShared, env: Envelope) -> Result<(), Status> 
 }
 
 /// One live link per linked proxy, except `skip`.
-pub(super) fn linked_proxies(shared: &NodeShared, skip: &NodeId) -> Vec<crate::transport::Link> {
+pub(crate) fn linked_proxies(shared: &NodeShared, skip: &NodeId) -> Vec<crate::transport::Link> {
     let mut peers: Vec<NodeId> = shared
         .endpoint
         .links()
@@ -50,7 +50,7 @@ pub(super) fn linked_proxies(shared: &NodeShared, skip: &NodeId) -> Vec<crate::t
 
 /// A route's share of a fan-out: one copy to each proxy it links to, except
 /// the one the operation came from (it applied it already).
-pub(super) fn relay_to_proxies(shared: &NodeShared, mut env: Envelope) {
+pub(crate) fn relay_to_proxies(shared: &NodeShared, mut env: Envelope) {
     if env.ttl == 0 {
         tracing::warn!(source = %env.source, "hop limit reached; dropping a session operation");
         return;

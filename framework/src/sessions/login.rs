@@ -6,23 +6,23 @@
 use bytes::Bytes;
 
 use super::fanout::fan_out;
-use super::sessions::Closed;
-use super::shared::NodeShared;
+use super::table::Closed;
 use crate::id::{NodeId, SessionId};
+use crate::node::NodeShared;
 use crate::proto::session_op::Op;
 use crate::proto::{self, Envelope, Kind, NodeType, SessionOp};
 use crate::session::{LoginNotice, LoginOrder, login_authority, now_micros};
 use crate::transport::Link;
 
 /// Who orders a user's logins, seen from this node.
-pub(super) enum Authority {
+pub(crate) enum Authority {
     Here,
     There(Link),
 }
 
 /// The authority for `uid`: one of the linked routes (they relay to every
 /// proxy), or with none, one of the linked proxies and this node.
-pub(super) fn authority_for(shared: &NodeShared, uid: &str) -> Authority {
+pub(crate) fn authority_for(shared: &NodeShared, uid: &str) -> Authority {
     let links = shared.endpoint.links();
     let of_type = |t: NodeType| -> Vec<NodeId> {
         let mut ids: Vec<NodeId> = links
@@ -47,7 +47,7 @@ pub(super) fn authority_for(shared: &NodeShared, uid: &str) -> Authority {
 }
 
 /// Where a new binding of `session` starts in the login order.
-pub(super) fn begin(shared: &NodeShared, authority: &Authority, session: &SessionId) -> LoginOrder {
+pub(crate) fn begin(shared: &NodeShared, authority: &Authority, session: &SessionId) -> LoginOrder {
     match authority {
         Authority::Here => {
             LoginOrder::Ordered { stamp: shared.login_clock.next(), session: session.to_string() }
@@ -61,7 +61,7 @@ pub(super) fn begin(shared: &NodeShared, authority: &Authority, session: &Sessio
 /// After a bind: sends the claim to the authority, or, as the authority,
 /// the stamped notice to every proxy. Returns the local sessions closed if
 /// the authority could not be reached and this proxy ordered it itself.
-pub(super) fn announce(
+pub(crate) fn announce(
     shared: &NodeShared,
     uid: &str,
     session: &SessionId,
@@ -93,14 +93,14 @@ pub(super) fn announce(
 }
 
 /// Whether `env` is a claim for this node to order.
-pub(super) fn is_claim(env: &Envelope) -> bool {
+pub(crate) fn is_claim(env: &Envelope) -> bool {
     matches!(env.session_op.as_ref().and_then(|o| o.op.as_ref()), Some(Op::Bound(b)) if b.stamp == 0)
 }
 
 /// A claim reached this node as its user's authority: stamps it in the
 /// order claims arrive, applies it to this proxy's sessions (if a proxy)
 /// and sends it to every proxy, the claimant included.
-pub(super) fn order_claim(shared: &NodeShared, mut env: Envelope) -> Vec<Closed> {
+pub(crate) fn order_claim(shared: &NodeShared, mut env: Envelope) -> Vec<Closed> {
     let stamp = shared.login_clock.next();
     let Some(Op::Bound(bound)) = env.session_op.as_mut().and_then(|o| o.op.as_mut()) else {
         return Vec::new();
@@ -117,7 +117,7 @@ pub(super) fn order_claim(shared: &NodeShared, mut env: Envelope) -> Vec<Closed>
 }
 
 /// A stamped notice: the binding it names is ordered.
-pub(super) fn notice_of(env: &Envelope, bound: &proto::Bound) -> LoginNotice {
+pub(crate) fn notice_of(env: &Envelope, bound: &proto::Bound) -> LoginNotice {
     LoginNotice { session: env.session_id.clone(), stamp: bound.stamp, authority: bound.authority.clone() }
 }
 

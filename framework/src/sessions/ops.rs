@@ -21,10 +21,10 @@ use serde_json::json;
 
 use super::fanout::{fan_out, relay_to_proxies};
 use super::login;
-use super::sessions::{BindOutcome, Closed};
-use super::shared::NodeShared;
+use super::table::{BindOutcome, Closed};
 use crate::handler::ApiFuture;
 use crate::id::{NodeId, SessionId};
+use crate::node::NodeShared;
 use crate::proto::session_op::Op;
 use crate::proto::{Envelope, Kind, NodeType};
 use crate::session::{SessionRequest, SessionStats};
@@ -32,7 +32,7 @@ use crate::status::Status;
 
 /// Handles an envelope carrying a `session_op` that is for this node (or,
 /// with `to` empty, for every proxy).
-pub(super) fn receive(shared: &NodeShared, envelope: Envelope) {
+pub(crate) fn receive(shared: &NodeShared, envelope: Envelope) {
     if envelope.to.is_empty() && login::is_claim(&envelope) {
         for closed in login::order_claim(shared, envelope) {
             announce_closed(shared, &closed);
@@ -172,7 +172,7 @@ fn after_bind(
 
 /// Sends the close notice (`websocket.offline_command`) once to every node
 /// that served the session, with its user, data and the reason.
-pub(super) fn announce_closed(shared: &NodeShared, closed: &Closed) {
+pub(crate) fn announce_closed(shared: &NodeShared, closed: &Closed) {
     let Some(command) = shared.config.websocket.as_ref().map(|ws| ws.offline_command) else { return };
     let body = json!({
         "message_id": command,
@@ -195,7 +195,7 @@ pub(super) fn announce_closed(shared: &NodeShared, closed: &Closed) {
 
 /// Starts a session operation from this node: answered when it is about
 /// one session, sent to every proxy otherwise.
-pub(super) fn call(shared: &NodeShared, request: SessionRequest) -> ApiFuture<Result<(), Status>> {
+pub(crate) fn call(shared: &NodeShared, request: SessionRequest) -> ApiFuture<Result<(), Status>> {
     if let Err(status) = request.validate() {
         return Box::pin(std::future::ready(Err(status)));
     }
@@ -215,13 +215,13 @@ pub(super) fn call(shared: &NodeShared, request: SessionRequest) -> ApiFuture<Re
     Box::pin(async move {
         let link = link.ok_or_else(|| Status::unavailable(format!("no path to proxy {}", env.to)))?;
         let response = endpoint.call(&link, env, deadline).await.map_err(Status::from)?;
-        super::shared::response_result(&response).map(drop)
+        crate::node::response_result(&response).map(drop)
     })
 }
 
 /// Sends a user- or group-scoped operation to every proxy (applying it
 /// here first on a proxy).
-pub(super) fn send(shared: &NodeShared, request: SessionRequest) -> Result<(), Status> {
+pub(crate) fn send(shared: &NodeShared, request: SessionRequest) -> Result<(), Status> {
     request.validate()?;
     let (op, command, body) = request.into_wire();
     let mut env = shared.envelope(Kind::Session, command, None, body);

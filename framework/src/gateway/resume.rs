@@ -7,19 +7,19 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use super::proxy::error_frame;
-use super::session_ops::announce_closed;
-use super::sessions::{OpenSession, Outbound, Sessions};
-use super::sessions_resume::resume_reply;
-use super::shared::NodeShared;
+use super::conn::error_frame;
 use crate::codec::ClientFrame;
 use crate::id::SessionId;
+use crate::node::NodeShared;
 use crate::session::SessionStats;
+use crate::sessions::ops::announce_closed;
+use crate::sessions::resume::resume_reply;
+use crate::sessions::table::{OpenSession, Outbound, Sessions};
 use crate::status::Status;
 
 #[derive(serde::Deserialize)]
-pub(super) struct AckRequest {
-    pub(super) seq: i32,
+pub(crate) struct AckRequest {
+    pub(crate) seq: i32,
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -33,7 +33,7 @@ struct ResumeRequest {
 /// Answers the resume command: opt in (no token) or take a session back
 /// (token), then replay what the client missed. Returns the frames to
 /// write, in order.
-pub(super) fn resume_frames(
+pub(crate) fn resume_frames(
     shared: &NodeShared,
     sessions: &Sessions,
     open: &OpenSession,
@@ -84,7 +84,7 @@ pub(super) fn resume_frames(
 
 /// Closes a detached session when its grace period ends, unless it was
 /// resumed meanwhile (or at once on shutdown).
-pub(super) fn expire_later(shared: &Arc<NodeShared>, seq: u64, generation: u64) {
+pub(crate) fn expire_later(shared: &Arc<NodeShared>, seq: u64, generation: u64) {
     let Some(sessions) = shared.sessions.clone() else { return };
     let grace = sessions.config().resume_grace;
     let task = Arc::clone(shared);

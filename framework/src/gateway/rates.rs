@@ -10,14 +10,14 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 
-use super::{End, error_frame};
-use crate::node::client_cipher;
-use crate::node::limits::Admit;
-use crate::node::shared::NodeShared;
+use super::cipher;
+use super::conn::{End, error_frame};
+use crate::limits::rates::Admit;
+use crate::node::NodeShared;
 use crate::secure::ClientLinkCipher;
 use crate::status::Status;
 
-pub(super) type Sink = SplitSink<WebSocketStream<TcpStream>, Message>;
+pub(crate) type Sink = SplitSink<WebSocketStream<TcpStream>, Message>;
 type Source = SplitStream<WebSocketStream<TcpStream>>;
 
 /// Close code of a connection closed for breaking a limit (policy
@@ -30,7 +30,7 @@ const CLOSE_LINGER: Duration = Duration::from_millis(500);
 /// Writes one message within `websocket.limits.write_timeout`: a client
 /// that stops reading fills its socket buffer and stalls the write, and
 /// is dropped rather than allowed to hold the connection task.
-pub(super) async fn write(
+pub(crate) async fn write(
     shared: &NodeShared,
     sink: &mut Sink,
     msg: Message,
@@ -49,7 +49,7 @@ pub(super) async fn write(
 /// Acts on the message-rate verdict for one client frame: `Ok(true)` to handle it,
 /// `Ok(false)` when it was refused (answered with a 429 error frame), or
 /// how the connection ends (a flood).
-pub(super) async fn admit(
+pub(crate) async fn admit(
     shared: &NodeShared,
     verdict: Admit,
     cipher: &mut Option<Box<ClientLinkCipher>>,
@@ -63,8 +63,8 @@ pub(super) async fn admit(
             shared.metrics.limit_hit("message_rate");
             let status = Status::overloaded("message rate exceeded (websocket.limits.message_rate)");
             let refusal = error_frame(command, &status).unwrap_or_default();
-            let refusal = client_cipher::outgoing(cipher, refusal).map_err(|err| End {
-                goodbye: vec![client_cipher::broken(&err)],
+            let refusal = cipher::outgoing(cipher, refusal).map_err(|err| End {
+                goodbye: vec![cipher::broken(&err)],
                 lost: false,
                 reason: "cipher",
             })?;
@@ -81,7 +81,7 @@ pub(super) async fn admit(
 /// Sends the goodbye frames and closes, all within `deadline`: a client
 /// that stopped reading must not keep the task (and its session) alive by
 /// never taking them. True when a close frame went out.
-pub(super) async fn farewell(sink: &mut Sink, goodbye: Vec<Message>, deadline: Duration) -> bool {
+pub(crate) async fn farewell(sink: &mut Sink, goodbye: Vec<Message>, deadline: Duration) -> bool {
     let closing = !goodbye.is_empty();
     let send = async {
         for msg in goodbye {
@@ -97,7 +97,7 @@ pub(super) async fn farewell(sink: &mut Sink, goodbye: Vec<Message>, deadline: D
 /// sending (a flood) would lose the close frame and its code. Briefly: a
 /// client may read the close and never answer, and a drain waits for this
 /// task.
-pub(super) async fn linger(source: &mut Source, deadline: Duration) {
+pub(crate) async fn linger(source: &mut Source, deadline: Duration) {
     let until = tokio::time::Instant::now() + CLOSE_LINGER.min(deadline);
     while let Ok(Some(Ok(msg))) = tokio::time::timeout_at(until, source.next()).await {
         if msg.is_close() {

@@ -26,30 +26,26 @@ use tokio_tungstenite::tungstenite::http::StatusCode;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 
-use super::client_cipher;
-use super::inbound::run_handler;
-use super::inflight;
-use super::ip_limit::{IpGuard, IpLimiter};
-use super::limits::ConnLimiter;
-use super::metrics::Via;
-use super::proxy_resume::{AckRequest, expire_later, resume_frames};
-use super::session_ops::announce_closed;
-use super::sessions::{OpenSession, RequestInfo, Sessions, Stop};
-use super::sessions_resume::Ending;
-use super::shared::NodeShared;
+use super::cipher;
+use super::resume::{AckRequest, expire_later, resume_frames};
 use crate::codec::{ClientDecoder, ClientFrame};
+use crate::dispatch::inbound::run_handler;
 use crate::handler::{Context, NodeApi, SessionView, error_body};
 use crate::id::{NodeId, SessionId};
+use crate::limits::inflight;
+use crate::limits::per_ip::{IpGuard, IpLimiter};
+use crate::limits::rates::ConnLimiter;
+use crate::metrics::counters::Via;
+use crate::node::NodeShared;
 use crate::proto::NodeType;
 use crate::routing::Target;
+use crate::sessions::ops::announce_closed;
+use crate::sessions::resume::Ending;
+use crate::sessions::table::{OpenSession, RequestInfo, Sessions, Stop};
 use crate::status::{Code, Status};
 
-#[path = "proxy_forward.rs"]
-mod forward;
-#[path = "proxy_limits.rs"]
-mod limits;
-use forward::forward;
-use limits::write;
+use super::forward::forward;
+use super::rates::{self as limits, write};
 
 /// Client frames decoded but not yet handled; past this the proxy stops
 /// reading the socket until the session catches up.
@@ -135,7 +131,7 @@ struct Outcome {
 }
 
 /// Why the connection ends, and what to tell the client.
-fn close(code: u16, reason: &str) -> Message {
+pub(crate) fn close(code: u16, reason: &str) -> Message {
     Message::Close(Some(CloseFrame { code: CloseCode::from(code), reason: reason.into() }))
 }
 
@@ -145,21 +141,21 @@ const CLOSE_KICKED: u16 = 4001;
 const CLOSE_REPLACED: u16 = 4002;
 
 /// How a connection ended.
-struct End {
+pub(crate) struct End {
     /// Frames to send before closing (a kick frame, a close frame).
-    goodbye: Vec<Message>,
+    pub(crate) goodbye: Vec<Message>,
     /// The network failed under it: a resumable session is kept.
-    lost: bool,
+    pub(crate) lost: bool,
     /// For the close notice.
-    reason: &'static str,
+    pub(crate) reason: &'static str,
 }
 
 impl End {
-    fn quiet(lost: bool, reason: &'static str) -> End {
+    pub(crate) fn quiet(lost: bool, reason: &'static str) -> End {
         End { goodbye: Vec::new(), lost, reason }
     }
 
-    fn closing(code: u16, text: &str, reason: &'static str) -> End {
+    pub(crate) fn closing(code: u16, text: &str, reason: &'static str) -> End {
         End { goodbye: vec![close(code, text)], lost: false, reason }
     }
 }
@@ -242,7 +238,7 @@ async fn serve_client(
             return tracing::error!("websocket.encode is 1 but websocket.token is missing: client refused");
         };
         let left = handshake_until.saturating_duration_since(tokio::time::Instant::now());
-        match Box::pin(client_cipher::accept(&mut ws, token, ws_settings.max_frame, left)).await {
+        match Box::pin(cipher::accept(&mut ws, token, ws_settings.max_frame, left)).await {
             // Boxed: two AES-GCM key schedules inline would grow every
             // connection, encrypted or not.
             Some(c) => cipher = Some(Box::new(c)),
@@ -288,7 +284,7 @@ async fn serve_client(
             let verdict = limiter.admit_frame(tokio::time::Instant::now());
             // The refusal path is boxed so its write does not grow every
             // connection's future; admitted frames (the norm) skip it.
-            if verdict != crate::node::limits::Admit::Yes {
+            if verdict != crate::limits::rates::Admit::Yes {
                 match Box::pin(limits::admit(
                     &shared,
                     verdict,
@@ -308,11 +304,11 @@ async fn serve_client(
                 Some(cfg) if frame.command == cfg.resume_command => {
                     let first = frames_seen == 1;
                     for out in resume_frames(&shared, &sessions, &open, &mut session, first, &frame) {
-                        let out = match client_cipher::outgoing(&mut cipher, out) {
+                        let out = match cipher::outgoing(&mut cipher, out) {
                             Ok(out) => out,
                             Err(err) => {
                                 break 'conn End {
-                                    goodbye: vec![client_cipher::broken(&err)],
+                                    goodbye: vec![cipher::broken(&err)],
                                     lost: false,
                                     reason: "cipher",
                                 };
@@ -351,9 +347,9 @@ async fn serve_client(
             push = open.outbound.recv() => {
                 let Some(push) = push else { break End::quiet(false, "closed") };
                 open.budget.release(push.cost());
-                let push = match client_cipher::outgoing(&mut cipher, push.encode()) {
+                let push = match cipher::outgoing(&mut cipher, push.encode()) {
                     Ok(push) => push,
-                    Err(err) => break End { goodbye: vec![client_cipher::broken(&err)], lost: false, reason: "cipher" },
+                    Err(err) => break End { goodbye: vec![cipher::broken(&err)], lost: false, reason: "cipher" },
                 };
                 if let Err(end) = write(&shared, &mut sink, Message::Binary(push), write_timeout).await {
                     break end;
@@ -365,9 +361,9 @@ async fn serve_client(
                     sessions.remember(session.seq(), node_type, node, outcome.stateful);
                 }
                 if let Some(reply) = outcome.reply {
-                    let reply = match client_cipher::outgoing(&mut cipher, reply) {
+                    let reply = match cipher::outgoing(&mut cipher, reply) {
                         Ok(reply) => reply,
-                        Err(err) => break End { goodbye: vec![client_cipher::broken(&err)], lost: false, reason: "cipher" },
+                        Err(err) => break End { goodbye: vec![cipher::broken(&err)], lost: false, reason: "cipher" },
                     };
                     if let Err(end) = write(&shared, &mut sink, Message::Binary(reply), write_timeout).await {
                         break end;
@@ -392,9 +388,9 @@ async fn serve_client(
                             paused = true;
                         }
                         let result = decoder.feed(data, &mut decoded);
-                        if let Err(err) = client_cipher::incoming(&mut cipher, &mut decoded) {
+                        if let Err(err) = cipher::incoming(&mut cipher, &mut decoded) {
                             tracing::debug!(%session, error = %err, "client frame failed to open");
-                            break End { goodbye: vec![client_cipher::broken(&err)], lost: false, reason: "cipher" };
+                            break End { goodbye: vec![cipher::broken(&err)], lost: false, reason: "cipher" };
                         }
                         queue.extend(decoded.drain(..));
                         if let Err(err) = result {
@@ -437,7 +433,7 @@ async fn serve_client(
     tracing::debug!(%addr, %session, reason = end.reason, "client disconnected");
 }
 
-pub(super) fn error_frame(command: i32, status: &Status) -> Option<Bytes> {
+pub(crate) fn error_frame(command: i32, status: &Status) -> Option<Bytes> {
     ClientFrame::new(command, error_body(status)).encode(usize::MAX).ok()
 }
 
@@ -495,7 +491,7 @@ fn reserved_notice(shared: &NodeShared, command: i32) -> Option<&'static str> {
     None
 }
 
-type Handled = Result<(Option<Bytes>, Option<(NodeType, NodeId)>), Status>;
+pub(crate) type Handled = Result<(Option<Bytes>, Option<(NodeType, NodeId)>), Status>;
 
 async fn handle_locally(
     shared: &Arc<NodeShared>,

@@ -13,9 +13,9 @@ use std::sync::Arc;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError};
 
-use super::shared::NodeShared;
 use crate::config::HandlerLimits;
 use crate::handler::EventTable;
+use crate::node::NodeShared;
 use crate::status::{Code, Status};
 
 /// Which bound refused a request; the `limit` label of

@@ -7,15 +7,15 @@ use std::sync::{Arc, OnceLock, Weak};
 use bytes::Bytes;
 use futures_util::FutureExt;
 
-use super::inflight;
-use super::membership;
-use super::metrics::Via;
-use super::session_ops;
-use super::shared::NodeShared;
+use crate::cluster::membership;
 use crate::handler::{Context, EventHandler, SessionView};
 use crate::id::{NodeId, SessionId};
+use crate::limits::inflight;
+use crate::metrics::counters::Via;
+use crate::node::NodeShared;
 use crate::proto::{Envelope, Kind, NodeType};
 use crate::routing::Target;
+use crate::sessions::ops;
 use crate::status::Status;
 use crate::transport::{InboundHandler, Incoming, Link};
 
@@ -76,7 +76,7 @@ fn handle(shared: &Arc<NodeShared>, link: &Link, envelope: Envelope) {
     }
     // Session operations change proxy-held state; no handler sees them.
     if envelope.session_op.is_some() && matches!(envelope.kind(), Kind::Session | Kind::Request) {
-        session_ops::receive(shared, envelope);
+        ops::receive(shared, envelope);
         return;
     }
     let addressed_here = !envelope.to.is_empty();

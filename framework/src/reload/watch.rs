@@ -1,7 +1,7 @@
 //! Applying config changes by themselves (`watch: true`, on by default
 //! under `espoir up`).
 //!
-//! The watcher polls the node's [`ConfigSource`](super::reload::ConfigSource)
+//! The watcher polls the node's [`ConfigSource`](super::apply::ConfigSource)
 //! rather than subscribing to file-system events. Polling a small file
 //! twice a second costs nothing, and it sees every way a file changes:
 //! editors that save by renaming a temporary file, Kubernetes ConfigMaps
@@ -11,14 +11,14 @@
 //! Debounce: a change is applied once two polls in a row read the same
 //! thing, so a file caught half-saved is never applied, and an invalid edit
 //! is reported once, not on every poll. Applying goes through the one
-//! reload path ([`super::reload::reload`]).
+//! reload path ([`super::apply::reload`]).
 
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use super::reload;
-use super::shared::NodeShared;
+use super::apply;
 use crate::config::NodeConfig;
+use crate::node::NodeShared;
 use crate::shutdown::Shutdown;
 
 /// How often the source is read.
@@ -91,7 +91,7 @@ pub(crate) async fn watch(node: Weak<NodeShared>, shutdown: Shutdown, interval: 
             Step::Wait => {}
             Step::Apply => {
                 // Logged and counted by `reload` itself.
-                let _ = reload::reload(&shared).await;
+                let _ = apply::reload(&shared).await;
             }
             Step::Report(error) => {
                 shared.metrics.reload("invalid");
@@ -114,7 +114,7 @@ async fn follow(node: Weak<NodeShared>, shutdown: Shutdown, mut changes: tokio::
         let Some(shared) = node.upgrade() else { return };
         // Logged and counted by `reload` itself; an invalid document is
         // refused there and the running config kept.
-        let _ = reload::reload(&shared).await;
+        let _ = apply::reload(&shared).await;
     }
 }
 

@@ -18,8 +18,8 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
-use super::metrics_scrape::ScrapeCollector;
-use super::shared::NodeShared;
+use super::scrape::ScrapeCollector;
+use crate::node::NodeShared;
 use crate::status::Status;
 
 /// Distinct command ids that get their own label; later ones are counted

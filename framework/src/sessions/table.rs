@@ -22,11 +22,11 @@ use bytes::Bytes;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::send_budget::SendBudget;
-use super::sessions_resume::Resumable;
+use super::resume::Resumable;
 use crate::codec::{CLIENT_HEADER_LEN, ClientFrame};
 use crate::config::SessionsConfig;
 use crate::id::{NodeId, SessionId, SessionIds};
+use crate::limits::send_budget::SendBudget;
 use crate::proto::{NodeType, Pin};
 use crate::session::{GroupIndex, LoginNotice, LoginOrder, SessionData, SessionStats, UserIndex};
 use crate::status::Status;
@@ -67,53 +67,53 @@ pub(crate) enum Stop {
 }
 
 /// The connection currently attached to a session.
-pub(super) struct Conn {
-    pub(super) tx: mpsc::Sender<Outbound>,
+pub(crate) struct Conn {
+    pub(crate) tx: mpsc::Sender<Outbound>,
     /// Bytes queued in `tx`, bounded by `websocket.limits.send_queue_bytes`.
-    pub(super) budget: Arc<SendBudget>,
-    pub(super) kick: CancellationToken,
+    pub(crate) budget: Arc<SendBudget>,
+    pub(crate) kick: CancellationToken,
     /// Tells this connection from a later one of the same session.
-    pub(super) generation: u64,
+    pub(crate) generation: u64,
 }
 
-pub(super) struct Slot {
+pub(crate) struct Slot {
     /// `None` while detached (awaiting resume).
-    pub(super) conn: Option<Conn>,
-    pub(super) stop: Option<Stop>,
+    pub(crate) conn: Option<Conn>,
+    pub(crate) stop: Option<Stop>,
     /// The bound user, and with unique login where this binding stands in
     /// the user's login order.
-    pub(super) uid: Option<(Arc<str>, Option<LoginOrder>)>,
-    pub(super) data: SessionData,
-    pub(super) groups: Vec<Arc<str>>,
+    pub(crate) uid: Option<(Arc<str>, Option<LoginOrder>)>,
+    pub(crate) data: SessionData,
+    pub(crate) groups: Vec<Arc<str>>,
     /// Sticky node per node type (see `proxy.rs`).
-    pub(super) pins: Vec<Pin>,
+    pub(crate) pins: Vec<Pin>,
     /// Every node that served the session: they get the close notice.
-    pub(super) served: Vec<(NodeType, NodeId)>,
+    pub(crate) served: Vec<(NodeType, NodeId)>,
     /// Set once the client opted in to resume.
-    pub(super) resume: Option<Resumable>,
+    pub(crate) resume: Option<Resumable>,
 }
 
 #[derive(Default)]
-pub(super) struct Table {
-    pub(super) slots: HashMap<u64, Slot>,
-    pub(super) users: UserIndex,
-    pub(super) groups: GroupIndex,
+pub(crate) struct Table {
+    pub(crate) slots: HashMap<u64, Slot>,
+    pub(crate) users: UserIndex,
+    pub(crate) groups: GroupIndex,
 }
 
 /// Sessions of one proxy, by sequence number.
 pub(crate) struct Sessions {
-    pub(super) proxy: NodeId,
+    pub(crate) proxy: NodeId,
     ids: SessionIds,
-    pub(super) table: Mutex<Table>,
+    pub(crate) table: Mutex<Table>,
     queue: usize,
     /// Bytes of pushes queued per connection at most.
     send_bytes: usize,
     /// Bytes of pushes queued for all connections.
     buffered: Arc<AtomicUsize>,
     max_frame: usize,
-    pub(super) cfg: SessionsConfig,
+    pub(crate) cfg: SessionsConfig,
     generations: AtomicU64,
-    pub(super) stats: Arc<SessionStats>,
+    pub(crate) stats: Arc<SessionStats>,
 }
 
 /// What a connection task gets for its session.
@@ -159,7 +159,7 @@ pub(crate) struct BindOutcome {
     pub(crate) closed: Vec<Closed>,
 }
 
-pub(super) fn gone() -> Status {
+pub(crate) fn gone() -> Status {
     Status::not_found("session is gone")
 }
 
@@ -176,7 +176,7 @@ impl Sessions {
 
     /// [`Sessions::new`] with a given id allocator, so unit tests can count
     /// from 1.
-    pub(super) fn with_ids(
+    pub(crate) fn with_ids(
         ids: SessionIds,
         proxy: NodeId,
         queue: usize,
@@ -211,7 +211,7 @@ impl Sessions {
         self.buffered.load(Ordering::Relaxed)
     }
 
-    pub(super) fn lock(&self) -> MutexGuard<'_, Table> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Table> {
         self.table.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -219,13 +219,13 @@ impl Sessions {
         &self.cfg
     }
 
-    pub(super) fn id(&self, seq: u64) -> SessionId {
+    pub(crate) fn id(&self, seq: u64) -> SessionId {
         SessionId::new(self.proxy.clone(), seq)
     }
 
     /// A number never handed out before, to tell connections (and
     /// detachments) of one session apart.
-    pub(super) fn next_generation(&self) -> u64 {
+    pub(crate) fn next_generation(&self) -> u64 {
         self.generations.fetch_add(1, Ordering::Relaxed)
     }
 
@@ -296,7 +296,7 @@ impl Sessions {
         }
     }
 
-    pub(super) fn check_size(&self, body: &Bytes) -> Result<(), Status> {
+    pub(crate) fn check_size(&self, body: &Bytes) -> Result<(), Status> {
         if body.len() + CLIENT_HEADER_LEN > self.max_frame {
             return Err(Status::bad_request(format!(
                 "push of {} bytes does not fit a client frame (max {})",
@@ -409,7 +409,7 @@ impl Sessions {
         seqs.into_iter().filter_map(|seq| self.kick_locked(&mut table, seq, reason)).collect()
     }
 
-    pub(super) fn kick_locked(&self, table: &mut Table, seq: u64, reason: &str) -> Option<Closed> {
+    pub(crate) fn kick_locked(&self, table: &mut Table, seq: u64, reason: &str) -> Option<Closed> {
         let slot = table.slots.get_mut(&seq)?;
         SessionStats::bump(&self.stats.kicks);
         match &slot.conn {
@@ -423,7 +423,7 @@ impl Sessions {
     }
 
     /// Removes a session for good, from every index.
-    pub(super) fn remove_locked(&self, table: &mut Table, seq: u64, reason: String) -> Option<Closed> {
+    pub(crate) fn remove_locked(&self, table: &mut Table, seq: u64, reason: String) -> Option<Closed> {
         let slot = table.slots.remove(&seq)?;
         if let Some((uid, _)) = &slot.uid {
             table.users.remove(uid, seq);
@@ -454,7 +454,7 @@ impl Sessions {
 
 /// Queues one frame for a session: numbered and kept for replay when the
 /// client opted in to resume; written at once when it is connected.
-pub(super) fn deliver(slot: &mut Slot, command: i32, body: &Bytes) -> Result<(), Status> {
+pub(crate) fn deliver(slot: &mut Slot, command: i32, body: &Bytes) -> Result<(), Status> {
     let seq = match slot.resume.as_mut() {
         Some(resume) => resume.replay.record(command, body.clone()).unwrap_or(0),
         None => 0,
@@ -494,5 +494,5 @@ fn too_slow(slot: &mut Slot) -> Status {
 }
 
 #[cfg(test)]
-#[path = "sessions_tests.rs"]
+#[path = "table_tests.rs"]
 mod tests;

@@ -10,17 +10,17 @@ use std::sync::{Arc, Weak};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::http::{HttpRequest, HttpResponse, HttpRoutes};
-use super::session_ops;
-use super::shared::NodeShared;
+use super::server::{HttpRequest, HttpResponse, HttpRoutes};
 use crate::id::SessionId;
+use crate::node::NodeShared;
 use crate::session::{Member, SessionRequest};
+use crate::sessions::ops;
 
 /// Where the kick endpoint is served.
 pub(crate) const KICK_PATH: &str = "/sessions/kick";
 
 /// The admin session routes of a node.
-pub(super) fn routes(shared: &Arc<NodeShared>) -> HttpRoutes {
+pub(crate) fn routes(shared: &Arc<NodeShared>) -> HttpRoutes {
     let node = Arc::downgrade(shared);
     HttpRoutes::new().route(KICK_PATH, move |req| kick(node.clone(), req))
 }
@@ -73,7 +73,7 @@ async fn kick(node: Weak<NodeShared>, req: HttpRequest) -> HttpResponse {
             };
             tracing::info!(%session, %reason, "operator kick");
             let request = SessionRequest::Kick { target: Member::Session(session.clone()), reason };
-            match session_ops::call(&shared, request).await {
+            match ops::call(&shared, request).await {
                 Ok(()) => HttpResponse::json(&json!({ "code": 200, "kicked": session.to_string() })),
                 Err(status) => {
                     let code = u16::try_from(status.code().as_u32()).ok().filter(|c| (400..600).contains(c));
@@ -83,10 +83,7 @@ async fn kick(node: Weak<NodeShared>, req: HttpRequest) -> HttpResponse {
         }
         (None, Some(uid)) => {
             tracing::info!(%uid, %reason, "operator kick of a user");
-            match session_ops::send(
-                &shared,
-                SessionRequest::Kick { target: Member::User(uid.clone()), reason },
-            ) {
+            match ops::send(&shared, SessionRequest::Kick { target: Member::User(uid.clone()), reason }) {
                 // Every proxy is told; none answers, so this is "accepted".
                 Ok(()) => HttpResponse::json_status(202, &json!({ "code": 202, "uid": uid })),
                 Err(status) => HttpResponse::error(503, status.message()),

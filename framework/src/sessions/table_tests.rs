@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
+use super::super::resume::Ending;
 use super::*;
-use crate::node::sessions_resume::Ending;
 
 fn table(cfg: SessionsConfig, queue: usize) -> Sessions {
     let proxy = NodeId::of("127.0.0.1", 1);
@@ -224,7 +224,7 @@ async fn missed_pushes_beyond_the_buffer_refuse_resume_and_close_the_session() {
     }
     let next = sessions.open(&root);
     let refused = sessions.resume(next.id.seq(), next.generation, &token, 0).unwrap_err();
-    assert_eq!(refused.status.code(), crate::node::sessions_resume::GONE);
+    assert_eq!(refused.status.code(), super::super::resume::GONE);
     assert_eq!(refused.closed.expect("closed for good").reason, "resume failed");
     assert_eq!(sessions.len(), 1, "only the new connection's session is left");
 }

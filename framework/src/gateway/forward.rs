@@ -1,13 +1,13 @@
 //! A client request forwarded to a node of another type, and its one
 //! retry on another node when the first refused it before running it.
 
-use super::Handled;
+use super::conn::Handled;
 use crate::codec::ClientFrame;
 use crate::id::{NodeId, SessionId};
-use crate::node::metrics::Via;
-use crate::node::sessions::RequestInfo;
-use crate::node::shared::{NO_REPLY, NodeShared};
+use crate::metrics::counters::Via;
+use crate::node::{NO_REPLY, NodeShared};
 use crate::proto::{Envelope, Kind, NodeType};
+use crate::sessions::table::RequestInfo;
 use crate::status::{Code, Status};
 use crate::transport::Link;
 
@@ -23,7 +23,7 @@ fn worth_another_node(shared: &NodeShared, response: &Envelope, command: i32) ->
             || (response.status == Code::OVERLOADED.as_u32() && shared.is_stateless(command)))
 }
 
-pub(super) async fn forward(
+pub(crate) async fn forward(
     shared: &NodeShared,
     session: &SessionId,
     info: RequestInfo,

@@ -3,7 +3,7 @@
 
 use bytes::Bytes;
 
-use super::sessions::{Sessions, Table, deliver, gone};
+use super::table::{Sessions, Table, deliver, gone};
 use crate::session::SessionStats;
 use crate::status::Status;
 

@@ -13,7 +13,7 @@
 
 use bytes::Bytes;
 
-use super::sessions::{Closed, Outbound, Sessions, Stop};
+use super::table::{Closed, Outbound, Sessions, Stop};
 use crate::id::SessionId;
 use crate::session::{ReplayBuffer, ResumeSecret, SessionStats, parse_token};
 use crate::status::{Code, Status};
@@ -23,11 +23,11 @@ use crate::status::{Code, Status};
 pub(crate) const GONE: Code = Code(410);
 
 /// Resume state of a session that opted in.
-pub(super) struct Resumable {
-    pub(super) secret: ResumeSecret,
-    pub(super) replay: ReplayBuffer,
+pub(crate) struct Resumable {
+    pub(crate) secret: ResumeSecret,
+    pub(crate) replay: ReplayBuffer,
     /// Set while detached: tells this detachment's timer from a later one.
-    pub(super) detached: Option<u64>,
+    pub(crate) detached: Option<u64>,
 }
 
 /// What became of a session when its connection ended.

@@ -15,11 +15,11 @@ use std::sync::Arc;
 use futures_util::future::BoxFuture;
 use serde::Serialize;
 
-use super::config_diff::{self, ConfigDiff};
-use super::peers::Origin;
-use super::shared::{Live, NodeShared};
+use super::diff::{self, ConfigDiff};
+use crate::cluster::peers::Origin;
 use crate::config::{ConfigError, NodeConfig, RemotePort};
 use crate::id::NodeId;
+use crate::node::{Live, NodeShared};
 
 /// Where a node's config comes from, to re-read it on reload.
 ///
@@ -188,8 +188,8 @@ async fn read_and_apply(shared: &Arc<NodeShared>) -> Result<ReloadReport, Reload
     let new = source.load().await?;
     let current = shared.live.load_full();
     let origin = PathBuf::from(source.describe());
-    let diff = config_diff::diff(&current.config, &new, &origin)
-        .map_err(|problems| ConfigError::Invalid { problems })?;
+    let diff =
+        diff::diff(&current.config, &new, &origin).map_err(|problems| ConfigError::Invalid { problems })?;
     // Validation already refused conflicting tables; this cannot fail for
     // a loaded config, but a source that skips validation gets an error.
     let as_problem = |field: &str, err: crate::routing::TableError| ConfigError::Invalid {
@@ -208,14 +208,14 @@ fn apply(shared: &NodeShared, diff: &ConfigDiff, live: Live) {
     shared.live.store(Arc::new(live));
     if diff.routes_changed {
         // Which types this node sends to decides who links to it directly.
-        super::membership::announce_all(shared);
+        crate::cluster::membership::announce_all(shared);
     }
     let removed: Vec<NodeId> = diff.removed.iter().map(RemotePort::node_id).collect();
     for id in &removed {
         shared.peers.remove(id, Origin::Config);
     }
     // On a route, a node taken out of the config leaves the cluster.
-    super::membership::evict(shared, &removed);
+    crate::cluster::membership::evict(shared, &removed);
 }
 
 fn report(source: String, diff: &ConfigDiff) -> ReloadReport {

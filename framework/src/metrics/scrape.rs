@@ -11,8 +11,8 @@ use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 
-use super::shared::NodeShared;
 use crate::config::type_name;
+use crate::node::NodeShared;
 use crate::proto::{MemberState, NodeType};
 use crate::transport::TransportStats;
 

@@ -1,0 +1,4 @@
+//! TODO room doc
+
+pub(crate) mod inbound;
+pub(crate) mod ledger;

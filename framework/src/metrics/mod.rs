@@ -1,0 +1,4 @@
+//! TODO room doc
+
+pub(crate) mod counters;
+pub(crate) mod scrape;
