@@ -1,6 +1,19 @@
-//! TODO room doc
+//! The cluster around a node: who its peers are, what it learned of the
+//! other members through routes, and how it leaves (drain).
+//!
+//! * `rules`: the pure rules of membership (which announcements to trust,
+//!   which members to link to, which get no new work). No I/O.
+//! * `membership`: announcing this node, keeping routes' member lists,
+//!   dialing learned members, evicting removed ones.
+//! * `peers`: the outbound peers a node keeps dialing, configured and
+//!   learned ([`PeerOrigin`]).
+//! * `drain`: stop taking work, finish what is in flight, tell the cluster.
 
-pub(crate) mod drain;
-pub(crate) mod membership;
-pub(crate) mod peers;
-pub(crate) mod rules;
+mod drain;
+mod membership;
+mod peers;
+mod rules;
+
+pub(crate) use drain::{DrainState, drain};
+pub(crate) use membership::{Membership, announce_all, evict, link_down, link_up, on_control};
+pub(crate) use peers::{Origin as PeerOrigin, PeerSet};

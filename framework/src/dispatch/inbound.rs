@@ -7,15 +7,15 @@ use std::sync::{Arc, OnceLock, Weak};
 use bytes::Bytes;
 use futures_util::FutureExt;
 
-use crate::cluster::membership;
+use crate::cluster;
 use crate::handler::{Context, EventHandler, SessionView};
 use crate::id::{NodeId, SessionId};
-use crate::limits::inflight;
-use crate::metrics::counters::Via;
+use crate::limits;
+use crate::metrics::Via;
 use crate::node::NodeShared;
 use crate::proto::{Envelope, Kind, NodeType};
 use crate::routing::Target;
-use crate::sessions::ops;
+use crate::sessions;
 use crate::status::Status;
 use crate::transport::{InboundHandler, Incoming, Link};
 
@@ -38,7 +38,7 @@ impl InboundHandler for NodeInbound {
     fn handle(&self, incoming: Incoming) {
         let Some(shared) = self.shared.get().and_then(Weak::upgrade) else { return };
         if incoming.envelope.kind() == Kind::Control {
-            membership::on_control(&shared, &incoming.link, incoming.envelope);
+            cluster::on_control(&shared, &incoming.link, incoming.envelope);
             return;
         }
         shared.metrics.received(Via::Rpc, incoming.envelope.command);
@@ -47,7 +47,7 @@ impl InboundHandler for NodeInbound {
 
     fn link_up(&self, link: &Link) {
         if let Some(shared) = self.shared.get().and_then(Weak::upgrade) {
-            membership::link_up(&shared, link);
+            cluster::link_up(&shared, link);
         }
     }
 
@@ -65,7 +65,7 @@ impl InboundHandler for NodeInbound {
                 );
             }
         }
-        membership::link_down(&shared, link);
+        cluster::link_down(&shared, link);
     }
 }
 
@@ -76,7 +76,7 @@ fn handle(shared: &Arc<NodeShared>, link: &Link, envelope: Envelope) {
     }
     // Session operations change proxy-held state; no handler sees them.
     if envelope.session_op.is_some() && matches!(envelope.kind(), Kind::Session | Kind::Request) {
-        ops::receive(shared, envelope);
+        sessions::receive_op(shared, envelope);
         return;
     }
     let addressed_here = !envelope.to.is_empty();
@@ -228,7 +228,7 @@ fn dispatch(shared: &Arc<NodeShared>, link: &Link, mut envelope: Envelope) {
     // notifications (offline notices, server-side events) always run, as
     // nobody could be told they were dropped.
     let slot = match envelope.kind() {
-        Kind::Request => match inflight::admit(shared, envelope.command) {
+        Kind::Request => match limits::admit(shared, envelope.command) {
             Ok(slot) => Some(slot),
             Err(status) => return refuse(shared, &envelope, status),
         },

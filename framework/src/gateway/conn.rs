@@ -29,23 +29,23 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use super::cipher;
 use super::resume::{AckRequest, expire_later, resume_frames};
 use crate::codec::{ClientDecoder, ClientFrame};
-use crate::dispatch::inbound::run_handler;
+use crate::dispatch::run_handler;
 use crate::handler::{Context, NodeApi, SessionView, error_body};
 use crate::id::{NodeId, SessionId};
-use crate::limits::inflight;
-use crate::limits::per_ip::{IpGuard, IpLimiter};
-use crate::limits::rates::ConnLimiter;
-use crate::metrics::counters::Via;
+use crate::limits;
+use crate::limits::ConnLimiter;
+use crate::limits::{IpGuard, IpLimiter};
+use crate::metrics::Via;
 use crate::node::NodeShared;
 use crate::proto::NodeType;
 use crate::routing::Target;
-use crate::sessions::ops::announce_closed;
-use crate::sessions::resume::Ending;
-use crate::sessions::table::{OpenSession, RequestInfo, Sessions, Stop};
+use crate::sessions::Ending;
+use crate::sessions::announce_closed;
+use crate::sessions::{OpenSession, RequestInfo, Sessions, Stop};
 use crate::status::{Code, Status};
 
 use super::forward::forward;
-use super::rates::{self as limits, write};
+use super::rates::{self, write};
 
 /// Client frames decoded but not yet handled; past this the proxy stops
 /// reading the socket until the session catches up.
@@ -284,8 +284,8 @@ async fn serve_client(
             let verdict = limiter.admit_frame(tokio::time::Instant::now());
             // The refusal path is boxed so its write does not grow every
             // connection's future; admitted frames (the norm) skip it.
-            if verdict != crate::limits::rates::Admit::Yes {
-                match Box::pin(limits::admit(
+            if verdict != crate::limits::Admit::Yes {
+                match Box::pin(rates::admit(
                     &shared,
                     verdict,
                     &mut cipher,
@@ -421,14 +421,14 @@ async fn serve_client(
             }
         }
     };
-    let close_sent = Box::pin(limits::farewell(&mut sink, end.goodbye, write_timeout)).await;
+    let close_sent = Box::pin(rates::farewell(&mut sink, end.goodbye, write_timeout)).await;
     match sessions.end(session.seq(), open.generation, end.lost, end.reason) {
         Ending::NotOurs => {}
         Ending::Detached { generation } => expire_later(&shared, session.seq(), generation),
         Ending::Closed(closed) => announce_closed(&shared, &closed),
     }
     if close_sent {
-        Box::pin(limits::linger(&mut source, write_timeout)).await;
+        Box::pin(rates::linger(&mut source, write_timeout)).await;
     }
     tracing::debug!(%addr, %session, reason = end.reason, "client disconnected");
 }
@@ -507,7 +507,7 @@ async fn handle_locally(
     let view = SessionView::from_wire(info.uid.as_deref().unwrap_or_default(), info.data, info.pins);
     let ctx = Context::new(Arc::clone(shared) as Arc<dyn NodeApi>, Some(session.clone()), frame.command)
         .with_view(view);
-    let _slot = inflight::admit(shared, frame.command)?;
+    let _slot = limits::admit(shared, frame.command)?;
     let started = tokio::time::Instant::now();
     let result = run_handler(&*handler, ctx, frame.body, shared.handler_timeout).await;
     // Errors are counted once, where the client's error frame is made.

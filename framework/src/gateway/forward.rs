@@ -4,10 +4,10 @@
 use super::conn::Handled;
 use crate::codec::ClientFrame;
 use crate::id::{NodeId, SessionId};
-use crate::metrics::counters::Via;
+use crate::metrics::Via;
 use crate::node::{NO_REPLY, NodeShared};
 use crate::proto::{Envelope, Kind, NodeType};
-use crate::sessions::table::RequestInfo;
+use crate::sessions::RequestInfo;
 use crate::status::{Code, Status};
 use crate::transport::Link;
 

@@ -12,7 +12,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use super::cipher;
 use super::conn::{End, error_frame};
-use crate::limits::rates::Admit;
+use crate::limits::Admit;
 use crate::node::NodeShared;
 use crate::secure::ClientLinkCipher;
 use crate::status::Status;

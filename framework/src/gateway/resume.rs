@@ -12,9 +12,9 @@ use crate::codec::ClientFrame;
 use crate::id::SessionId;
 use crate::node::NodeShared;
 use crate::session::SessionStats;
-use crate::sessions::ops::announce_closed;
-use crate::sessions::resume::resume_reply;
-use crate::sessions::table::{OpenSession, Outbound, Sessions};
+use crate::sessions::announce_closed;
+use crate::sessions::resume_reply;
+use crate::sessions::{OpenSession, Outbound, Sessions};
 use crate::status::Status;
 
 #[derive(serde::Deserialize)]

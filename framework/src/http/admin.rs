@@ -21,11 +21,11 @@ use futures_util::future::BoxFuture;
 use serde_json::{Value, json};
 
 use super::server::{HttpRequest, HttpResponse, HttpRoutes};
-use crate::cluster::drain;
+use crate::cluster;
 use crate::config::type_name;
 use crate::node::NodeShared;
 use crate::proto::MemberState;
-use crate::reload::apply::{self, ReloadError};
+use crate::reload::{self, ReloadError};
 use crate::transport::Direction;
 
 /// Grace period of `POST /drain` without `?grace=`; the same as `espoir up`'s.
@@ -104,7 +104,7 @@ fn ready(shared: &NodeShared) -> HttpResponse {
         .peers
         .all()
         .into_iter()
-        .filter(|p| p.origin == crate::cluster::peers::Origin::Config && !p.is_up())
+        .filter(|p| p.origin == crate::cluster::PeerOrigin::Config && !p.is_up())
         .map(|p| json!({ "id": p.id.to_string(), "type": type_name(p.node_type), "state": p.state_name() }))
         .collect();
     let draining = shared.drain.is_draining();
@@ -172,7 +172,7 @@ fn metrics(shared: &NodeShared) -> HttpResponse {
 }
 
 async fn update(shared: &Arc<NodeShared>) -> HttpResponse {
-    match apply::reload(shared).await {
+    match reload::reload(shared).await {
         Ok(report) => HttpResponse::json(&serde_json::to_value(&report).unwrap_or(Value::Null)),
         Err(err @ ReloadError::NoSource) => HttpResponse::error(409, &err.to_string()),
         Err(err) => {
@@ -214,7 +214,7 @@ fn start_drain(shared: &Arc<NodeShared>, req: &HttpRequest) -> HttpResponse {
         // Not a task of the node: draining ends by stopping the node, which
         // waits for the node's tasks.
         let node = Arc::clone(shared);
-        tokio::spawn(async move { drain::drain(&node, grace).await });
+        tokio::spawn(async move { cluster::drain(&node, grace).await });
     }
     let body = json!({
         "draining": true, "already_draining": already, "grace_secs": grace.as_secs_f64(),

@@ -14,7 +14,7 @@ use super::server::{HttpRequest, HttpResponse, HttpRoutes};
 use crate::id::SessionId;
 use crate::node::NodeShared;
 use crate::session::{Member, SessionRequest};
-use crate::sessions::ops;
+use crate::sessions;
 
 /// Where the kick endpoint is served.
 pub(crate) const KICK_PATH: &str = "/sessions/kick";
@@ -73,7 +73,7 @@ async fn kick(node: Weak<NodeShared>, req: HttpRequest) -> HttpResponse {
             };
             tracing::info!(%session, %reason, "operator kick");
             let request = SessionRequest::Kick { target: Member::Session(session.clone()), reason };
-            match ops::call(&shared, request).await {
+            match sessions::session_call(&shared, request).await {
                 Ok(()) => HttpResponse::json(&json!({ "code": 200, "kicked": session.to_string() })),
                 Err(status) => {
                     let code = u16::try_from(status.code().as_u32()).ok().filter(|c| (400..600).contains(c));
@@ -83,7 +83,10 @@ async fn kick(node: Weak<NodeShared>, req: HttpRequest) -> HttpResponse {
         }
         (None, Some(uid)) => {
             tracing::info!(%uid, %reason, "operator kick of a user");
-            match ops::send(&shared, SessionRequest::Kick { target: Member::User(uid.clone()), reason }) {
+            match sessions::session_send(
+                &shared,
+                SessionRequest::Kick { target: Member::User(uid.clone()), reason },
+            ) {
                 // Every proxy is told; none answers, so this is "accepted".
                 Ok(()) => HttpResponse::json_status(202, &json!({ "code": 202, "uid": uid })),
                 Err(status) => HttpResponse::error(503, status.message()),

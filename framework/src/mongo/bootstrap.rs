@@ -22,7 +22,7 @@ use super::source::MongoSource;
 use super::{DEFAULT_COLLECTION, DEFAULT_DATABASE};
 use crate::config::{ConfigError, NodeConfig, Problem};
 use crate::node::{Node, NodeBuilder};
-use crate::reload::apply::FileSource;
+use crate::reload::FileSource;
 
 /// Where one node's config document lives.
 #[derive(Clone, PartialEq, Eq)]

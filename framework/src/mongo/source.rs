@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 use super::bootstrap::MongoSettings;
 use super::{cache, convert};
 use crate::config::{ConfigError, NodeConfig, Problem};
-use crate::reload::apply::ConfigSource;
+use crate::reload::ConfigSource;
 use crate::shutdown::Shutdown;
 use crate::transport::Backoff;
 

@@ -31,12 +31,12 @@ use tokio::net::TcpListener;
 
 use crate::config::NodeConfig;
 use crate::handler::{AppState, Context, DuplicateEvent, EventTable, NodeApi};
-pub use crate::http::server::{HttpRequest, HttpResponse, HttpRoutes};
+pub use crate::http::{HttpRequest, HttpResponse, HttpRoutes};
 use crate::proto::NodeType;
-pub use crate::reload::apply::{ConfigSource, FileSource, PeerChange, ReloadError, ReloadReport};
+pub use crate::reload::{ConfigSource, FileSource, PeerChange, ReloadError, ReloadReport};
 use crate::routing::{RouteTable, StateTable, TableError};
 use crate::session::SessionStats;
-use crate::sessions::table::Sessions;
+use crate::sessions::Sessions;
 use crate::shutdown::Shutdown;
 use crate::transport::{PeerLink, RpcEndpoint};
 pub use handler_groups::{HandlerGroups, UnknownGroup};
@@ -121,7 +121,7 @@ impl Node {
             http_listener: None,
             source: None,
             watch: None,
-            watch_interval: crate::reload::watch::WATCH_INTERVAL,
+            watch_interval: crate::reload::WATCH_INTERVAL,
         }
     }
 
@@ -267,7 +267,7 @@ impl NodeBuilder {
         };
 
         let endpoint_config = config.endpoint_config();
-        let inbound = Arc::new(crate::dispatch::inbound::NodeInbound::default());
+        let inbound = Arc::new(crate::dispatch::NodeInbound::default());
         let endpoint = RpcEndpoint::with_handler(endpoint_config, shutdown, Arc::clone(&inbound) as _);
         let addrs = Addresses {
             rpc: rpc_listener.local_addr().ok(),
@@ -302,27 +302,21 @@ impl NodeBuilder {
             shared.peers.configure(&endpoint, peer.peer_spec(&config.rpc), peer.node_type);
         }
         if let (Some(listener), Some(ws)) = (ws_listener, &config.websocket) {
-            shutdown.spawn(crate::gateway::conn::accept_loop(
-                Arc::clone(&shared),
-                listener,
-                ws.max_connections,
-            ));
+            shutdown.spawn(crate::gateway::accept_loop(Arc::clone(&shared), listener, ws.max_connections));
         }
         if let Some(listener) = http_listener {
-            for path in crate::http::admin::PATHS.into_iter().filter(|p| self.http.contains(p)) {
+            for path in crate::http::ADMIN_PATHS.into_iter().filter(|p| self.http.contains(p)) {
                 tracing::warn!(
                     path,
                     "an application HTTP route is shadowed by the admin endpoint of the same path"
                 );
             }
-            let routes = self
-                .http
-                .merge(crate::http::kick::routes(&shared))
-                .merge(crate::http::admin::routes(&shared));
-            shutdown.spawn(crate::http::server::serve(listener, routes, http_extras, shutdown.clone()));
+            let routes =
+                self.http.merge(crate::http::kick_routes(&shared)).merge(crate::http::admin_routes(&shared));
+            shutdown.spawn(crate::http::serve(listener, routes, http_extras, shutdown.clone()));
         }
         if watch {
-            crate::reload::watch::spawn(&shared, self.watch_interval);
+            crate::reload::spawn_watcher(&shared, self.watch_interval);
         }
         tracing::info!(name = %config.name, id = %shared.id, role = ?config.role, rpc = ?addrs.rpc,
             websocket = ?addrs.websocket, http = ?addrs.http, handlers = shared.events.len(), "node started");
@@ -338,19 +332,16 @@ impl NodeBuilder {
 
 /// Static files and CORS of the HTTP port; a `static_dir` that is not a
 /// directory stops the node before it opens a port.
-fn http_extras(config: &NodeConfig) -> Result<crate::http::server::HttpExtras, NodeError> {
-    let Some(http) = &config.http else { return Ok(crate::http::server::HttpExtras::default()) };
+fn http_extras(config: &NodeConfig) -> Result<crate::http::HttpExtras, NodeError> {
+    let Some(http) = &config.http else { return Ok(crate::http::HttpExtras::default()) };
     let static_files =
         match &http.static_dir {
-            Some(dir) => Some(crate::http::static_files::StaticFiles::open(dir).map_err(|err| {
+            Some(dir) => Some(crate::http::StaticFiles::open(dir).map_err(|err| {
                 NodeError::Setup(format!("http.static_dir {}: {err}", dir.display()).into())
             })?),
             None => None,
         };
-    Ok(crate::http::server::HttpExtras {
-        static_files,
-        cors: crate::http::cors::Cors::new(&http.cors_origins),
-    })
+    Ok(crate::http::HttpExtras { static_files, cors: crate::http::Cors::new(&http.cors_origins) })
 }
 
 async fn bind(
@@ -429,14 +420,14 @@ impl RunningNode {
     /// # Errors
     /// [`ReloadError`]; the running config is then untouched.
     pub async fn reload(&self) -> Result<ReloadReport, ReloadError> {
-        crate::reload::apply::reload(&self.shared).await
+        crate::reload::reload(&self.shared).await
     }
 
     /// Drains the node (no new sessions or requests; in-flight work
     /// finishes within `grace`), then stops it. True when everything
     /// finished in time. See `docs/operations.md`.
     pub async fn drain(&self, grace: Duration) -> bool {
-        crate::cluster::drain::drain(&self.shared, grace).await
+        crate::cluster::drain(&self.shared, grace).await
     }
 
     /// True once the node drains or stops.

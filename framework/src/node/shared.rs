@@ -7,21 +7,21 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 use bytes::Bytes;
 
-use crate::cluster::drain::DrainState;
-use crate::cluster::membership::Membership;
-use crate::cluster::peers::PeerSet;
+use crate::cluster::DrainState;
+use crate::cluster::Membership;
+use crate::cluster::PeerSet;
 use crate::config::NodeConfig;
-use crate::dispatch::ledger::RelayLedger;
+use crate::dispatch::RelayLedger;
 use crate::handler::{ApiFuture, AppState, CallScope, EventTable, NodeApi};
 use crate::id::{NodeId, SessionId};
-use crate::limits::inflight::Inflight;
-use crate::metrics::counters::{NodeMetrics, Via};
+use crate::limits::Inflight;
+use crate::metrics::{NodeMetrics, Via};
 use crate::proto::{Envelope, Kind, NodeType, Pin};
-use crate::reload::apply::ConfigSource;
+use crate::reload::ConfigSource;
 use crate::routing::{RouteTable, StateTable, Target};
 use crate::session::{LoginClock, SessionRequest, SessionStats};
-use crate::sessions::ops;
-use crate::sessions::table::Sessions;
+use crate::sessions;
+use crate::sessions::Sessions;
 use crate::shutdown::Shutdown;
 use crate::status::{Code, Status};
 use crate::transport::{CallError, Link, RpcEndpoint, SendError};
@@ -364,10 +364,10 @@ impl NodeApi for NodeShared {
     }
 
     fn session_call(&self, request: SessionRequest) -> ApiFuture<Result<(), Status>> {
-        ops::call(self, request)
+        sessions::session_call(self, request)
     }
 
     fn session_send(&self, request: SessionRequest) -> Result<(), Status> {
-        ops::send(self, request)
+        sessions::session_send(self, request)
     }
 }

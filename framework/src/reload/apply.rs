@@ -16,7 +16,7 @@ use futures_util::future::BoxFuture;
 use serde::Serialize;
 
 use super::diff::{self, ConfigDiff};
-use crate::cluster::peers::Origin;
+use crate::cluster::PeerOrigin;
 use crate::config::{ConfigError, NodeConfig, RemotePort};
 use crate::id::NodeId;
 use crate::node::{Live, NodeShared};
@@ -208,14 +208,14 @@ fn apply(shared: &NodeShared, diff: &ConfigDiff, live: Live) {
     shared.live.store(Arc::new(live));
     if diff.routes_changed {
         // Which types this node sends to decides who links to it directly.
-        crate::cluster::membership::announce_all(shared);
+        crate::cluster::announce_all(shared);
     }
     let removed: Vec<NodeId> = diff.removed.iter().map(RemotePort::node_id).collect();
     for id in &removed {
-        shared.peers.remove(id, Origin::Config);
+        shared.peers.remove(id, PeerOrigin::Config);
     }
     // On a route, a node taken out of the config leaves the cluster.
-    crate::cluster::membership::evict(shared, &removed);
+    crate::cluster::evict(shared, &removed);
 }
 
 fn report(source: String, diff: &ConfigDiff) -> ReloadReport {

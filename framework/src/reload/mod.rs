@@ -1,5 +1,18 @@
-//! TODO room doc
+//! Live reconfiguration (`docs/operations.md`): re-read the node's config
+//! source, validate, diff, apply; an invalid config keeps the old one and
+//! says why.
+//!
+//! * `apply`: [`ConfigSource`] (a file, MongoDB) and [`reload`], the one
+//!   path `POST /update_remote_rpc_config`, the watcher and
+//!   [`crate::RunningNode::reload`] share.
+//! * `diff`: what changed between two configs, and what needs a restart.
+//!   Pure.
+//! * `watch`: follows the source (polling a file, or its change stream).
 
-pub(crate) mod apply;
-pub(crate) mod diff;
-pub(crate) mod watch;
+mod apply;
+mod diff;
+mod watch;
+
+pub(crate) use apply::reload;
+pub use apply::{ConfigSource, FileSource, PeerChange, ReloadError, ReloadReport};
+pub(crate) use watch::{WATCH_INTERVAL, spawn as spawn_watcher};

@@ -26,7 +26,7 @@ use super::resume::Resumable;
 use crate::codec::{CLIENT_HEADER_LEN, ClientFrame};
 use crate::config::SessionsConfig;
 use crate::id::{NodeId, SessionId, SessionIds};
-use crate::limits::send_budget::SendBudget;
+use crate::limits::SendBudget;
 use crate::proto::{NodeType, Pin};
 use crate::session::{GroupIndex, LoginNotice, LoginOrder, SessionData, SessionStats, UserIndex};
 use crate::status::Status;
