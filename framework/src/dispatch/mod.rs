@@ -7,9 +7,13 @@
 //!   ([`run_handler`]).
 //! * `ledger`: requests relayed here and not answered yet, failed at once
 //!   when their next hop is lost.
+//! * `reply`: the one home of how an outcome travels in a response
+//!   envelope, and of how a failed send reads as a status.
 
 mod inbound;
 mod ledger;
+mod reply;
 
 pub(crate) use inbound::{NodeInbound, run_handler};
 pub(crate) use ledger::RelayLedger;
+pub(crate) use reply::{NO_REPLY, decode as decode_reply, encode as encode_reply};

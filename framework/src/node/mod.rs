@@ -20,6 +20,7 @@
 //! bytes) bound what one client costs a proxy; `inflight` bounds
 //! concurrent handler runs on every role.
 
+mod api;
 mod handler_groups;
 mod shared;
 
@@ -40,7 +41,9 @@ use crate::sessions::Sessions;
 use crate::shutdown::Shutdown;
 use crate::transport::{PeerLink, RpcEndpoint};
 pub use handler_groups::{HandlerGroups, UnknownGroup};
-pub(crate) use shared::{Live, NO_REPLY, NodeShared, response_result};
+pub(crate) use shared::{Live, NodeShared};
+// Until the gateway's forwarding imports it from its home.
+pub(crate) use crate::dispatch::NO_REPLY;
 
 /// Why a node could not start.
 #[derive(Debug, thiserror::Error)]

@@ -11,25 +11,19 @@ use crate::cluster::DrainState;
 use crate::cluster::Membership;
 use crate::cluster::PeerSet;
 use crate::config::NodeConfig;
-use crate::dispatch::RelayLedger;
-use crate::handler::{ApiFuture, AppState, CallScope, EventTable, NodeApi};
+use crate::dispatch::{RelayLedger, encode_reply};
+use crate::handler::{AppState, EventTable};
 use crate::id::{NodeId, SessionId};
 use crate::limits::Inflight;
 use crate::metrics::{NodeMetrics, Via};
 use crate::proto::{Envelope, Kind, NodeType, Pin};
 use crate::reload::ConfigSource;
-use crate::routing::{RouteTable, StateTable, Target};
-use crate::session::{LoginClock, SessionRequest, SessionStats};
-use crate::sessions;
+use crate::routing::{Hop, RouteTable, StateTable, Target, next_hops};
+use crate::session::{LoginClock, SessionStats};
 use crate::sessions::Sessions;
 use crate::shutdown::Shutdown;
 use crate::status::{Code, Status};
-use crate::transport::{CallError, Link, RpcEndpoint, SendError};
-
-/// Status code of a response that carries nothing for the client: the
-/// handler ran with `need_return = false`. The proxy completes the request
-/// and writes nothing.
-pub(crate) const NO_REPLY: Code = Code(204);
+use crate::transport::{Link, RpcEndpoint, SendError};
 
 /// What a reload replaces, swapped as one value so that a message never
 /// sees the routing table of one config and the `no_state` set of another.
@@ -139,10 +133,9 @@ impl NodeShared {
     }
 
     /// The link to use for a message whose next stop is a node of type
-    /// `target`: the pinned node when live, directly linked and not
-    /// draining, else any such node of the type (balanced), else a route to
-    /// relay it. A pin to a dead or draining node is simply not used: the
-    /// answer names the node that served, and the proxy re-pins to it.
+    /// `target`, by the routing policy ([`next_hops`]): the pinned node,
+    /// any node of the type, then a route. Draining and evicted nodes are
+    /// not usable.
     pub(crate) fn link_for_type(&self, target: NodeType, pins: &[Pin]) -> Option<Link> {
         self.link_for_type_except(target, pins, None)
     }
@@ -155,26 +148,10 @@ impl NodeShared {
         avoid: Option<&NodeId>,
     ) -> Option<Link> {
         let usable = |l: &Link| Some(l.peer_id()) != avoid && !self.members.excluded(l.peer_id());
-        let pinned = |t: NodeType| pins.iter().find(|p| p.node_type == t as i32);
-        if let Some(pin) = pinned(target)
-            && let Ok(id) = NodeId::parse(&pin.node_id)
-            && let Some(link) = self.endpoint.link(&id).filter(usable)
-        {
-            return Some(link);
-        }
-        if let Some(link) = self.endpoint.pick_where(target, self.next_seed(), usable) {
-            return Some(link);
-        }
-        if self.node_type == NodeType::Route || target == NodeType::Route {
-            return None;
-        }
-        if let Some(pin) = pinned(NodeType::Route)
-            && let Ok(id) = NodeId::parse(&pin.node_id)
-            && let Some(link) = self.endpoint.link(&id).filter(usable)
-        {
-            return Some(link);
-        }
-        self.endpoint.pick_where(NodeType::Route, self.next_seed(), usable)
+        next_hops(self.node_type, target, pins).into_iter().find_map(|hop| match hop {
+            Hop::Pinned(id) => self.endpoint.link(&id).filter(usable),
+            Hop::AnyOf(t) => self.endpoint.pick_where(t, self.next_seed(), usable),
+        })
     }
 
     /// The link towards node `dest`: direct when linked, else through a
@@ -224,14 +201,7 @@ impl NodeShared {
         env.session_id.clone_from(&request.session_id);
         env.request_id = request.request_id;
         env.to.clone_from(&request.source);
-        match result {
-            Ok(Some(body)) => env.payload = body,
-            Ok(None) => env.status = NO_REPLY.as_u32(),
-            Err(status) => {
-                env.status = status.code().as_u32().max(1);
-                env.message = status.message().to_owned();
-            }
-        }
+        encode_reply(&mut env, result);
         env
     }
 
@@ -263,111 +233,5 @@ impl NodeShared {
                 Err(status)
             }
         }
-    }
-}
-
-impl From<SendError> for Status {
-    fn from(err: SendError) -> Status {
-        match err {
-            SendError::QueueFull => Status::overloaded(err.to_string()),
-            SendError::TooLarge => Status::bad_request(err.to_string()),
-            SendError::Closed | SendError::NoLink => Status::unavailable(err.to_string()),
-        }
-    }
-}
-
-/// Turns a response envelope into the handler-facing result.
-pub(crate) fn response_result(response: &Envelope) -> Result<Bytes, Status> {
-    if response.status == 0 || response.status == NO_REPLY.as_u32() {
-        Ok(response.payload.clone())
-    } else {
-        Err(Status::new(Code(response.status), response.message.clone()))
-    }
-}
-
-impl NodeShared {
-    /// A handler's call or notification carrying its session's scope, and
-    /// the link it leaves on: the session's pinned node of the type for a
-    /// stateful command (pins travel on, so a route honours them too).
-    /// Only a proxy has a `no_state` table; on other nodes every command
-    /// counts as stateful, so calls keep to the session's nodes.
-    fn scoped(
-        &self,
-        kind: Kind,
-        target: NodeType,
-        command: i32,
-        scope: CallScope,
-        body: Bytes,
-    ) -> (Envelope, Option<Link>) {
-        let mut env = self.envelope(kind, command, scope.session.as_ref(), body);
-        env.uid = scope.uid;
-        env.session_data = scope.data;
-        if !self.is_stateless(command) {
-            env.pins = scope.pins;
-        }
-        let link = self.link_for_type(target, &env.pins);
-        (env, link)
-    }
-}
-
-impl NodeApi for NodeShared {
-    fn node_id(&self) -> &NodeId {
-        &self.id
-    }
-
-    fn node_type(&self) -> NodeType {
-        self.node_type
-    }
-
-    fn state(&self) -> &AppState {
-        &self.state
-    }
-
-    fn push(&self, session: &SessionId, command: i32, body: Bytes) -> Result<(), Status> {
-        if session.proxy() == &self.id
-            && let Some(sessions) = &self.sessions
-        {
-            return self.push_local(sessions, session.seq(), command, body);
-        }
-        let mut env = self.envelope(Kind::Push, command, Some(session), body);
-        env.to = session.proxy().to_string();
-        self.send_to_node(session.proxy(), env).map_err(Status::from)
-    }
-
-    fn call(
-        &self,
-        target: NodeType,
-        command: i32,
-        scope: CallScope,
-        body: Bytes,
-    ) -> ApiFuture<Result<Bytes, Status>> {
-        let (env, link) = self.scoped(Kind::Request, target, command, scope, body);
-        let endpoint = self.endpoint.clone();
-        let deadline = self.call_timeout;
-        if link.is_some() {
-            self.metrics.sent(Via::Rpc, command);
-        }
-        Box::pin(async move {
-            let link = link.ok_or_else(|| Status::unavailable(format!("no live {target:?} node to call")))?;
-            let response =
-                endpoint.call(&link, env, deadline).await.map_err(|e: CallError| Status::from(e))?;
-            response_result(&response)
-        })
-    }
-
-    fn notify(&self, target: NodeType, command: i32, scope: CallScope, body: Bytes) -> Result<(), Status> {
-        let (env, link) = self.scoped(Kind::Notify, target, command, scope, body);
-        let link = link.ok_or_else(|| Status::unavailable(format!("no live {target:?} node")))?;
-        link.send(env).map_err(Status::from)?;
-        self.metrics.sent(Via::Rpc, command);
-        Ok(())
-    }
-
-    fn session_call(&self, request: SessionRequest) -> ApiFuture<Result<(), Status>> {
-        sessions::session_call(self, request)
-    }
-
-    fn session_send(&self, request: SessionRequest) -> Result<(), Status> {
-        sessions::session_send(self, request)
     }
 }

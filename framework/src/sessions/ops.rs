@@ -215,7 +215,7 @@ pub(crate) fn call(shared: &NodeShared, request: SessionRequest) -> ApiFuture<Re
     Box::pin(async move {
         let link = link.ok_or_else(|| Status::unavailable(format!("no path to proxy {}", env.to)))?;
         let response = endpoint.call(&link, env, deadline).await.map_err(Status::from)?;
-        crate::node::response_result(&response).map(drop)
+        crate::dispatch::decode_reply(&response).map(drop)
     })
 }
 

@@ -1,0 +1,103 @@
+//! The handler-facing face of a running node ([`NodeApi`]): pushes, calls
+//! and notifications to other nodes, and session operations, as a
+//! handler's [`Context`](crate::Context) asks for them.
+
+use bytes::Bytes;
+
+use super::shared::NodeShared;
+use crate::dispatch::decode_reply;
+use crate::handler::{ApiFuture, AppState, CallScope, NodeApi};
+use crate::id::{NodeId, SessionId};
+use crate::metrics::Via;
+use crate::proto::{Envelope, Kind, NodeType};
+use crate::session::SessionRequest;
+use crate::sessions;
+use crate::status::Status;
+use crate::transport::{CallError, Link};
+
+impl NodeShared {
+    /// A handler's call or notification carrying its session's scope, and
+    /// the link it leaves on: the session's pinned node of the type for a
+    /// stateful command (pins travel on, so a route honours them too).
+    /// Only a proxy has a `no_state` table; on other nodes every command
+    /// counts as stateful, so calls keep to the session's nodes.
+    fn scoped(
+        &self,
+        kind: Kind,
+        target: NodeType,
+        command: i32,
+        scope: CallScope,
+        body: Bytes,
+    ) -> (Envelope, Option<Link>) {
+        let mut env = self.envelope(kind, command, scope.session.as_ref(), body);
+        env.uid = scope.uid;
+        env.session_data = scope.data;
+        if !self.is_stateless(command) {
+            env.pins = scope.pins;
+        }
+        let link = self.link_for_type(target, &env.pins);
+        (env, link)
+    }
+}
+
+impl NodeApi for NodeShared {
+    fn node_id(&self) -> &NodeId {
+        &self.id
+    }
+
+    fn node_type(&self) -> NodeType {
+        self.node_type
+    }
+
+    fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    fn push(&self, session: &SessionId, command: i32, body: Bytes) -> Result<(), Status> {
+        if session.proxy() == &self.id
+            && let Some(sessions) = &self.sessions
+        {
+            return self.push_local(sessions, session.seq(), command, body);
+        }
+        let mut env = self.envelope(Kind::Push, command, Some(session), body);
+        env.to = session.proxy().to_string();
+        self.send_to_node(session.proxy(), env).map_err(Status::from)
+    }
+
+    fn call(
+        &self,
+        target: NodeType,
+        command: i32,
+        scope: CallScope,
+        body: Bytes,
+    ) -> ApiFuture<Result<Bytes, Status>> {
+        let (env, link) = self.scoped(Kind::Request, target, command, scope, body);
+        let endpoint = self.endpoint.clone();
+        let deadline = self.call_timeout;
+        if link.is_some() {
+            self.metrics.sent(Via::Rpc, command);
+        }
+        Box::pin(async move {
+            let link = link.ok_or_else(|| Status::unavailable(format!("no live {target:?} node to call")))?;
+            let response =
+                endpoint.call(&link, env, deadline).await.map_err(|e: CallError| Status::from(e))?;
+            decode_reply(&response)
+        })
+    }
+
+    fn notify(&self, target: NodeType, command: i32, scope: CallScope, body: Bytes) -> Result<(), Status> {
+        let (env, link) = self.scoped(Kind::Notify, target, command, scope, body);
+        let link = link.ok_or_else(|| Status::unavailable(format!("no live {target:?} node")))?;
+        link.send(env).map_err(Status::from)?;
+        self.metrics.sent(Via::Rpc, command);
+        Ok(())
+    }
+
+    fn session_call(&self, request: SessionRequest) -> ApiFuture<Result<(), Status>> {
+        sessions::session_call(self, request)
+    }
+
+    fn session_send(&self, request: SessionRequest) -> Result<(), Status> {
+        sessions::session_send(self, request)
+    }
+}
