@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use super::error::Problem;
 use super::fields::type_name;
-use super::model::NodeConfig;
+use super::node::NodeConfig;
 
 /// Problems between the nodes of one cluster directory. A clash is
 /// reported on the later file (in load order) and names the first one; a
@@ -114,5 +114,5 @@ fn short(file: &Path) -> String {
 }
 
 #[cfg(test)]
-#[path = "cluster_tests.rs"]
+#[path = "tests/cluster.rs"]
 mod tests;

@@ -8,9 +8,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
-use serde::de::{self, Deserialize, Deserializer, IgnoredAny, SeqAccess, Visitor};
+use serde::de::{self, Deserialize, Deserializer, SeqAccess, Visitor};
 
-use super::model::IdRange;
 use crate::proto::NodeType;
 use crate::secure::Token;
 
@@ -173,29 +172,4 @@ pub(crate) fn flat_ids<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<i32>, D::E
     }
     let lists = Vec::<IdOrList>::deserialize(d)?;
     Ok(lists.into_iter().flat_map(|l| l.0).collect())
-}
-
-impl<'de> Deserialize<'de> for IdRange {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = IdRange;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a pair of message ids [lo, hi]")
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<IdRange, A::Error> {
-                let lo = seq.next_element::<i32>()?.ok_or_else(|| de::Error::invalid_length(0, &self))?;
-                let hi = seq.next_element::<i32>()?.ok_or_else(|| de::Error::invalid_length(1, &self))?;
-                let mut len = 2;
-                while seq.next_element::<IgnoredAny>()?.is_some() {
-                    len += 1;
-                }
-                if len != 2 {
-                    return Err(de::Error::invalid_length(len, &self));
-                }
-                Ok(IdRange { lo, hi })
-            }
-        }
-        d.deserialize_seq(V)
-    }
 }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use super::de::{self, Tree};
 use super::error::{ConfigError, Problem};
-use super::model::NodeConfig;
+use super::node::NodeConfig;
 use super::{cluster, validate};
 
 impl NodeConfig {
@@ -113,5 +113,5 @@ fn syntax_error(origin: &Path, err: serde_json5::Error) -> ConfigError {
 }
 
 #[cfg(test)]
-#[path = "load_tests.rs"]
+#[path = "tests/load.rs"]
 mod tests;

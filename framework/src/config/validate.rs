@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use super::error::Problem;
 use super::fields::type_name;
-use super::model::{NodeConfig, Storage};
+use super::node::{NodeConfig, Storage};
 use crate::codec::CLIENT_HEADER_LEN;
 use crate::proto::NodeType;
 use crate::routing::{self, RangeRef, TableError};
@@ -273,5 +273,5 @@ fn limits(cfg: &NodeConfig, r: &mut Report<'_>) {
 }
 
 #[cfg(test)]
-#[path = "validate_tests.rs"]
+#[path = "tests/validate.rs"]
 mod tests;

@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::json::{decode_body, encode_body};
-use super::session_api::{CallScope, SessionView};
+use super::scope::{CallScope, SessionView};
 use crate::id::{NodeId, SessionId};
 use crate::proto::NodeType;
 use crate::session::SessionRequest;

@@ -4,10 +4,20 @@
 //! marked `#[register_event(ID)]`, where `T` and `R` are serde types (JSON on
 //! the client side). Handlers are collected with `events![a, b, c]` into an
 //! [`EventTable`] and given to a node; nothing is registered globally.
+//!
+//! * `event`: the [`EventHandler`] trait the macro implements.
+//! * `table`: [`EventTable`], handlers by command id.
+//! * `context`: [`Context`], the handler's view of its node, and
+//!   [`AppState`]; `session_api`: the session side of [`Context`] (binding,
+//!   session data, kicks, groups).
+//! * `scope`: what a message carries of its session, read by the context
+//!   and passed on by its calls.
+//! * `json`: bodies as JSON ([`IntoReply`], [`decode_body`]).
 
 mod context;
 mod event;
 mod json;
+mod scope;
 mod session_api;
 mod table;
 
@@ -15,5 +25,5 @@ pub(crate) use context::{ApiFuture, NodeApi};
 pub use context::{AppState, Context};
 pub use event::{EventHandler, HandlerFuture};
 pub use json::{IntoReply, decode_body, encode_body, error_body};
-pub(crate) use session_api::{CallScope, SessionView};
+pub(crate) use scope::{CallScope, SessionView};
 pub use table::{DuplicateEvent, EventTable};

@@ -6,9 +6,6 @@
 //! binding is in place, before the handler's reply can reach the client);
 //! operations on users and groups go to every proxy and are not answered.
 
-use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard};
-
 use bytes::Bytes;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -16,63 +13,8 @@ use serde::de::DeserializeOwned;
 use super::context::Context;
 use super::json::encode_body;
 use crate::id::SessionId;
-use crate::proto::Pin;
 use crate::session::{Member, SessionRequest};
 use crate::status::Status;
-
-/// The session's user id, data and pins as the proxy sent them with the
-/// message, updated by this context's own binds and data changes.
-#[derive(Debug, Default)]
-pub(crate) struct SessionView {
-    inner: Mutex<ViewInner>,
-    /// The session's sticky nodes, so that calls made while handling the
-    /// message keep to them.
-    pins: Vec<Pin>,
-}
-
-#[derive(Debug, Default)]
-struct ViewInner {
-    uid: Option<String>,
-    data: HashMap<String, String>,
-}
-
-/// What a call or notification made by a handler carries of the message's
-/// session: the callee serves the same user, with the same data, and a
-/// stateful command reaches the session's own node.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct CallScope {
-    pub(crate) session: Option<SessionId>,
-    pub(crate) uid: String,
-    pub(crate) data: HashMap<String, String>,
-    pub(crate) pins: Vec<Pin>,
-}
-
-impl SessionView {
-    /// The view of an envelope's `uid` (empty: none), `session_data` and
-    /// `pins`.
-    pub(crate) fn from_wire(uid: &str, data: HashMap<String, String>, pins: Vec<Pin>) -> Self {
-        let uid = (!uid.is_empty()).then(|| uid.to_owned());
-        SessionView { inner: Mutex::new(ViewInner { uid, data }), pins }
-    }
-
-    /// The scope of a call made on behalf of `session`.
-    pub(crate) fn scope(&self, session: Option<SessionId>) -> CallScope {
-        if session.is_none() {
-            return CallScope::default();
-        }
-        let inner = self.lock();
-        CallScope {
-            session,
-            uid: inner.uid.clone().unwrap_or_default(),
-            data: inner.data.clone(),
-            pins: self.pins.clone(),
-        }
-    }
-
-    fn lock(&self) -> MutexGuard<'_, ViewInner> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
 
 fn json_text<T: Serialize + ?Sized>(value: &T) -> Result<String, Status> {
     let bytes = encode_body(value)?;

@@ -7,8 +7,11 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
+use super::endpoint_state::EndpointState;
 use super::error::{CallError, SendError};
-use super::link::{Inbound, InboundHandler, Incoming, Link, LinkContext};
+use super::inbound::{Inbound, InboundHandler, Incoming};
+use super::link::Link;
+use super::link_task::LinkContext;
 use super::listener::accept_loop;
 use super::peer::{PeerLink, PeerSpec};
 use super::pending::PendingCalls;
@@ -17,7 +20,7 @@ use super::settings::{LinkSettings, ListenerSettings};
 use super::stats::TransportStats;
 use crate::id::NodeId;
 use crate::proto::{Envelope, Kind, NodeType};
-use crate::secure::{HandshakeError, HandshakeParams, Token};
+use crate::secure::Token;
 use crate::shutdown::Shutdown;
 
 /// Identity and settings of an endpoint.
@@ -55,42 +58,10 @@ impl EndpointConfig {
     }
 }
 
-pub(crate) struct EndpointInner {
-    pub(crate) node_id: NodeId,
-    pub(crate) node_type: NodeType,
-    pub(crate) token: Token,
-    pub(crate) encrypt: bool,
-    pub(crate) listener_settings: ListenerSettings,
-    pub(crate) ctx: Arc<LinkContext>,
-    pub(crate) stats: Arc<TransportStats>,
-    pub(crate) shutdown: Shutdown,
-}
-
-impl EndpointInner {
-    pub(crate) fn handshake_params(&self, token: Token, encrypt: bool) -> HandshakeParams {
-        HandshakeParams { node_id: self.node_id.clone(), node_type: self.node_type, token, encrypt }
-    }
-
-    pub(crate) fn count_handshake_failure(&self, err: &super::error::LinkError) {
-        if let super::error::LinkError::Handshake(h) = err {
-            self.count_handshake_failure_kind(h);
-        } else {
-            TransportStats::bump(&self.stats.handshake_failures);
-        }
-    }
-
-    pub(crate) fn count_handshake_failure_kind(&self, err: &HandshakeError) {
-        match err {
-            HandshakeError::BadProof => TransportStats::bump(&self.stats.auth_failures),
-            _ => TransportStats::bump(&self.stats.handshake_failures),
-        }
-    }
-}
-
 /// The RPC side of a node. Cheap to clone.
 #[derive(Clone)]
 pub struct RpcEndpoint {
-    inner: Arc<EndpointInner>,
+    inner: Arc<EndpointState>,
 }
 
 impl std::fmt::Debug for RpcEndpoint {
@@ -132,7 +103,7 @@ impl RpcEndpoint {
             inbound,
             links: Arc::new(LinkRegistry::default()),
         });
-        let inner = EndpointInner {
+        let inner = EndpointState {
             node_id: config.node_id,
             node_type: config.node_type,
             token: config.token,

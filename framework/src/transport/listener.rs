@@ -6,10 +6,11 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
-use super::endpoint::EndpointInner;
+use super::endpoint_state::EndpointState;
 use super::error::LinkError;
 use super::handshake_io;
-use super::link::{Direction, Link};
+use super::link::Direction;
+use super::link_task;
 use super::stats::TransportStats;
 use crate::secure::HandshakeError;
 
@@ -18,7 +19,7 @@ use crate::secure::HandshakeError;
 /// resume quickly.
 const MAX_ACCEPT_BACKOFF: Duration = Duration::from_secs(1);
 
-pub(crate) async fn accept_loop(inner: Arc<EndpointInner>, listener: TcpListener) {
+pub(super) async fn accept_loop(inner: Arc<EndpointState>, listener: TcpListener) {
     let permits = Arc::new(Semaphore::new(inner.listener_settings.max_connections));
     let shutdown = inner.shutdown.clone();
     let mut backoff = Duration::from_millis(5);
@@ -64,7 +65,7 @@ pub(crate) async fn accept_loop(inner: Arc<EndpointInner>, listener: TcpListener
                 Ok((established, leftover)) => {
                     tracing::info!(%addr, peer = %established.peer_id, peer_type = ?established.peer_type,
                         encrypted = established.encrypted(), "rpc link accepted");
-                    let link = Link::spawn(
+                    let link = link_task::start(
                         stream,
                         established,
                         leftover,

@@ -7,10 +7,11 @@ use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use super::endpoint::EndpointInner;
+use super::endpoint_state::EndpointState;
 use super::error::LinkError;
 use super::handshake_io;
 use super::link::{Direction, Link};
+use super::link_task;
 use super::settings::Backoff;
 use super::stats::TransportStats;
 use crate::id::NodeId;
@@ -69,7 +70,7 @@ pub struct PeerLink {
 }
 
 impl PeerLink {
-    pub(crate) fn spawn(inner: Arc<EndpointInner>, spec: PeerSpec) -> PeerLink {
+    pub(super) fn spawn(inner: Arc<EndpointState>, spec: PeerSpec) -> PeerLink {
         let (tx, rx) = watch::channel(PeerState::Connecting);
         let stop = inner.shutdown.token().child_token();
         let spec = Arc::new(spec);
@@ -117,7 +118,7 @@ impl PeerLink {
 }
 
 async fn run(
-    inner: Arc<EndpointInner>,
+    inner: Arc<EndpointState>,
     spec: Arc<PeerSpec>,
     state: watch::Sender<PeerState>,
     stop: CancellationToken,
@@ -176,7 +177,7 @@ async fn run(
     state.send_replace(PeerState::Closed);
 }
 
-async fn dial(inner: &Arc<EndpointInner>, spec: &PeerSpec) -> Result<Link, LinkError> {
+async fn dial(inner: &Arc<EndpointState>, spec: &PeerSpec) -> Result<Link, LinkError> {
     let mut stream = TcpStream::connect((spec.host.as_str(), spec.port)).await?;
     let params = inner.handshake_params(spec.token.clone(), spec.encrypt);
     let (established, leftover) = handshake_io::dial(&mut stream, params).await?;
@@ -185,7 +186,7 @@ async fn dial(inner: &Arc<EndpointInner>, spec: &PeerSpec) -> Result<Link, LinkE
         tracing::warn!(host = %spec.host, port = spec.port, %expected, proven = %established.peer_id,
             "peer's node id differs from md5(host_port): its configured host differs from the address dialed");
     }
-    Ok(Link::spawn(
+    Ok(link_task::start(
         stream,
         established,
         leftover,
