@@ -2,7 +2,7 @@
 //! the local handler.
 
 use std::panic::AssertUnwindSafe;
-use std::sync::{Arc, OnceLock, Weak};
+use std::sync::{Arc, Weak};
 
 use bytes::Bytes;
 use futures_util::FutureExt;
@@ -21,22 +21,22 @@ use crate::transport::{InboundHandler, Incoming, Link};
 
 /// The node's side of its links: decides, inline in each link's reader,
 /// what happens to every envelope (see [`InboundHandler`]).
-#[derive(Default)]
 pub(crate) struct NodeInbound {
-    /// Set once the node is assembled; weak, so that the node's links do
-    /// not keep the node alive after it stops.
-    shared: OnceLock<Weak<NodeShared>>,
+    /// Weak, so that the node's links do not keep the node alive after it
+    /// stops.
+    shared: Weak<NodeShared>,
 }
 
 impl NodeInbound {
-    pub(crate) fn bind(&self, shared: &Arc<NodeShared>) {
-        let _ = self.shared.set(Arc::downgrade(shared));
+    /// The side of the node being built (`Arc::new_cyclic`).
+    pub(crate) fn new(shared: Weak<NodeShared>) -> NodeInbound {
+        NodeInbound { shared }
     }
 }
 
 impl InboundHandler for NodeInbound {
     fn handle(&self, incoming: Incoming) {
-        let Some(shared) = self.shared.get().and_then(Weak::upgrade) else { return };
+        let Some(shared) = self.shared.upgrade() else { return };
         if incoming.envelope.kind() == Kind::Control {
             cluster::on_control(&shared, &incoming.link, incoming.envelope);
             return;
@@ -46,13 +46,13 @@ impl InboundHandler for NodeInbound {
     }
 
     fn link_up(&self, link: &Link) {
-        if let Some(shared) = self.shared.get().and_then(Weak::upgrade) {
+        if let Some(shared) = self.shared.upgrade() {
             cluster::link_up(&shared, link);
         }
     }
 
     fn link_down(&self, link: &Link) {
-        let Some(shared) = self.shared.get().and_then(Weak::upgrade) else { return };
+        let Some(shared) = self.shared.upgrade() else { return };
         if shared.endpoint.link(link.peer_id()).is_none() {
             // Requests relayed to the lost peer will never be answered:
             // tell their callers now rather than at their deadline.

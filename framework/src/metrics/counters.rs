@@ -4,12 +4,12 @@
 //! several nodes in one process (tests, `espoir up`) report separately.
 //! Counters bumped on the hot path live here; values that already exist
 //! elsewhere (transport counters, link states, sessions) are read at scrape
-//! time by the collector in `metrics_scrape.rs`. `docs/operations.md` lists
+//! time by the collector in `scrape.rs`. `docs/operations.md` lists
 //! every metric.
 
 use std::collections::HashSet;
 use std::fmt::Write as _;
-use std::sync::{Arc, RwLock};
+use std::sync::{RwLock, Weak};
 use std::time::Duration;
 
 use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
@@ -105,11 +105,11 @@ pub(crate) struct NodeMetrics {
     admin_auth_failures: Counter,
     reloads: Family<ResultLabels, Counter>,
     limits_hit: Family<LimitLabels, Counter>,
-    scrape: Arc<ScrapeCollector>,
 }
 
 impl NodeMetrics {
-    pub(crate) fn new() -> NodeMetrics {
+    /// `node` is read back at scrape time (weakly: no cycle).
+    pub(crate) fn new(node: Weak<NodeShared>) -> NodeMetrics {
         let mut registry = Registry::with_prefix("espoir");
         let received = Family::<MessageLabels, Counter>::default();
         let sent = Family::<MessageLabels, Counter>::default();
@@ -166,8 +166,7 @@ impl NodeMetrics {
             "Times a limit acted, by limit (connections_per_ip, message_rate, message_flood, bytes_rate, max_frame, write_timeout, handshake_timeout, idle_timeout, handlers_max_inflight, handlers_per_command)",
             limits_hit.clone(),
         );
-        let scrape = Arc::new(ScrapeCollector::default());
-        registry.register_collector(Box::new(Arc::clone(&scrape)));
+        registry.register_collector(Box::new(ScrapeCollector::new(node)));
         NodeMetrics {
             registry,
             labelled: RwLock::default(),
@@ -181,13 +180,7 @@ impl NodeMetrics {
             admin_auth_failures,
             reloads,
             limits_hit,
-            scrape,
         }
-    }
-
-    /// Lets scrape-time metrics read the node (weakly: no cycle).
-    pub(crate) fn bind(&self, shared: &Arc<NodeShared>) {
-        self.scrape.bind(shared);
     }
 
     fn command(&self, id: i32) -> CommandLabel {
@@ -273,7 +266,7 @@ mod tests {
 
     #[test]
     fn command_labels_are_capped_and_the_rest_counted_as_other() {
-        let m = NodeMetrics::new();
+        let m = NodeMetrics::new(std::sync::Weak::new());
         for id in 0..(MAX_COMMAND_LABELS as i32 + 10) {
             m.received(Via::Client, id);
         }
@@ -290,7 +283,7 @@ mod tests {
 
     #[test]
     fn handler_times_and_errors_are_recorded() {
-        let m = NodeMetrics::new();
+        let m = NodeMetrics::new(std::sync::Weak::new());
         m.handled::<()>(7, Duration::from_millis(3), &Ok(()));
         m.handled::<()>(7, Duration::from_millis(3), &Err(Status::new(Code::TIMEOUT, "late")));
         m.reload("invalid");

@@ -3,7 +3,7 @@
 //! scraped keeps the hot path free of double bookkeeping.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, OnceLock, Weak};
+use std::sync::Weak;
 
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
@@ -18,14 +18,14 @@ use crate::transport::TransportStats;
 
 /// Reads the node when scraped; holds it weakly so the registry does not
 /// keep a stopped node alive.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct ScrapeCollector {
-    node: OnceLock<Weak<NodeShared>>,
+    node: Weak<NodeShared>,
 }
 
 impl ScrapeCollector {
-    pub(crate) fn bind(&self, shared: &Arc<NodeShared>) {
-        let _ = self.node.set(Arc::downgrade(shared));
+    pub(crate) fn new(node: Weak<NodeShared>) -> ScrapeCollector {
+        ScrapeCollector { node }
     }
 }
 
@@ -65,7 +65,7 @@ fn type_label(t: NodeType) -> String {
 
 impl Collector for ScrapeCollector {
     fn encode(&self, mut enc: DescriptorEncoder<'_>) -> std::fmt::Result {
-        let Some(shared) = self.node.get().and_then(Weak::upgrade) else { return Ok(()) };
+        let Some(shared) = self.node.upgrade() else { return Ok(()) };
         let stats = shared.endpoint.stats();
         let get = TransportStats::get;
         let transport = [

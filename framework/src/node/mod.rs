@@ -269,9 +269,6 @@ impl NodeBuilder {
             _ => None,
         };
 
-        let endpoint_config = config.endpoint_config();
-        let inbound = Arc::new(crate::dispatch::NodeInbound::default());
-        let endpoint = RpcEndpoint::with_handler(endpoint_config, shutdown, Arc::clone(&inbound) as _);
         let addrs = Addresses {
             rpc: rpc_listener.local_addr().ok(),
             websocket: ws_listener.as_ref().and_then(|l| l.local_addr().ok()),
@@ -285,21 +282,24 @@ impl NodeBuilder {
                     .with_send_bytes(ws.limits.send_queue_bytes),
             )
         });
-        let shared = Arc::new(NodeShared::new(
-            Arc::clone(&config),
-            endpoint.clone(),
-            routes,
-            stateless,
-            self.events,
-            self.state,
-            sessions,
-            session_stats,
-            shutdown.clone(),
-            self.source,
-        ));
-        // Bind before any link can come up, so no envelope finds it unset.
-        inbound.bind(&shared);
-        shared.metrics.bind(&shared);
+        // The node's links and its metrics read the node back, weakly (a
+        // stopped node is not kept alive by its registry or its links):
+        // built in one step, so nothing is ever found unset.
+        let shared = Arc::new_cyclic(|node| {
+            let inbound = Arc::new(crate::dispatch::NodeInbound::new(node.clone()));
+            let endpoint = RpcEndpoint::with_handler(config.endpoint_config(), shutdown, inbound);
+            NodeShared::new(
+                node,
+                Arc::clone(&config),
+                endpoint,
+                (routes, stateless),
+                (self.events, self.state),
+                (sessions, session_stats),
+                shutdown.clone(),
+                self.source,
+            )
+        });
+        let endpoint = shared.endpoint.clone();
         endpoint.serve(rpc_listener);
         for peer in &config.remote_ports {
             shared.peers.configure(&endpoint, peer.peer_spec(&config.rpc), peer.node_type);

@@ -1,7 +1,7 @@
 //! State shared by every task of one running node.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
@@ -78,16 +78,15 @@ pub(crate) struct NodeShared {
 }
 
 impl NodeShared {
-    #[allow(clippy::too_many_arguments)]
+    /// `node` is the node being built (see `Arc::new_cyclic`): scrape-time
+    /// metrics read it back.
     pub(crate) fn new(
+        node: &Weak<NodeShared>,
         config: Arc<NodeConfig>,
         endpoint: RpcEndpoint,
-        routes: RouteTable,
-        stateless: StateTable,
-        events: EventTable,
-        state: AppState,
-        sessions: Option<Arc<Sessions>>,
-        session_stats: Arc<SessionStats>,
+        (routes, stateless): (RouteTable, StateTable),
+        (events, state): (EventTable, AppState),
+        (sessions, session_stats): (Option<Arc<Sessions>>, Arc<SessionStats>),
         shutdown: Shutdown,
         source: Option<Arc<dyn ConfigSource>>,
     ) -> NodeShared {
@@ -98,7 +97,7 @@ impl NodeShared {
             peers: PeerSet::default(),
             members: Membership::default(),
             drain: DrainState::default(),
-            metrics: NodeMetrics::new(),
+            metrics: NodeMetrics::new(node.clone()),
             source,
             reload_lock: tokio::sync::Mutex::new(()),
             relays: RelayLedger::new(config.rpc.call_timeout),
