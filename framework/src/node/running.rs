@@ -1,0 +1,105 @@
+//! A started node: its addresses, and what its owner (a test, `espoir up`,
+//! a game's `main`) can ask of it.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::shared::NodeShared;
+use crate::reload::{ReloadError, ReloadReport};
+use crate::session::SessionStats;
+use crate::transport::{PeerLink, RpcEndpoint};
+
+/// The addresses a running node listens on.
+#[derive(Debug, Clone, Copy)]
+pub struct Addresses {
+    /// RPC listener.
+    pub rpc: Option<SocketAddr>,
+    /// Websocket listener (proxies).
+    pub websocket: Option<SocketAddr>,
+    /// HTTP listener.
+    pub http: Option<SocketAddr>,
+}
+
+/// A started node.
+pub struct RunningNode {
+    shared: Arc<NodeShared>,
+    addrs: Addresses,
+}
+
+impl std::fmt::Debug for RunningNode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunningNode")
+            .field("id", &self.shared.id)
+            .field("addrs", &self.addrs)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RunningNode {
+    /// The node's id.
+    pub fn id(&self) -> &crate::NodeId {
+        &self.shared.id
+    }
+
+    /// Where it listens.
+    pub fn addresses(&self) -> Addresses {
+        self.addrs
+    }
+
+    /// Its RPC endpoint (links, stats).
+    pub fn endpoint(&self) -> &RpcEndpoint {
+        &self.shared.endpoint
+    }
+
+    /// Its outbound peer links: configured and learned through routes,
+    /// sorted by peer id.
+    pub fn peers(&self) -> Vec<PeerLink> {
+        self.shared.peers.all().into_iter().map(|p| p.link).collect()
+    }
+
+    /// Connected clients (proxies; 0 elsewhere), counting sessions
+    /// awaiting resume.
+    pub fn sessions(&self) -> usize {
+        self.shared.sessions.as_ref().map_or(0, |s| s.len())
+    }
+
+    /// Re-reads the config source and applies what changed, as
+    /// `POST /update_remote_rpc_config` does.
+    ///
+    /// # Errors
+    /// [`ReloadError`]; the running config is then untouched.
+    pub async fn reload(&self) -> Result<ReloadReport, ReloadError> {
+        crate::reload::reload(&self.shared).await
+    }
+
+    /// Drains the node (no new sessions or requests; in-flight work
+    /// finishes within `grace`), then stops it. True when everything
+    /// finished in time. See `docs/operations.md`.
+    pub async fn drain(&self, grace: Duration) -> bool {
+        crate::cluster::drain(&self.shared, grace).await
+    }
+
+    /// True once the node drains or stops.
+    pub fn is_draining(&self) -> bool {
+        self.shared.drain.is_draining()
+    }
+
+    /// Resolves once the node has stopped (drained, or its shutdown
+    /// triggered).
+    pub async fn stopped(&self) {
+        self.shared.shutdown.cancelled().await;
+    }
+
+    /// The node's metrics in Prometheus text format (what `GET /metrics`
+    /// answers).
+    pub fn metrics_text(&self) -> String {
+        self.shared.metrics.encode()
+    }
+
+    /// Session feature counters: fan-outs sent and relayed, broadcasts,
+    /// kicks, resumes.
+    pub fn session_stats(&self) -> &SessionStats {
+        &self.shared.session_stats
+    }
+}
