@@ -3,7 +3,8 @@
 
 use bytes::Bytes;
 
-use super::table::{Sessions, Table, deliver, gone};
+use super::record::{Table, deliver, gone};
+use super::table::Sessions;
 use crate::session::SessionStats;
 use crate::status::Status;
 

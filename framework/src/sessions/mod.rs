@@ -1,8 +1,11 @@
 //! A proxy's client sessions, and the session operations between nodes
 //! (the pure parts: `crate::session`; the protocol: `docs/sessions.md`).
 //!
-//! * `table`: [`Sessions`], every session of one proxy: its connection,
-//!   user, data, groups, pins and push queue.
+//! * `record`: what the proxy keeps for one session, and queueing a frame
+//!   for it.
+//! * `table`: [`Sessions`], every session of one proxy: opening, pins,
+//!   pushes, closing.
+//! * `users`: binding users, unique login's kicks, pushes to a user.
 //! * `resume`: detaching a lost session and resuming it with its missed
 //!   pushes.
 //! * `groups`: group membership and broadcasts on one proxy.
@@ -16,9 +19,12 @@ mod fanout;
 mod groups;
 mod login;
 mod ops;
+mod record;
 mod resume;
 mod table;
+mod users;
 
 pub(crate) use ops::{announce_closed, call as session_call, receive as receive_op, send as session_send};
+pub(crate) use record::{Outbound, Stop};
 pub(crate) use resume::{Ending, resume_reply};
-pub(crate) use table::{OpenSession, Outbound, RequestInfo, Sessions, Stop};
+pub(crate) use table::{OpenSession, RequestInfo, Sessions};

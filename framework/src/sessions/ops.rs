@@ -21,7 +21,8 @@ use serde_json::json;
 
 use super::fanout::{fan_out, relay_to_proxies};
 use super::login;
-use super::table::{BindOutcome, Closed};
+use super::table::Closed;
+use super::users::BindOutcome;
 use crate::handler::ApiFuture;
 use crate::id::{NodeId, SessionId};
 use crate::node::NodeShared;

@@ -13,7 +13,8 @@
 
 use bytes::Bytes;
 
-use super::table::{Closed, Outbound, Sessions, Stop};
+use super::record::{Outbound, Resumable, Stop};
+use super::table::{Closed, Sessions};
 use crate::id::SessionId;
 use crate::session::{ReplayBuffer, ResumeSecret, SessionStats, parse_token};
 use crate::status::{Code, Status};
@@ -21,14 +22,6 @@ use crate::status::{Code, Status};
 /// Status of a resume refused because pushes were lost: the client must
 /// start a new session.
 pub(crate) const GONE: Code = Code(410);
-
-/// Resume state of a session that opted in.
-pub(crate) struct Resumable {
-    pub(crate) secret: ResumeSecret,
-    pub(crate) replay: ReplayBuffer,
-    /// Set while detached: tells this detachment's timer from a later one.
-    pub(crate) detached: Option<u64>,
-}
 
 /// What became of a session when its connection ended.
 #[derive(Debug)]

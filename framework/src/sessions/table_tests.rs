@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use super::super::resume::Ending;
 use super::*;
+use crate::session::{LoginNotice, LoginOrder};
 
 fn table(cfg: SessionsConfig, queue: usize) -> Sessions {
     let proxy = NodeId::of("127.0.0.1", 1);
