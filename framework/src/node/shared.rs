@@ -1,5 +1,6 @@
 //! State shared by every task of one running node.
 
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -179,6 +180,11 @@ impl NodeShared {
 
     /// The link towards node `dest`: direct when linked, else through a
     /// route (routes only relay; they never relay to a route they cannot reach).
+    ///
+    /// Every message to `dest` takes the same route while the set of routes
+    /// stays the same (rendezvous hashing on the route's and `dest`'s ids):
+    /// a handler's pushes and its reply then travel one path and keep their
+    /// order, which messages spread over two routes would not.
     pub(crate) fn link_for_node(&self, dest: &NodeId) -> Option<Link> {
         if let Some(link) = self.endpoint.link(dest) {
             return Some(link);
@@ -186,7 +192,19 @@ impl NodeShared {
         if self.node_type == NodeType::Route {
             return None;
         }
-        self.endpoint.pick(NodeType::Route, self.next_seed())
+        let weight = |route: &NodeId| {
+            // SipHash with fixed keys: the same weights on every run and node.
+            let mut h = std::hash::DefaultHasher::new();
+            (route, dest).hash(&mut h);
+            h.finish()
+        };
+        let route = self
+            .endpoint
+            .links()
+            .into_iter()
+            .filter(|l| l.peer_type() == NodeType::Route && !l.is_closed())
+            .max_by(|a, b| (weight(a.peer_id()), a.peer_id()).cmp(&(weight(b.peer_id()), b.peer_id())))?;
+        self.endpoint.link(route.peer_id())
     }
 
     /// Sends an envelope addressed (`to`) to `dest`.
