@@ -75,16 +75,15 @@ pub use handler::{
     AppState, Context, DuplicateEvent, EventHandler, EventTable, HandlerFuture, IntoReply, decode_body,
     encode_body, error_body,
 };
+pub use http::{HttpRequest, HttpResponse, HttpRoutes};
 pub use id::{InvalidId, NodeId, SessionId, SessionIds};
 pub use mongo::{
     DEFAULT_COLLECTION, DEFAULT_DATABASE, MongoSettings, MongoSource, MongoTarget, OpenedConfig,
     TransferError, open_node_config, pull_configs, push_configs, redact_uri,
 };
-pub use node::{
-    Addresses, ConfigSource, FileSource, HandlerGroups, HttpRequest, HttpResponse, HttpRoutes, Node,
-    NodeBuilder, NodeError, PeerChange, ReloadError, ReloadReport, RunningNode, UnknownGroup,
-};
+pub use node::{Addresses, HandlerGroups, Node, NodeBuilder, NodeError, RunningNode, UnknownGroup};
 pub use proto::{Envelope, Kind, Member as ClusterMember, MemberState, Members as ClusterMembers, NodeType};
+pub use reload::{ConfigSource, FileSource, PeerChange, ReloadError, ReloadReport};
 pub use routing::{RangeRef, RouteTable, StateTable, TableError, Target};
 pub use schedule::{DEFAULT_MAX_TIMERS, ScheduleError, Scheduler};
 pub use secure::{

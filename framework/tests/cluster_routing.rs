@@ -16,8 +16,23 @@ use support::*;
 #[derive(Default)]
 struct Counters {
     offline: AtomicUsize,
+    /// The session of each offline notice, in arrival order.
+    offline_sessions: Mutex<Vec<String>>,
     order: Mutex<Vec<(String, u64)>>,
 }
+
+/// Sessions whose first `ordered` handler must run at the same time as
+/// every other's, across both services, before any of them may finish.
+const PARALLEL_SESSIONS: usize = 8;
+
+/// Shared by every service of a cluster (state is per node; this Arc is
+/// the same on all of them).
+struct Rendezvous(tokio::sync::Barrier);
+
+/// How long a first handler waits for the others. Generous, so a starved
+/// machine still meets it; a serial implementation never does and fails
+/// after it instead of hanging.
+const RENDEZVOUS_WAIT: Duration = Duration::from_secs(5);
 
 fn counters(ctx: &Context) -> Result<Arc<Counters>, Status> {
     ctx.state::<Arc<Counters>>().map(|c| Arc::clone(&*c))
@@ -26,7 +41,7 @@ fn counters(ctx: &Context) -> Result<Arc<Counters>, Status> {
 /// Stateful (outside the proxy's no_state range).
 #[register_event(20000)]
 async fn whoami(ctx: Context, _req: Value) -> Result<Value, Status> {
-    Ok(json!({ "node": ctx.node_id().to_string() }))
+    Ok(json!({ "node": ctx.node_id().to_string(), "session": ctx.session_id().map(ToString::to_string) }))
 }
 
 /// Stateless (inside the proxy's no_state range 30000..=39999).
@@ -71,7 +86,16 @@ struct Seq {
 
 #[register_event(20004)]
 async fn ordered(ctx: Context, req: Seq) -> Result<Value, Status> {
-    // Uneven handler times: without per-session ordering, replies would overtake.
+    if req.seq == 0 {
+        // Each session's first handler waits until every session's first
+        // handler is running: passes only if sessions run in parallel.
+        let rendezvous = ctx.state::<Arc<Rendezvous>>()?;
+        tokio::time::timeout(RENDEZVOUS_WAIT, rendezvous.0.wait()).await.map_err(|_| {
+            Status::internal(format!("the {PARALLEL_SESSIONS} sessions' handlers never ran at the same time"))
+        })?;
+    }
+    // Uneven handler times: without per-session ordering, replies would
+    // overtake. Pacing only; order holds whatever the times.
     tokio::time::sleep(Duration::from_millis((req.seq * 7919) % 5)).await;
     let session = ctx.require_session()?.to_string();
     counters(&ctx)?.order.lock().unwrap().push((session, req.seq));
@@ -80,7 +104,10 @@ async fn ordered(ctx: Context, req: Seq) -> Result<Value, Status> {
 
 #[register_event(999, need_return = false)]
 async fn offline(ctx: Context) -> Result<(), Status> {
-    counters(&ctx)?.offline.fetch_add(1, Ordering::SeqCst);
+    let counters = counters(&ctx)?;
+    let session = ctx.session_id().map(ToString::to_string).unwrap_or_default();
+    counters.offline_sessions.lock().unwrap().push(session);
+    counters.offline.fetch_add(1, Ordering::SeqCst);
     Ok(())
 }
 
@@ -118,6 +145,7 @@ async fn cluster(proxies: usize, services: usize) -> Cluster {
 
     let mut service_nodes = Vec::new();
     let mut service_counters = Vec::new();
+    let rendezvous = Arc::new(Rendezvous(tokio::sync::Barrier::new(PARALLEL_SESSIONS)));
     for (i, ports) in service_ports.into_iter().enumerate() {
         let rules = r#", "route": {"range": {"service": [[5001, 100000]]}}"#;
         let cfg = config(
@@ -128,9 +156,15 @@ async fn cluster(proxies: usize, services: usize) -> Cluster {
             rules,
             "",
         );
+        let mut cfg = cfg;
+        // Past the rendezvous wait (the test configs say 2 s), so a missed
+        // rendezvous answers with its own message, not a handler timeout.
+        cfg.handler_timeout = RENDEZVOUS_WAIT * 2;
         let c = Arc::new(Counters::default());
         service_counters.push(Arc::clone(&c));
-        service_nodes.push(TestNode::start_with(cfg, ports, |b| b.events(service_events()).state(c)).await);
+        let r = Arc::clone(&rendezvous);
+        service_nodes
+            .push(TestNode::start_with(cfg, ports, |b| b.events(service_events()).state(c).state(r)).await);
     }
     let mut proxy_nodes = Vec::new();
     for (i, ports) in proxy_ports.into_iter().enumerate() {
@@ -225,25 +259,43 @@ async fn a_push_reaches_only_its_client_with_two_proxies() {
     assert_eq!(cmd, 20000);
 }
 
-#[tokio::test]
-async fn disconnect_runs_the_offline_handler_once_on_each_node_that_served() {
-    let c = cluster(1, 1).await;
+/// A session served by the service and the route, then closed; its id.
+async fn served_and_closed(c: &Cluster) -> String {
     let mut client = Client::connect(&c.proxies[0].ws_url()).await;
-    client.request(20000, &json!({})).await;
+    let (_, body) = client.request(20000, &json!({})).await;
     client.request(20000, &json!({})).await;
     client.request(1000, &json!({})).await;
     client.close().await;
+    body["session"].as_str().expect("the service sees the session").to_owned()
+}
+
+/// Waits until both the service and the route heard `session` go offline.
+/// Links keep order, so every notice the proxy sent before that one (a
+/// duplicate included) has been handled by then: evidence, not a pause.
+async fn offline_heard(c: &Cluster, session: &str) {
+    let heard = |counters: &Counters| counters.offline_sessions.lock().unwrap().iter().any(|s| s == session);
     let deadline = tokio::time::Instant::now() + WAIT;
-    while c.service_counters[0].offline.load(Ordering::SeqCst) == 0
-        || c.route_counters.offline.load(Ordering::SeqCst) == 0
-    {
-        assert!(tokio::time::Instant::now() < deadline, "offline handlers did not run");
+    while !heard(&c.service_counters[0]) || !heard(&c.route_counters) {
+        assert!(tokio::time::Instant::now() < deadline, "offline handlers did not run for {session}");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    assert_eq!(c.service_counters[0].offline.load(Ordering::SeqCst), 1);
-    assert_eq!(c.route_counters.offline.load(Ordering::SeqCst), 1);
+}
+
+fn offline_sessions(counters: &Counters) -> Vec<String> {
+    counters.offline_sessions.lock().unwrap().clone()
+}
+
+#[tokio::test]
+async fn disconnect_runs_the_offline_handler_once_on_each_node_that_served() {
+    let c = cluster(1, 1).await;
+    let first = served_and_closed(&c).await;
+    offline_heard(&c, &first).await;
     assert_eq!(c.proxies[0].node.sessions(), 0, "the session is gone from the proxy");
+    // A second session's notices come after any late duplicate of the first's.
+    let marker = served_and_closed(&c).await;
+    offline_heard(&c, &marker).await;
+    assert_eq!(offline_sessions(&c.service_counters[0]), [first.clone(), marker.clone()]);
+    assert_eq!(offline_sessions(&c.route_counters), [first, marker]);
 }
 
 #[tokio::test]
@@ -254,32 +306,42 @@ async fn a_failed_websocket_handshake_creates_no_session_and_no_offline_notice()
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     raw.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
     let mut buf = Vec::new();
-    let _ = tokio::time::timeout(WAIT, raw.read_to_end(&mut buf)).await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    assert_eq!(c.service_counters[0].offline.load(Ordering::SeqCst), 0);
-    assert_eq!(c.route_counters.offline.load(Ordering::SeqCst), 0);
+    let _ = tokio::time::timeout(WAIT, raw.read_to_end(&mut buf)).await.expect("the proxy closes the socket");
+    assert_eq!(c.proxies[0].node.sessions(), 0);
+    // A real session afterwards: once its notices arrive, any notice the
+    // failed handshake caused (sent earlier, on the same links) has too.
+    let marker = served_and_closed(&c).await;
+    offline_heard(&c, &marker).await;
+    let only_marker = vec![marker];
+    assert_eq!(offline_sessions(&c.service_counters[0]), only_marker, "no notice for the failed handshake");
+    assert_eq!(offline_sessions(&c.route_counters), only_marker);
+    assert_eq!(c.service_counters[0].offline.load(Ordering::SeqCst), 1);
 }
 
 #[tokio::test]
 async fn each_session_is_handled_in_order_while_sessions_run_in_parallel() {
     let c = cluster(1, 2).await;
     let url = c.proxies[0].ws_url();
-    let tasks = (0..8).map(|_| {
-        let url = url.clone();
+    // Connected first, so the sessions' first requests arrive together.
+    let clients = futures_util::future::join_all((0..PARALLEL_SESSIONS).map(|_| Client::connect(&url))).await;
+    let tasks = clients.into_iter().map(|mut client| {
         tokio::spawn(async move {
-            let mut client = Client::connect(&url).await;
-            // Pipelined: all 40 requests go out before any reply is read.
+            // Pipelined: all 40 requests go out before any reply is read
+            // (40 frames at once: the test proxy's message limits are lifted).
             for seq in 0..40u64 {
                 client.send(20004, &json!({ "seq": seq })).await;
             }
             let mut seen = Vec::new();
             for _ in 0..40 {
                 let frame = client.recv().await.unwrap();
-                seen.push(serde_json::from_slice::<Value>(&frame.body).unwrap()["seq"].as_u64().unwrap());
+                let body = serde_json::from_slice::<Value>(&frame.body).unwrap();
+                seen.push(body["seq"].as_u64().unwrap_or_else(|| panic!("{body}")));
             }
             seen
         })
     });
+    // Each session's first handler waited for all the others' (the
+    // rendezvous): a reply to seq 0 means the sessions ran in parallel.
     for result in futures_util::future::join_all(tasks).await {
         assert_eq!(result.unwrap(), (0..40).collect::<Vec<_>>());
     }
@@ -290,7 +352,7 @@ async fn each_session_is_handled_in_order_while_sessions_run_in_parallel() {
             by_session.entry(session.clone()).or_default().push(*seq);
         }
     }
-    assert_eq!(by_session.len(), 8);
+    assert_eq!(by_session.len(), PARALLEL_SESSIONS);
     for seqs in by_session.values() {
         assert_eq!(seqs, &(0..40).collect::<Vec<_>>());
     }
@@ -350,10 +412,13 @@ async fn a_silent_client_is_dropped_after_the_idle_timeout() {
     let ports = Ports::bind().await;
     let cfg = config_idle("idle", "proxy", &ports, &[], "", "", 0.3);
     let proxy = TestNode::start(cfg, ports, EventTable::new()).await;
-    let mut client = Client::connect(&proxy.ws_url()).await;
+    // Taken before connecting: the proxy's idle clock cannot start earlier,
+    // and timers never fire early, so this bound holds on any machine.
     let started = tokio::time::Instant::now();
+    let mut client = Client::connect(&proxy.ws_url()).await;
     assert_eq!(client.close_code().await, Some(1000));
-    assert!(started.elapsed() >= Duration::from_millis(250));
+    assert!(started.elapsed() >= Duration::from_millis(300), "not before the idle timeout");
+    assert_eq!(raw::limit_hits(&proxy, "idle_timeout"), 1.0, "closed by the idle timeout");
     let deadline = tokio::time::Instant::now() + WAIT;
     while proxy.node.sessions() != 0 {
         assert!(tokio::time::Instant::now() < deadline);

@@ -10,7 +10,7 @@
 mod support;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -80,31 +80,42 @@ async fn proxy(limit_overrides: &str) -> TestNode {
 }
 
 /// A well-behaved client that sends one echo request every 50 ms until
-/// stopped, asserting each is answered; returns how many were.
-fn bystander(url: String) -> (Arc<AtomicBool>, JoinHandle<usize>) {
+/// stopped, asserting each is answered, and one more once stopped (so it
+/// is served after whatever came before the stop); returns how many were.
+/// `served` counts as it goes. One request per 50 ms at most stays within
+/// the `message_rate` of 20/s set here however fast the machine is: the
+/// bucket refills a token per 50 ms.
+fn bystander(url: String) -> (Arc<AtomicBool>, Arc<AtomicUsize>, JoinHandle<usize>) {
     let stop = Arc::new(AtomicBool::new(false));
-    let flag = Arc::clone(&stop);
+    let served = Arc::new(AtomicUsize::new(0));
+    let (flag, count) = (Arc::clone(&stop), Arc::clone(&served));
     let task = tokio::spawn(async move {
         let mut client = Client::connect(&url).await;
         let mut served = 0;
-        while !flag.load(Ordering::Relaxed) {
+        loop {
+            let last = flag.load(Ordering::SeqCst);
             let (command, body) = client.request(ECHO, &json!({ "n": served })).await;
             assert_eq!((command, body), (ECHO, json!({ "n": served })), "the bystander is served");
             served += 1;
+            count.store(served, Ordering::SeqCst);
+            if last {
+                return served;
+            }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        served
     });
-    (stop, task)
+    (stop, served, task)
 }
 
-/// Runs `attack` while a bystander is served, and checks it was.
+/// Runs `attack` while a bystander, connected and served before it starts,
+/// stays connected; checks the bystander is served after it too.
 async fn under_attack<F: std::future::Future<Output = ()>>(node: &TestNode, attack: F) {
-    let (stop, bystander) = bystander(node.ws_url());
+    let (stop, served, bystander) = bystander(node.ws_url());
+    eventually("the bystander is served", || served.load(Ordering::SeqCst) >= 1).await;
     attack.await;
-    stop.store(true, Ordering::Relaxed);
+    stop.store(true, Ordering::SeqCst);
     let served = tokio::time::timeout(WAIT, bystander).await.expect("the bystander ends").expect("no panic");
-    assert!(served > 0, "the bystander was served during the attack");
+    assert!(served >= 2, "the bystander was served before and after the attack");
 }
 
 #[tokio::test]
@@ -209,11 +220,13 @@ async fn a_flood_of_messages_gets_429_then_is_closed_with_1008() {
     let url = node.ws_url();
     under_attack(&node, async {
         let mut ws = RawWs::connect(&url).await;
+        // Queued, then flushed at once: the proxy gets them as fast as it
+        // reads, not as fast as this client writes, so the refill (a token
+        // per 50 ms) never breaks the run of refusals, even on a slow machine.
         for i in 0..500 {
-            if !ws.send_frame(ECHO, &json!({ "i": i })).await {
-                break;
-            }
+            ws.feed_frame(ECHO, &json!({ "i": i })).await;
         }
+        ws.flush().await;
         let (frames, ending) = ws.drain().await;
         assert_eq!(ending, Ending::Closed(1008));
         let refusal = frames.iter().find(|f| code_of(f) == Some(429)).expect("a 429 error frame");
@@ -278,7 +291,7 @@ async fn silent_clients_are_closed_at_the_idle_and_handshake_timeouts() {
 #[tokio::test]
 async fn connections_per_source_ip_are_capped_and_freed_on_close() {
     let node = proxy(r#", "max_connections_per_ip": 3"#).await;
-    let (stop, bystander) = bystander(node.ws_url());
+    let (stop, _, bystander) = bystander(node.ws_url());
     let url = node.ws_url();
     let mut held = Vec::new();
     // The bystander holds the first place.

@@ -11,7 +11,6 @@ mod ops_support;
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use espoir::{
     ConfigError, MongoTarget, Shutdown, TransferError, open_node_config, pull_configs, push_configs,
@@ -49,6 +48,11 @@ async fn push_service(mongo: &Mongo, name: &str, watch: bool) -> Ports {
 
 async fn start(path: &Path, ports: Ports) -> TestNode {
     let opened = open_node_config(path).await.expect("config from MongoDB");
+    start_opened(opened, ports).await
+}
+
+/// Starts a node from a config already read from MongoDB.
+async fn start_opened(opened: espoir::OpenedConfig, ports: Ports) -> TestNode {
     assert!(opened.fallback.is_none());
     let shutdown = Shutdown::new();
     let node = opened
@@ -64,6 +68,11 @@ async fn start(path: &Path, ports: Ports) -> TestNode {
 
 async fn nodes(mongo: &Mongo) -> mongodb::Collection<Document> {
     mongo.database("espoir").await.collection("nodes")
+}
+
+/// How many reloads of `node` ended with `result` (`applied`, `unchanged`...).
+fn reloads(node: &TestNode, result: &str) -> f64 {
+    support::raw::metric(node, &format!(r#"espoir_config_reloads_total{{result="{result}"}}"#))
 }
 
 /// Adds a `remote_ports` entry to the stored document.
@@ -138,11 +147,19 @@ async fn config_push_refuses_an_invalid_folder_and_pull_writes_it_back() {
 async fn a_watching_node_follows_its_document_through_the_change_stream() {
     let Some(mongo) = Mongo::start().await else { return };
     let ports = push_service(&mongo, "svc_watch", true).await;
-    let node = start(&bootstrap(&temp_dir(), "svc_watch", &mongo.uri(), ""), ports).await;
-    // Let the change stream open before editing.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    let opened = open_node_config(&bootstrap(&temp_dir(), "svc_watch", &mongo.uri(), ""))
+        .await
+        .expect("config from MongoDB");
+    // Edited after the node read its document and before its change stream
+    // exists: the stream's opening re-read picks it up.
     add_peer(&mongo, "svc_watch", 1).await;
-    wait_for("the edit applied without an HTTP call", || async { node.node.peers().len() == 1 }).await;
+    let node = start_opened(opened, ports).await;
+    wait_for("the edit made before the stream opened applied", || async { node.node.peers().len() == 1 })
+        .await;
+    // That re-read came after the stream opened, so this edit is seen by it.
+    add_peer(&mongo, "svc_watch", 2).await;
+    wait_for("the edit applied without an HTTP call", || async { node.node.peers().len() == 2 }).await;
+    assert_eq!(reloads(&node, "applied"), 2.0);
     node.stop().await;
 }
 
@@ -176,7 +193,8 @@ async fn a_running_node_outlives_a_mongodb_restart_and_then_applies_changes() {
     let Some(mut mongo) = Mongo::start().await else { return };
     let ports = push_service(&mongo, "svc_restart", true).await;
     let node = start(&bootstrap(&temp_dir(), "svc_restart", &mongo.uri(), ""), ports).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // The change stream is open once its opening re-read is counted.
+    wait_for("the change stream opens", || async { reloads(&node, "unchanged") == 1.0 }).await;
 
     mongo.stop();
     // MongoDB gone: the node keeps serving and keeps its config; a reload

@@ -139,11 +139,11 @@ async fn a_drain_past_its_grace_period_still_stops_the_node() {
         admin(service, "GET", "/nodes").await.1["node"]["in_flight"] == 1
     })
     .await;
-    let started = tokio::time::Instant::now();
     assert!(!service.node.drain(Duration::from_millis(200)).await, "reports that work was cut short");
-    assert!(
-        started.elapsed() < Duration::from_secs(3),
-        "stopped at the grace period, not when the work ended"
-    );
     tokio::time::timeout(WAIT, service.node.stopped()).await.expect("stopped");
+    // Stopped at the grace period, not when the work ended: the request is
+    // answered as lost, never with the 4 s handler's own answer.
+    let frame = client.recv().await.expect("the cut request is answered");
+    let body: serde_json::Value = serde_json::from_slice(&frame.body).unwrap();
+    assert_eq!((frame.command, body["code"].as_u64()), (20005, Some(503)), "{body}");
 }

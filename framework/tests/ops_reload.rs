@@ -86,6 +86,9 @@ fn route_text((route_rpc, proxy_rpc, _): (u16, u16, u16), services: &[u16]) -> S
 }
 
 /// Clients sending stateless requests until stopped; counts failures.
+/// Each sends as fast as the machine goes: the proxy has
+/// `support::TRAFFIC_LIMITS` (the default `websocket.limits.message_rate`
+/// of 50/s, burst 100, would answer a fast machine's loop with 429s).
 struct Traffic {
     stop: Arc<AtomicBool>,
     ok: Arc<AtomicUsize>,
@@ -257,9 +260,13 @@ async fn a_watched_file_is_applied_by_itself() {
         c.route.node.endpoint().link(c.services[1].node.id()).is_some()
     })
     .await;
-    // An invalid edit is not applied; the links stay.
+    // An invalid edit is not applied; the links stay. The watcher counts
+    // it once it has read it (twice, the debounce): then it has decided.
     write(&c.route_file, "{ half saved");
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    wait_for("the watcher reports the invalid edit", || async {
+        support::raw::metric(&c.route, r#"espoir_config_reloads_total{result="invalid"}"#) == 1.0
+    })
+    .await;
     assert!(c.route.node.endpoint().link(c.services[1].node.id()).is_some());
     c.edit_route(&[0]);
     wait_for("the watcher drops the removed service", || async {

@@ -14,24 +14,30 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use espoir::{
-    Context, EndpointConfig, Envelope, Incoming, Kind, Link, NodeConfig, NodeId, NodeType, PROTOCOL_VERSION,
-    PeerSpec, RpcEndpoint, Shutdown, Status, Token, events, register_event,
+    CallError, Context, EndpointConfig, Envelope, Incoming, Kind, Link, NodeConfig, NodeId, NodeType,
+    PROTOCOL_VERSION, PeerSpec, RpcEndpoint, SendError, Shutdown, Status, Token, events, register_event,
 };
 use ops_support::{text, wait_for};
 use serde_json::{Value, json};
 use support::{Client, Ports, TOKEN, TestNode};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::mpsc;
+use tokio::sync::{Semaphore, mpsc};
 
 const WHOAMI: i32 = 20100;
 const SLOW: i32 = 20101;
 const PUSHED: i32 = 50100;
 
 /// How many times the service ran a handler: a refused peer must never
-/// make it move.
-#[derive(Clone, Default)]
-struct Ran(Arc<AtomicU64>);
+/// make it move. And the gate `slow` waits at, opened by the test.
+#[derive(Clone)]
+struct Ran(Arc<AtomicU64>, Arc<Semaphore>);
+
+impl Default for Ran {
+    fn default() -> Self {
+        Ran(Arc::default(), Arc::new(Semaphore::new(0)))
+    }
+}
 
 #[register_event(20100)]
 async fn whoami(ctx: Context, _req: Value) -> Result<Value, Status> {
@@ -41,8 +47,10 @@ async fn whoami(ctx: Context, _req: Value) -> Result<Value, Status> {
 
 #[register_event(20101)]
 async fn slow(ctx: Context, _req: Value) -> Result<Value, Status> {
-    ctx.state::<Ran>()?.0.fetch_add(1, Ordering::SeqCst);
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    let ran = ctx.state::<Ran>()?;
+    ran.0.fetch_add(1, Ordering::SeqCst);
+    // Answers only once the test has seen every forgery handled.
+    ran.1.acquire().await.map_err(|_| Status::internal("gate closed"))?.forget();
     Ok(json!({ "real": true }))
 }
 
@@ -158,16 +166,17 @@ async fn a_peer_without_the_token_gets_a_connection_and_nothing_else() {
     let shutdown = Shutdown::new();
     let (outsider, _inbound) = intruder("not-the-cluster-token-0123456789", &shutdown).await;
     let peer = outsider.connect(spec(&c.proxy, "not-the-cluster-token-0123456789"));
-    assert!(peer.wait_up(Duration::from_millis(800)).await.is_none(), "no link without the token");
     // The dialer checks the proxy's proof first and hangs up, so the proxy
     // sees an unfinished handshake; a dialer that sends a wrong proof is
-    // counted as an auth failure (transport_link.rs covers both).
+    // counted as an auth failure (transport_link.rs covers both). Once the
+    // attempt is counted it is over: then neither end has a link.
     wait_for("the wrong token is counted", || async {
         metric(&c.proxy, "espoir_rpc_handshake_failures_total")
             + metric(&c.proxy, "espoir_rpc_auth_failures_total")
             >= 2
     })
     .await;
+    assert!(peer.link().is_none(), "no link without the token");
     assert!(c.proxy.node.endpoint().link(outsider.node_id()).is_none());
     assert_eq!(c.ran.0.load(Ordering::SeqCst), 0, "no frame of theirs was dispatched");
     shutdown.finish(Duration::from_secs(1)).await;
@@ -214,6 +223,7 @@ async fn a_peer_with_the_token_cannot_answer_a_call_a_client_waits_on() {
     wait_for("the slow call is running", || async { c.ran.0.load(Ordering::SeqCst) == 2 }).await;
     // Spray answers over the low request ids a counter would have used, in
     // the insider's own name and in the service's.
+    let mut sent = 0u64;
     for request_id in 1..=2000u64 {
         for source in [insider.node_id().as_str(), c.service.node.id().as_str()] {
             let answer = Envelope {
@@ -228,12 +238,37 @@ async fn a_peer_with_the_token_cannot_answer_a_call_a_client_waits_on() {
                 ..Envelope::default()
             };
             // A full queue only means fewer attempts; keep spraying.
-            let _ = link.send(answer);
+            sent += u64::from(link.send(answer).is_ok());
         }
         if request_id % 200 == 0 {
             tokio::task::yield_now().await;
         }
     }
+    // The link keeps order: once a marker sent after the spray is back, the
+    // proxy has handled every forgery, all while the real call waited.
+    // (Command 1 is routed nowhere: the proxy answers it itself.)
+    let marker = Envelope {
+        version: PROTOCOL_VERSION,
+        kind: Kind::Request as i32,
+        command: 1,
+        source: insider.node_id().to_string(),
+        to: c.proxy.node.id().to_string(),
+        ..Envelope::default()
+    };
+    let deadline = tokio::time::Instant::now() + support::WAIT;
+    loop {
+        match insider.call(&link, marker.clone(), support::WAIT).await {
+            Ok(_) => break,
+            // The spray may still fill the queue: wait for room.
+            Err(CallError::Send(SendError::QueueFull)) if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            Err(err) => panic!("the proxy answers the marker: {err}"),
+        }
+    }
+    assert!(sent > 0, "some forgeries went out");
+    assert_eq!(c.ran.0.load(Ordering::SeqCst), 2, "no forgery ran a handler");
+    c.ran.1.add_permits(1);
     let frame = victim.recv().await.expect("the real answer");
     let body: Value = serde_json::from_slice(&frame.body).unwrap();
     assert_eq!((frame.command, body), (SLOW, json!({ "real": true })));

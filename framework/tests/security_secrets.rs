@@ -49,6 +49,12 @@ fn with_tokens(text: &str, rpc: &str, admin: &str) -> String {
     text.replacen(TOKEN, admin, 1).replace(TOKEN, rpc)
 }
 
+/// Handshakes a node refused or gave up on, whichever side noticed.
+fn handshake_failures(node: &support::TestNode) -> f64 {
+    support::raw::metric(node, "espoir_rpc_auth_failures_total")
+        + support::raw::metric(node, "espoir_rpc_handshake_failures_total")
+}
+
 fn assert_no_secret(what: &str, haystack: &str) {
     for secret in [TOKEN, HTTP_TOKEN, NEW_RPC_TOKEN, NEW_HTTP_TOKEN] {
         assert!(!haystack.contains(secret), "{what} contains the secret {secret:?}:\n{haystack}");
@@ -125,7 +131,8 @@ async fn every_admin_endpoint_refuses_missing_or_wrong_tokens_and_no_token_is_ev
         reconnect: Duration::from_millis(50),
         max_backoff: Duration::from_millis(100),
     });
-    assert!(peer.wait_up(Duration::from_millis(500)).await.is_none());
+    wait_for("the wrong token is refused", || async { handshake_failures(&proxy) >= 1.0 }).await;
+    assert!(peer.link().is_none(), "no link without the token");
     shutdown.finish(Duration::from_secs(1)).await;
 
     // An invalid reload (the new token is too short) and a valid one that
@@ -134,16 +141,18 @@ async fn every_admin_endpoint_refuses_missing_or_wrong_tokens_and_no_token_is_ev
     write(&proxy_file, &with_tokens(&proxy_text, "short", NEW_HTTP_TOKEN));
     assert!(proxy.node.reload().await.is_err(), "a too-short token is refused");
     write(&proxy_file, &with_tokens(&proxy_text, NEW_RPC_TOKEN, NEW_HTTP_TOKEN));
+    let before = (handshake_failures(&proxy), handshake_failures(&service));
     let report = proxy.node.reload().await.expect("a valid reload");
     tracing::info!(?report, "reloaded");
     // The node's own tokens are read at start (listed as needing a
     // restart); the peer's token in `remote_ports` is applied by redialing.
     let (status, metrics) = http(addr, "GET", "/metrics", Some(&format!("Bearer {HTTP_TOKEN}"))).await;
     assert_eq!(status, 200, "the admin token in force still works");
-    wait_for("the rotated link fails its handshakes", || async {
-        let text = proxy.node.metrics_text();
-        !text.contains("espoir_rpc_auth_failures_total 0")
-            || !text.contains("espoir_rpc_handshake_failures_total 0")
+    // Both ends count the failure, each in the same step as its log line
+    // (no await between them on this one-thread runtime): once both counts
+    // move, both ends' lines about the rotated link are in the capture.
+    wait_for("the rotated link fails its handshakes on both ends", || async {
+        handshake_failures(&proxy) > before.0 && handshake_failures(&service) > before.1
     })
     .await;
 
@@ -153,7 +162,6 @@ async fn every_admin_endpoint_refuses_missing_or_wrong_tokens_and_no_token_is_ev
     assert_no_secret("metrics_text", &proxy.node.metrics_text());
     assert_no_secret("the service's metrics", &service.node.metrics_text());
 
-    tokio::time::sleep(Duration::from_millis(200)).await;
     let logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
     // The capture saw the run: refusals, handshakes and the reload.
     for expected in ["admin request refused", "handshake", "reload"] {

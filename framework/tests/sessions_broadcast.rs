@@ -32,6 +32,9 @@ const MEMBERS: usize = 10_000;
 const GROUP: &str = "quotes";
 /// Generous: connecting 10 000 websockets on a loaded 2-core debug build.
 const SWARM_WAIT: Duration = Duration::from_secs(300);
+/// How often each member sends a heartbeat: well within the proxies'
+/// 30 s idle timeout.
+const HEARTBEAT: Duration = Duration::from_secs(10);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broadcast_to_10000_members_on_two_proxies_costs_two_messages_and_reaches_each_once() {
@@ -101,36 +104,63 @@ async fn swarm_child() {
     let received = Arc::new(AtomicUsize::new(0));
     let duplicates = Arc::new(AtomicUsize::new(0));
     let ended = Arc::new(AtomicUsize::new(0));
+    // Members whose connection failed or ended: the run cannot succeed.
+    let lost = Arc::new(AtomicUsize::new(0));
     let (stop_tx, stop_rx) = watch::channel(false);
     let connecting = Arc::new(Semaphore::new(200));
     let mut tasks = Vec::with_capacity(members);
     for n in 0..members {
         let url = urls[n % urls.len()].clone();
-        let (group, joined, received, duplicates, ended) = (
+        let (group, joined, received, duplicates, ended, lost) = (
             group.clone(),
             Arc::clone(&joined),
             Arc::clone(&received),
             Arc::clone(&duplicates),
             Arc::clone(&ended),
+            Arc::clone(&lost),
         );
         let (connecting, mut stop) = (Arc::clone(&connecting), stop_rx.clone());
         tasks.push(tokio::spawn(async move {
             // Held until joined: at most 200 members are connecting at once.
             let mut permit = Some(connecting.acquire_owned().await.unwrap());
             let config = WebSocketConfig::default().read_buffer_size(4096).write_buffer_size(0);
-            let (mut ws, _) = tokio_tungstenite::connect_async_with_config(url.as_str(), Some(config), true)
-                .await
-                .expect("member connects");
+            let Ok((mut ws, _)) =
+                tokio_tungstenite::connect_async_with_config(url.as_str(), Some(config), true).await
+            else {
+                lost.fetch_add(1, Ordering::SeqCst);
+                return;
+            };
             let join = ClientFrame::new(JOIN, json!({ "group": group }).to_string()).encode(1 << 20).unwrap();
             ws.send(Message::Binary(join)).await.unwrap();
+            // Heartbeats, as real clients send them: connecting every
+            // member can take longer than the proxies' idle timeout (30 s)
+            // on a starved machine, and a member dropped for silence would
+            // miss the broadcast.
+            let heartbeat = ClientFrame::new(10000, "{}").encode(1 << 20).unwrap();
+            let mut beat = tokio::time::interval(HEARTBEAT);
+            beat.reset();
             let mut seen = 0;
             loop {
                 let msg = tokio::select! {
                     msg = ws.next() => msg,
-                    _ = stop.wait_for(|s| *s) => return,
+                    _ = beat.tick() => {
+                        if ws.send(Message::Binary(heartbeat.clone())).await.is_err() {
+                            lost.fetch_add(1, Ordering::SeqCst);
+                            return;
+                        }
+                        continue;
+                    }
+                    // The guard `wait_for` returns is not Send: drop it here.
+                    _ = async { stop.wait_for(|s| *s).await.is_ok() } => return,
                 };
-
-                let Some(Ok(Message::Binary(data))) = msg else { continue };
+                let data = match msg {
+                    Some(Ok(Message::Binary(data))) => data,
+                    Some(Ok(_)) => continue,
+                    None | Some(Err(_)) => {
+                        lost.fetch_add(1, Ordering::SeqCst);
+                        return;
+                    }
+                };
                 let command = i32::from_le_bytes(data[4..8].try_into().unwrap());
                 if command == JOIN {
                     joined.fetch_add(1, Ordering::SeqCst);
@@ -148,11 +178,11 @@ async fn swarm_child() {
             }
         }));
     }
-    wait_for(&joined, members).await;
+    wait_for(&joined, members, &lost).await;
     println!("SWARM ready {members}");
-    wait_for(&received, members).await;
+    wait_for(&received, members, &lost).await;
     println!("SWARM received {}", received.load(Ordering::SeqCst));
-    wait_for(&ended, members).await;
+    wait_for(&ended, members, &lost).await;
     println!(
         "SWARM done received={} duplicates={}",
         received.load(Ordering::SeqCst),
@@ -164,9 +194,12 @@ async fn swarm_child() {
     }
 }
 
-async fn wait_for(counter: &AtomicUsize, target: usize) {
+/// Waits until `counter` reaches `target`; fails at once if a member lost
+/// its connection, as it then never will.
+async fn wait_for(counter: &AtomicUsize, target: usize, lost: &AtomicUsize) {
     let deadline = tokio::time::Instant::now() + SWARM_WAIT;
     while counter.load(Ordering::SeqCst) < target {
+        assert_eq!(lost.load(Ordering::SeqCst), 0, "members lost their connection");
         assert!(
             tokio::time::Instant::now() < deadline,
             "only {} of {target}",

@@ -7,7 +7,9 @@ use std::time::Duration;
 use common::*;
 use espoir::{CallError, NodeType};
 
-const UP: Duration = Duration::from_secs(5);
+/// A bound on waits for something that should happen; generous, and still
+/// far below the 60 s deadline the first test's call must not wait for.
+const UP: Duration = Duration::from_secs(30);
 
 #[tokio::test]
 async fn a_call_fails_as_soon_as_its_link_is_lost() {
@@ -23,12 +25,11 @@ async fn a_call_fails_as_soon_as_its_link_is_lost() {
         endpoint.call(&link, request(b"never answered"), Duration::from_secs(60)).await
     });
     assert!(eventually(UP, || async { client.endpoint.pending_calls() == 1 }).await);
-    let started = tokio::time::Instant::now();
     server.shutdown.trigger();
     let result =
         tokio::time::timeout(UP, call).await.expect("the call ends long before its deadline").unwrap();
+    // Ended by the link, not by a clock: a deadline would say `Timeout`.
     assert_eq!(result.unwrap_err(), CallError::LinkLost);
-    assert!(started.elapsed() < UP);
     assert_eq!(client.endpoint.pending_calls(), 0);
 }
 

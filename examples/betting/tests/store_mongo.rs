@@ -86,8 +86,9 @@ async fn assert_stake_totals(mongo: &espoir_testkit::Mongo, database: &str) {
     }
 }
 
-/// 1,000 bets from one user, spread over two nodes at once, never take
-/// the balance below zero; every accepted stake is in the orders and the
+/// 1,000 bets from one user, spread over two nodes and racing each other
+/// (`store_suite::BETS_IN_FLIGHT` at a time), never take the balance below
+/// zero; every accepted stake is in the orders and the
 /// match's totals.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn bets_from_two_nodes_never_overdraw() {

@@ -14,7 +14,9 @@
 //!   members that are gone from every list and whose link is down. Nodes
 //!   that would only send each other answers stay linked through the route,
 //!   so a route sees the answers to what it relays (see `relay.rs`). A route that restarts sends a fresh
-//!   list once nodes redial it; links that are up are kept meanwhile.
+//!   list once nodes redial it; links that are up are kept meanwhile. A
+//!   route's list is dropped when its link is lost while another route is
+//!   linked: the live routes' lists are the current ones.
 //! * Draining members, and members a route's config no longer lists
 //!   (evicted by a reload), are left out of balancing and new pins
 //!   everywhere; their links stay up for the work already in flight.
@@ -178,7 +180,31 @@ pub(crate) fn link_down(shared: &NodeShared, link: &Link) {
         }
     }
     if shared.node_type != NodeType::Route {
+        forget_lost_route(shared, link);
         sync_learned(shared);
+    }
+}
+
+/// The last link to a route closed. While another route is linked, its
+/// list is current and the lost route's last list is not: kept, it would
+/// list members that left since (dialed forever), or keep a restarted
+/// member marked draining. With no route left, the last lists are all
+/// there is, and are kept until a route is back.
+fn forget_lost_route(shared: &NodeShared, link: &Link) {
+    let lost = link.peer_id();
+    let another_route = || {
+        shared
+            .endpoint
+            .links()
+            .iter()
+            .any(|l| l.peer_type() == NodeType::Route && l.peer_id() != lost && !l.is_closed())
+    };
+    if link.peer_type() == NodeType::Route
+        && another_route()
+        && lock(&shared.members.views).remove(lost).is_some()
+    {
+        tracing::info!(route = %lost, "route lost; following the member lists of the routes still linked");
+        shared.members.refresh_excluded();
     }
 }
 

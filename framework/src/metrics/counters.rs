@@ -143,7 +143,7 @@ impl NodeMetrics {
         registry.register("client_connections", "Client websocket sessions opened", clients_accepted.clone());
         registry.register(
             "client_connections_refused",
-            "Client connections refused at websocket.max_connections or while draining",
+            "Client connections refused at websocket.max_connections",
             clients_refused.clone(),
         );
         registry.register(

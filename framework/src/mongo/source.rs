@@ -118,13 +118,13 @@ impl MongoSource {
     }
 
     /// Follows the node's document until shutdown: one signal per change,
-    /// and one after every reconnection, since changes made while the
-    /// stream was down were not seen. Reconnects forever with backoff.
+    /// and one each time the stream opens, the first time included, since
+    /// changes made before it opened (while the node started, or while the
+    /// stream was down) were not seen. Reconnects forever with backoff.
     async fn follow(self, tx: mpsc::Sender<()>, shutdown: Shutdown) {
         let node = self.inner.settings.node.clone();
         let pipeline = vec![doc! { "$match": { "documentKey._id": &node } }];
         let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(10));
-        let mut first = true;
         let collection = self.collection();
         loop {
             let opened = tokio::select! {
@@ -134,11 +134,8 @@ impl MongoSource {
             match opened {
                 Ok(mut stream) => {
                     backoff.reset();
-                    if !first {
-                        tracing::info!(store = %self.inner.settings.store(), "config change stream back; re-reading");
-                        let _ = tx.try_send(());
-                    }
-                    first = false;
+                    tracing::info!(store = %self.inner.settings.store(), "config change stream open; re-reading");
+                    let _ = tx.try_send(());
                     loop {
                         let event = tokio::select! {
                             () = shutdown.cancelled() => return,
@@ -159,7 +156,6 @@ impl MongoSource {
                     }
                 }
                 Err(e) => {
-                    first = false;
                     tracing::warn!(store = %self.inner.settings.store(), error = error_kind(&e),
                         "cannot open the config change stream; retrying");
                 }

@@ -23,8 +23,8 @@ pub struct Addresses {
 
 /// A started node.
 pub struct RunningNode {
-    shared: Arc<NodeShared>,
-    addrs: Addresses,
+    pub(super) shared: Arc<NodeShared>,
+    pub(super) addrs: Addresses,
 }
 
 impl std::fmt::Debug for RunningNode {

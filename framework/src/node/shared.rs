@@ -18,7 +18,7 @@ use crate::limits::Inflight;
 use crate::metrics::{NodeMetrics, Via};
 use crate::proto::{Envelope, Kind, NodeType, Pin};
 use crate::reload::ConfigSource;
-use crate::routing::{Hop, RouteTable, StateTable, Target, next_hops};
+use crate::routing::{Hop, RouteTable, StateTable, Target, next_hops, rendezvous};
 use crate::session::{LoginClock, SessionStats};
 use crate::sessions::Sessions;
 use crate::shutdown::Shutdown;
@@ -155,6 +155,11 @@ impl NodeShared {
 
     /// The link towards node `dest`: direct when linked, else through a
     /// route (routes only relay; they never relay to a route they cannot reach).
+    ///
+    /// Every message to `dest` takes the same route while the set of routes
+    /// stays the same ([`rendezvous`] hashing of `dest` over the routes):
+    /// a handler's pushes and its reply then travel one path and keep their
+    /// order, which messages spread over two routes would not.
     pub(crate) fn link_for_node(&self, dest: &NodeId) -> Option<Link> {
         if let Some(link) = self.endpoint.link(dest) {
             return Some(link);
@@ -162,7 +167,17 @@ impl NodeShared {
         if self.node_type == NodeType::Route {
             return None;
         }
-        self.endpoint.pick(NodeType::Route, self.next_seed())
+        self.route_for(dest)
+    }
+
+    /// The route that messages about `key` take: the same one while the
+    /// set of linked routes stays the same ([`rendezvous`] hashing).
+    pub(crate) fn route_for(&self, key: &NodeId) -> Option<Link> {
+        let links = self.endpoint.links();
+        let routes = links.iter().filter(|l| l.peer_type() == NodeType::Route && !l.is_closed());
+        let route = rendezvous(key.as_str(), routes.map(|l| l.peer_id().as_str()))?;
+        let route = NodeId::parse(route).ok()?;
+        self.endpoint.link(&route)
     }
 
     /// Sends an envelope addressed (`to`) to `dest`.

@@ -11,6 +11,6 @@
 mod policy;
 mod table;
 
-pub(crate) use policy::{Hop, next_hops, worth_another_node};
+pub(crate) use policy::{Hop, next_hops, rendezvous, worth_another_node};
 pub use table::{RangeRef, RouteTable, StateTable, TableError, Target};
 pub(crate) use table::{route_conflicts, state_conflicts};

@@ -1,5 +1,6 @@
 //! Routing policy as pure decisions: where a message goes next from a node,
-//! given its pins, and whether a refused request is worth a second node.
+//! given its pins; which of several equal paths a key always takes; and
+//! whether a refused request is worth a second node.
 //! The node (`NodeShared::link_for_type`) turns these into links; nothing
 //! here knows about sockets, so the policy is unit-tested on plain data.
 
@@ -46,6 +47,26 @@ pub(crate) fn next_hops(here: NodeType, target: NodeType, pins: &[Pin]) -> Vec<H
 /// off.
 pub(crate) fn worth_another_node(not_run: bool, status: Code, stateless: bool) -> bool {
     not_run && (status == Code::UNAVAILABLE || (status == Code::OVERLOADED && stateless))
+}
+
+/// The one of `candidates` that `key` goes to: rendezvous (highest random
+/// weight) hashing, so that every node that sees the same candidates picks
+/// the same one whatever their order, and losing a candidate moves only
+/// the keys it had. Used wherever messages for one key must take one path:
+/// a destination's route (its pushes and reply keep their order), a user's
+/// login authority.
+pub(crate) fn rendezvous<'a, I>(key: &str, candidates: I) -> Option<&'a str>
+where
+    I: IntoIterator<Item = &'a str>,
+{
+    candidates.into_iter().max_by_key(|node| (fnv1a(key, node), *node))
+}
+
+/// FNV-1a over `key`, a separator and `node`: stable across processes,
+/// builds and versions, which `std`'s hasher does not promise.
+fn fnv1a(key: &str, node: &str) -> u64 {
+    let bytes = key.bytes().chain([0xff]).chain(node.bytes());
+    bytes.fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
 }
 
 #[cfg(test)]

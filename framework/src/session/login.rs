@@ -89,21 +89,13 @@ pub(crate) fn now_micros() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
 }
 
-/// The authority for `uid` among `candidates`: rendezvous hashing, so that
-/// nodes that see the same candidates pick the same one whatever their
-/// order, and losing a candidate moves only the users it had.
+/// The authority for `uid` among `candidates`: see
+/// [`rendezvous`](crate::routing::rendezvous).
 pub(crate) fn authority<'a, I>(uid: &str, candidates: I) -> Option<&'a str>
 where
     I: IntoIterator<Item = &'a str>,
 {
-    candidates.into_iter().max_by_key(|node| (fnv1a(uid, node), *node))
-}
-
-/// FNV-1a over `uid`, a separator and `node`: stable across processes,
-/// builds and versions, which `std`'s hasher does not promise.
-fn fnv1a(uid: &str, node: &str) -> u64 {
-    let bytes = uid.bytes().chain([0xff]).chain(node.bytes());
-    bytes.fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+    crate::routing::rendezvous(uid, candidates)
 }
 
 #[cfg(test)]

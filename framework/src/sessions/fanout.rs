@@ -15,7 +15,9 @@ pub(crate) fn fan_out(shared: &NodeShared, env: Envelope) -> Result<(), Status> 
         relay_to_proxies(shared, env);
         return Ok(());
     }
-    if let Some(route) = shared.endpoint.pick(NodeType::Route, shared.next_seed()) {
+    // One route for all of this node's fan-outs (not round-robin): two
+    // broadcasts then reach every member in the order they were sent.
+    if let Some(route) = shared.route_for(&shared.id) {
         route.send(env).map_err(Status::from)?;
         SessionStats::bump(&shared.session_stats.fanouts_sent);
         return Ok(());

@@ -26,6 +26,12 @@ use mongodb::{Client, Database};
 /// How long mongod gets to start and elect itself primary; generous,
 /// because CI machines are small and busy.
 const READY_WITHIN: Duration = Duration::from_secs(60);
+/// How long [`Mongo::client`] waits to reach the server.
+const CLIENT_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long [`Mongo::stop`] lets mongod shut down cleanly before killing
+/// it; generous for the same reason (a kill would make the restart a crash
+/// recovery, which is not what the tests that stop it mean to test).
+const STOP_WITHIN: Duration = Duration::from_secs(60);
 
 /// A running `mongod`, killed on drop.
 #[derive(Debug)]
@@ -106,11 +112,13 @@ impl Mongo {
         self.port
     }
 
-    /// A client connected to it, with short timeouts.
+    /// A client connected to it. Its timeouts only run out when mongod is
+    /// gone, so they are generous: a busy CI machine can stall a healthy
+    /// mongod for seconds.
     pub async fn client(&self) -> Client {
         let mut options = ClientOptions::parse(self.uri()).await.expect("valid uri");
-        options.server_selection_timeout = Some(Duration::from_secs(5));
-        options.connect_timeout = Some(Duration::from_secs(5));
+        options.server_selection_timeout = Some(CLIENT_TIMEOUT);
+        options.connect_timeout = Some(CLIENT_TIMEOUT);
         Client::with_options(options).expect("client")
     }
 
@@ -165,7 +173,8 @@ impl Mongo {
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
-            for _ in 0..200 {
+            let deadline = std::time::Instant::now() + STOP_WITHIN;
+            while std::time::Instant::now() < deadline {
                 if matches!(child.try_wait(), Ok(Some(_))) {
                     return;
                 }

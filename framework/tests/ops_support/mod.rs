@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::support::{Ports, TOKEN, TestNode, WAIT};
+use crate::support::{Ports, TOKEN, TRAFFIC_LIMITS, TestNode, WAIT};
 
 /// Stateful: sticks to one service per session.
 #[register_event(20000)]
@@ -64,11 +64,13 @@ pub fn remote(port: u16, node_type: &str) -> String {
     )
 }
 
-/// Config text of a node with fast link timers.
+/// Config text of a node with fast link timers; a proxy gets
+/// [`TRAFFIC_LIMITS`], so tests may send as fast as the machine goes.
 pub fn text(name: &str, node_type: &str, ports: &Ports, remotes: &[String], rpc_extra: &str) -> String {
     let ws = if node_type == "proxy" {
         format!(
-            r#""websocket": {{"port": {}, "timeout": 60, "no_state": {{"range": [[30000, 39999]]}}}},"#,
+            r#""websocket": {{"port": {}, "timeout": 60, "limits": {{ {TRAFFIC_LIMITS} }},
+                "no_state": {{"range": [[30000, 39999]]}}}},"#,
             ports.ws_port()
         )
     } else {

@@ -230,8 +230,9 @@ pub fn proxy_config(name: &str, ports: &Ports, remotes: &[String], sessions: &st
         r#"{{
             "name": "{name}", "type": "proxy", "host": "127.0.0.1",
             "websocket": {{"port": {ws}, "timeout": 30, "offline_command": 999,
-                // Every test client comes from 127.0.0.1.
-                "limits": {{"max_connections_per_ip": 100000}},
+                // Every test client comes from 127.0.0.1, and some send
+                // in tight loops: see `TRAFFIC_LIMITS`.
+                "limits": {{ {TRAFFIC_LIMITS} }},
                 "no_state": {{"range": [[30000, 39999]]}}, "sessions": {{ {sessions} }} }},
             "http": {{"port": {http}, "token": "{TOKEN}"}},
             "rpc": {{"port": {rpc}, "token": "{TOKEN}", "reconnect_time": 0.05, "heartbeat_interval": 0.1, "dead_after": 1}},

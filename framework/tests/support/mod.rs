@@ -15,7 +15,20 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 pub mod raw;
 
 pub const TOKEN: &str = "helloworldiloveyou~1234567890123";
-pub const WAIT: Duration = Duration::from_secs(10);
+/// How long a test waits for something that should happen. Only a broken
+/// build ever waits this long, so it is generous: a CPU-starved CI machine
+/// must not turn a slow success into a failure.
+pub const WAIT: Duration = Duration::from_secs(30);
+
+/// `websocket.limits` keys for the proxies of tests that drive ordinary
+/// traffic (the shared configs here, in `ops_support` and in
+/// `session_support`). The defaults (`message_rate` 50/s, `message_burst`
+/// 100, `bytes_rate` 256 KiB/s, `max_connections_per_ip` 256) protect a
+/// production proxy; a test client sending in a tight loop outruns them on
+/// a fast machine and gets 429s, so a test's outcome would depend on the
+/// machine's speed. Tests of the limits themselves build their proxy with
+/// [`raw::local_proxy_config`] and set exactly the limits they test.
+pub const TRAFFIC_LIMITS: &str = r#""max_connections_per_ip": 100000, "message_rate": 1000000, "message_burst": 1000000, "bytes_rate": 1073741824, "bytes_burst": 1073741824"#;
 
 /// Listeners bound before the config is written, so it can name real ports.
 pub struct Ports {
@@ -77,7 +90,7 @@ pub fn config_idle(
 ) -> NodeConfig {
     let ws = if node_type == "proxy" {
         format!(
-            r#""websocket": {{"port": {}, "token": "{TOKEN}", "encode": 0, "timeout": {idle}, "offline_command": 999, "limits": {{"max_connections_per_ip": 100000}}, "no_state": {{"range": [[30000, 39999]], "special": []}}}},"#,
+            r#""websocket": {{"port": {}, "token": "{TOKEN}", "encode": 0, "timeout": {idle}, "offline_command": 999, "limits": {{ {TRAFFIC_LIMITS} }}, "no_state": {{"range": [[30000, 39999]], "special": []}}}},"#,
             ports.ws_port()
         )
     } else {

@@ -97,6 +97,17 @@ impl RawWs {
         self.send_bytes(frame).await
     }
 
+    /// Queues one well-formed frame without sending it (see [`RawWs::flush`]).
+    pub async fn feed_frame(&mut self, command: i32, body: &Value) {
+        let frame = ClientFrame::new(command, serde_json::to_vec(body).unwrap()).encode(1 << 24).unwrap();
+        self.ws.feed(Message::Binary(frame)).await.expect("queued");
+    }
+
+    /// Sends everything queued; false once the server has gone.
+    pub async fn flush(&mut self) -> bool {
+        self.ws.flush().await.is_ok()
+    }
+
     /// Reads frames until the connection ends; returns them and how it
     /// ended.
     pub async fn drain(&mut self) -> (Vec<ClientFrame>, Ending) {

@@ -84,7 +84,10 @@ pub async fn open_match(admin: &Admin) -> u64 {
 pub async fn admin_until<T>(admin: &Admin, what: &str, mut check: impl AsyncCheck<T>) -> T {
     let deadline = Instant::now() + WAIT;
     loop {
-        let last = match timeout(Duration::from_secs(5), check.run(admin)).await {
+        // Bounded, so a call to a service that is restarting is retried
+        // rather than awaited forever; a third of WAIT, so a slow answer on
+        // a busy machine still gets through.
+        let last = match timeout(WAIT / 3, check.run(admin)).await {
             Ok(Ok(Some(value))) => return value,
             Ok(Ok(None)) => "not yet".to_owned(),
             Ok(Err(e)) => e.to_string(),

@@ -26,9 +26,10 @@ impl TempStore {
 }
 
 /// Opens the store at `path` once the previous handle's writer thread has
-/// let go of the file (it notices its queue closing asynchronously).
+/// let go of the file (it notices its queue closing asynchronously). The
+/// deadline is generous: it only runs out when the handle is never let go.
 pub async fn reopen(path: &std::path::Path) -> EmbeddedStore {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     loop {
         match EmbeddedStore::open(path) {
             Ok(store) => return store,

@@ -3,6 +3,11 @@
 //! folder rewritten for a test, and optionally an encrypted websocket.
 //! Each node has its own shutdown, so one node (the proxy) can be restarted
 //! on the same ports while the others keep running.
+//!
+//! configs/local's proxy keeps the default `websocket.limits` (50 frames/s,
+//! burst 100 per connection); the tests rely on it: no client here sends
+//! 100 frames in all (a page or a bettor logs in, bets and reads a few
+//! times), so none is refused however fast the machine runs.
 #![allow(dead_code, unreachable_pub, missing_docs)]
 
 use std::net::TcpListener;
