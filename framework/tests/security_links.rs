@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use espoir::{
-    Context, EndpointConfig, Envelope, Incoming, Kind, Link, NodeConfig, NodeId, NodeType, PROTOCOL_VERSION,
-    PeerSpec, RpcEndpoint, Shutdown, Status, Token, events, register_event,
+    Context, NodeConfig, NodeId, NodeType, Shutdown, Status, Token, events, register_event,
+    wire::{EndpointConfig, Envelope, Incoming, Kind, Link, PROTOCOL_VERSION, PeerSpec, RpcEndpoint},
 };
 use ops_support::{text, wait_for};
 use serde_json::{Value, json};

@@ -5,7 +5,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use espoir::{CallError, NodeType};
+use espoir::{NodeType, wire::CallError};
 
 const UP: Duration = Duration::from_secs(5);
 
