@@ -1,7 +1,7 @@
 //! A client request forwarded to a node of another type, and its one
 //! retry on another node when the first refused it before running it.
 
-use super::conn::Handled;
+use super::reply::Answer;
 use crate::codec::ClientFrame;
 use crate::id::{NodeId, SessionId};
 use crate::metrics::Via;
@@ -23,13 +23,15 @@ fn worth_another_node(shared: &NodeShared, response: &Envelope, command: i32) ->
             || (response.status == Code::OVERLOADED.as_u32() && shared.is_stateless(command)))
 }
 
+/// Sends a client request to a live node of `node_type` (its session's
+/// pinned one when there is one) and waits for the answer.
 pub(crate) async fn forward(
     shared: &NodeShared,
     session: &SessionId,
     info: RequestInfo,
     frame: ClientFrame,
     node_type: NodeType,
-) -> Handled {
+) -> Result<Answer, Status> {
     let mut pins = Some(info.pins);
     let uid = info.uid.as_deref().unwrap_or_default().to_owned();
     let mut first: Option<(Envelope, Link)> = None;
@@ -62,12 +64,12 @@ pub(crate) async fn forward(
     } else {
         NodeId::parse(&response.source)
     };
-    let served = source.ok().and_then(|id| {
+    let served_by = source.ok().and_then(|id| {
         NodeType::try_from(response.origin_type).ok().filter(|t| *t != NodeType::Unspecified).map(|t| (t, id))
     });
     match response.status {
-        0 => Ok((Some(response.payload), served)),
-        s if s == NO_REPLY.as_u32() => Ok((None, served)),
+        0 => Ok(Answer { body: Some(response.payload), served_by }),
+        s if s == NO_REPLY.as_u32() => Ok(Answer { body: None, served_by }),
         s => Err(Status::new(Code(s), response.message)),
     }
 }
