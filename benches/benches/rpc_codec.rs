@@ -8,9 +8,9 @@ use std::hint::black_box;
 use bytes::{Bytes, BytesMut};
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_main};
 use espoir::{
-    CipherError, DEFAULT_MAX_RPC_FRAME, Dialer, Envelope, Established, HandshakeParams, Kind, Listener,
-    NONCE_LEN, NodeId, NodeType, Opener, PROTOCOL_VERSION, RpcDecoder, RpcEncoder, RpcFrameError, Sealer,
-    Token,
+    NodeId, NodeType, Token,
+    secure::{CipherError, Dialer, Established, HandshakeParams, Listener, NONCE_LEN, Opener, Sealer},
+    wire::{DEFAULT_MAX_RPC_FRAME, Envelope, Kind, PROTOCOL_VERSION, RpcDecoder, RpcEncoder, RpcFrameError},
 };
 use prost::Message;
 use tokio_util::codec::Decoder;

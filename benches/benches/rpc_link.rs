@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_main};
 use espoir::{
-    EndpointConfig, Envelope, Incoming, Kind, Link, NodeId, NodeType, PeerSpec, RpcEndpoint, Shutdown, Token,
-    TransportStats,
+    NodeId, NodeType, Shutdown, Token,
+    wire::{EndpointConfig, Envelope, Incoming, Kind, Link, PeerSpec, RpcEndpoint, TransportStats},
 };
 use futures_util::future::join_all;
 use tokio::net::TcpListener;

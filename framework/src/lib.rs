@@ -5,6 +5,23 @@
 //! membership; **service** nodes run the game's handlers. Nodes talk over
 //! authenticated, optionally encrypted, length-prefixed RPC links.
 //!
+//! # Faces
+//!
+//! * **The crate root** is the application API: configuring and running a
+//!   node ([`NodeConfig`], [`Node`], [`NodeBuilder`], [`RunningNode`],
+//!   [`Shutdown`]), writing handlers ([`register_event`], [`events!`],
+//!   [`Context`], [`EventTable`], [`Status`], [`Code`]), sessions, timers,
+//!   node configs in MongoDB, and the client framing a game client speaks
+//!   ([`ClientFrame`], [`ClientDecoder`]).
+//! * **[`wire`]** is the RPC protocol between nodes: envelopes, their
+//!   framing, and the transport that carries them ([`wire::RpcEndpoint`],
+//!   [`wire::Link`], [`wire::PeerLink`], their settings, errors and
+//!   counters). For tools and tests that speak to nodes directly, and for
+//!   advanced uses of [`RunningNode::endpoint`].
+//! * **[`secure`]** is link security without I/O: the RPC handshake,
+//!   frame sealing, and encrypted client websockets
+//!   ([`secure::ClientLinkDialer`]).
+//!
 //! # Layout
 //!
 //! * `config`: the typed node configuration ([`NodeConfig`]), loaded from
@@ -14,23 +31,30 @@
 //!   [`MongoSource`] with its change stream and last-known-good copy, and
 //!   `config push`/`pull`.
 //! * `status`: the wire-level outcome of a request ([`Status`], [`Code`]).
-//! * `codec`: pure byte ↔ frame codecs, client side and RPC side; no I/O.
-//! * `proto`: the prost-generated RPC schema (`proto/espoir.proto`).
+//! * `codec`: pure byte ↔ frame codecs, client side (at the root) and RPC
+//!   side (in [`wire`]); no I/O.
+//! * `proto`: the prost-generated RPC schema (`proto/espoir.proto`); the
+//!   envelope and membership messages are in [`wire`].
 //! * `secure`: the link token, the authentication handshake and AES-256-GCM
 //!   frame sealing, as state machines without I/O; and the same for
-//!   encrypted client websockets (`websocket.encode: 1`).
+//!   encrypted client websockets (`websocket.encode: 1`). Public as
+//!   [`secure`].
 //! * `transport`: sockets. The RPC listener, outbound links that reconnect,
-//!   heartbeats, write coalescing and request/response correlation.
+//!   heartbeats, write coalescing and request/response correlation. Public
+//!   through [`wire`].
 //! * `handler`: what game developers write: [`EventHandler`]s (usually made
 //!   by `#[register_event]`), [`EventTable`]s and the handler [`Context`].
-//! * `node`: running a node: the builder, the router, the proxy's websocket
-//!   gateway (with encrypted client links), client sessions and the HTTP
-//!   port (endpoints, static files, CORS); and operating it: admin
-//!   endpoints, live reload, membership through routes, drain, metrics.
+//! * `node`: the builder and the running node; `gateway`: the proxy's
+//!   websocket gateway (with encrypted client links); `dispatch`: inbound
+//!   envelopes (local handlers, relays, answers); `sessions`: the proxy's
+//!   session table and the operations between nodes; `cluster`:
+//!   membership through routes, peers and drain; `http`: the HTTP port
+//!   (admin endpoints, static files, CORS); `metrics`; `reload`: live
+//!   reload from a [`ConfigSource`]; `limits`: rates, per-IP caps, send
+//!   budgets and in-flight bounds.
 //! * `session`: session features as pure data: bounded session data, the
 //!   replay buffer and tokens behind resume, user and group indexes
-//!   ([`Member`], [`SessionStats`]); the proxy's session table and the
-//!   operations between nodes live in `node`. See `docs/sessions.md`.
+//!   ([`Member`], [`SessionStats`]). See `docs/sessions.md`.
 //! * `routing`: pure lookup tables from config: command id → handling node
 //!   type ([`RouteTable`]) and stateless commands ([`StateTable`]).
 //! * `shutdown`: cancellation plus task tracking with a grace period; every
@@ -38,7 +62,9 @@
 //! * `schedule`: keyed one-shot jobs at a given time ([`Scheduler`]), tied
 //!   to a [`Shutdown`]; timers live in memory.
 //!
-//! Modules are private; what is public is re-exported here.
+//! Modules are private except [`secure`], whose own file is its face, and
+//! [`wire`], a face over `codec`, `proto` and `transport`; everything else
+//! public is re-exported here.
 
 mod cluster;
 mod codec;
@@ -56,17 +82,14 @@ mod proto;
 mod reload;
 mod routing;
 mod schedule;
-mod secure;
+pub mod secure;
 mod session;
 mod sessions;
 mod shutdown;
 mod status;
 mod transport;
 
-pub use codec::{
-    CLIENT_HEADER_LEN, ClientDecoder, ClientFrame, ClientFrameError, DEFAULT_MAX_CLIENT_FRAME,
-    DEFAULT_MAX_RPC_FRAME, RPC_LENGTH_PREFIX, RpcDecoder, RpcEncoder, RpcFrameError,
-};
+pub use codec::{CLIENT_HEADER_LEN, ClientDecoder, ClientFrame, ClientFrameError, DEFAULT_MAX_CLIENT_FRAME};
 pub use config::{
     AllowedOrigins, ClientLimits, ConfigError, HandlerLimits, HttpConfig, IdRange, LogLevel, NoStateRules,
     NodeConfig, Problem, RemotePort, RouteRules, RpcConfig, SessionsConfig, Storage, WebsocketConfig,
@@ -82,22 +105,44 @@ pub use mongo::{
     TransferError, open_node_config, pull_configs, push_configs, redact_uri,
 };
 pub use node::{Addresses, HandlerGroups, Node, NodeBuilder, NodeError, RunningNode, UnknownGroup};
-pub use proto::{Envelope, Kind, Member as ClusterMember, MemberState, Members as ClusterMembers, NodeType};
+pub use proto::NodeType;
 pub use reload::{ConfigSource, FileSource, PeerChange, ReloadError, ReloadReport};
 pub use routing::{RangeRef, RouteTable, StateTable, TableError, Target};
 pub use schedule::{DEFAULT_MAX_TIMERS, ScheduleError, Scheduler};
-pub use secure::{
-    CLIENT_HELLO_COMMAND, CipherError, ClientLinkCipher, ClientLinkDialer, ClientLinkError, Dialer,
-    DialerAwaitingVerdict, Established, HandshakeError, HandshakeParams, Listener, ListenerAwaitingProof,
-    NONCE_LEN, Opener, PROTOCOL_VERSION, Sealer, TAG_LEN, Token, accept_client_hello,
-};
+pub use secure::Token;
 pub use session::{DataError, Member, SessionStats};
 pub use shutdown::Shutdown;
 pub use status::{Code, Status};
-pub use transport::{
-    Backoff, CallError, Direction, EndpointConfig, InboundHandler, Incoming, Link, LinkError, LinkSettings,
-    ListenerSettings, PeerLink, PeerSpec, PeerState, RpcEndpoint, SendError, TransportStats,
-};
+
+/// The RPC protocol between nodes: envelopes, their framing, and the
+/// transport that carries them.
+///
+/// A node runs all of this for its handlers; this face is for tools and
+/// tests that speak to nodes directly (as tonic's `transport` and `codec`
+/// are to its services), and for what [`RunningNode::endpoint`] and
+/// [`RunningNode::peers`] return.
+///
+/// * Messages: [`Envelope`](wire::Envelope) and its [`Kind`](wire::Kind),
+///   stamped with [`PROTOCOL_VERSION`](wire::PROTOCOL_VERSION); the
+///   membership messages routes exchange ([`ClusterMembers`](wire::ClusterMembers)).
+/// * Framing: a 4-byte length prefix ([`RpcDecoder`](wire::RpcDecoder),
+///   [`RpcEncoder`](wire::RpcEncoder)); sealing and authentication are in
+///   [`secure`].
+/// * Transport: [`RpcEndpoint`](wire::RpcEndpoint) (listener, peers and
+///   calls), [`Link`](wire::Link) (one authenticated connection),
+///   [`PeerLink`](wire::PeerLink) (an outbound link that redials), their
+///   settings, errors and [`TransportStats`](wire::TransportStats).
+pub mod wire {
+    pub use crate::codec::{
+        DEFAULT_MAX_RPC_FRAME, PROTOCOL_VERSION, RPC_LENGTH_PREFIX, RpcDecoder, RpcEncoder, RpcFrameError,
+    };
+    pub use crate::proto::{Envelope, Kind, Member as ClusterMember, MemberState, Members as ClusterMembers};
+    pub use crate::transport::{
+        Backoff, CallError, Direction, EndpointConfig, InboundHandler, Incoming, Link, LinkError,
+        LinkSettings, ListenerSettings, PeerLink, PeerSpec, PeerState, RpcEndpoint, SendError,
+        TransportStats,
+    };
+}
 
 pub use espoir_macros::{events, register_event};
 

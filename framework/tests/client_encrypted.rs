@@ -5,8 +5,8 @@
 mod support;
 
 use espoir::{
-    CLIENT_HELLO_COMMAND, ClientFrame, ClientLinkCipher, ClientLinkDialer, ClientLinkError, Context,
-    EventTable, Status, Token, events, register_event,
+    ClientFrame, Context, EventTable, Status, Token, events, register_event,
+    secure::{CLIENT_HELLO_COMMAND, ClientLinkCipher, ClientLinkDialer, ClientLinkError},
 };
 use serde_json::{Value, json};
 use support::*;

@@ -8,7 +8,8 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use espoir::{Context, EventTable, NodeId, Status, TransportStats, events, register_event};
+use espoir::wire::TransportStats;
+use espoir::{Context, EventTable, NodeId, Status, events, register_event};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use support::*;

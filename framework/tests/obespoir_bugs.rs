@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use espoir::{
-    Context, EndpointConfig, Envelope, EventTable, Kind, NodeConfig, NodeId, NodeType, PROTOCOL_VERSION,
-    PeerSpec, RpcEndpoint, Shutdown, Status, Token, events, register_event,
+    Context, EventTable, NodeConfig, NodeId, NodeType, Shutdown, Status, Token, events, register_event,
+    wire::{EndpointConfig, Envelope, Kind, PROTOCOL_VERSION, PeerSpec, RpcEndpoint},
 };
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};

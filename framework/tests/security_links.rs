@@ -14,8 +14,11 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use espoir::{
-    CallError, Context, EndpointConfig, Envelope, Incoming, Kind, Link, NodeConfig, NodeId, NodeType,
-    PROTOCOL_VERSION, PeerSpec, RpcEndpoint, SendError, Shutdown, Status, Token, events, register_event,
+    Context, NodeConfig, NodeId, NodeType, Shutdown, Status, Token, events, register_event,
+    wire::{
+        CallError, EndpointConfig, Envelope, Incoming, Kind, Link, PROTOCOL_VERSION, PeerSpec, RpcEndpoint,
+        SendError,
+    },
 };
 use ops_support::{text, wait_for};
 use serde_json::{Value, json};

@@ -10,7 +10,10 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use espoir::{EndpointConfig, EventTable, NodeId, NodeType, PeerSpec, RpcEndpoint, Shutdown, Token};
+use espoir::{
+    EventTable, NodeId, NodeType, Shutdown, Token,
+    wire::{EndpointConfig, PeerSpec, RpcEndpoint},
+};
 use ops_support::{http, remote, service_events, start_file, temp_dir, text, wait_for, write};
 use support::{Ports, TOKEN};
 

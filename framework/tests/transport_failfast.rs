@@ -5,7 +5,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use espoir::{CallError, NodeType};
+use espoir::{NodeType, wire::CallError};
 
 /// A bound on waits for something that should happen; generous, and still
 /// far below the 60 s deadline the first test's call must not wait for.

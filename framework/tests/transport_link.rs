@@ -8,7 +8,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use common::*;
-use espoir::{CallError, Envelope, Kind, NodeType, PeerState, TransportStats};
+use espoir::{
+    NodeType,
+    wire::{CallError, Envelope, Kind, PeerState, TransportStats},
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -218,14 +221,14 @@ async fn a_black_holed_peer_is_detected_by_heartbeat_and_redialed() {
 async fn connections_over_the_cap_are_refused() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let mut cfg = espoir::EndpointConfig::new(
+    let mut cfg = espoir::wire::EndpointConfig::new(
         espoir::NodeId::of("127.0.0.1", addr.port()),
         NodeType::Route,
         TOKEN.into(),
     );
     cfg.listener.max_connections = 1;
     let shutdown = espoir::Shutdown::new();
-    let (endpoint, _rx) = espoir::RpcEndpoint::new(cfg, &shutdown);
+    let (endpoint, _rx) = espoir::wire::RpcEndpoint::new(cfg, &shutdown);
     endpoint.serve(listener);
 
     let _first = TcpStream::connect(addr).await.unwrap();
@@ -268,24 +271,27 @@ async fn a_full_send_queue_fails_fast_and_is_counted() {
     // TCP pushes back, and the client's queue must not grow.
     let server_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let server_addr = server_listener.local_addr().unwrap();
-    let mut server_cfg = espoir::EndpointConfig::new(
+    let mut server_cfg = espoir::wire::EndpointConfig::new(
         espoir::NodeId::of("127.0.0.1", server_addr.port()),
         NodeType::Service,
         TOKEN.into(),
     );
     server_cfg.inbound_queue = 1;
     let server_shutdown = espoir::Shutdown::new();
-    let (server, _server_rx) = espoir::RpcEndpoint::new(server_cfg, &server_shutdown);
+    let (server, _server_rx) = espoir::wire::RpcEndpoint::new(server_cfg, &server_shutdown);
     server.serve(server_listener);
     let client_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = client_listener.local_addr().unwrap().port();
-    let mut cfg =
-        espoir::EndpointConfig::new(espoir::NodeId::of("127.0.0.1", port), NodeType::Proxy, TOKEN.into());
+    let mut cfg = espoir::wire::EndpointConfig::new(
+        espoir::NodeId::of("127.0.0.1", port),
+        NodeType::Proxy,
+        TOKEN.into(),
+    );
     cfg.link = quick_settings();
     cfg.link.send_queue = 8;
     cfg.link.dead_after = Duration::from_secs(30);
     let shutdown = espoir::Shutdown::new();
-    let (endpoint, _rx) = espoir::RpcEndpoint::new(cfg, &shutdown);
+    let (endpoint, _rx) = espoir::wire::RpcEndpoint::new(cfg, &shutdown);
     let link = endpoint.connect(spec(server_addr, TOKEN, false)).wait_up(UP).await.unwrap();
     // Big frames fill the socket buffers, then the queue.
     let big = Bytes::from(vec![7u8; 512 * 1024]);
@@ -297,7 +303,7 @@ async fn a_full_send_queue_fails_fast_and_is_counted() {
             source: endpoint.node_id().to_string(),
             ..Envelope::default()
         };
-        if link.send(env) == Err(espoir::SendError::QueueFull) {
+        if link.send(env) == Err(espoir::wire::SendError::QueueFull) {
             full = true;
             break;
         }

@@ -15,7 +15,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use espoir::{Backoff, ClientDecoder, ClientFrame, ClientLinkCipher, ClientLinkDialer, Token};
+use espoir::{
+    ClientDecoder, ClientFrame, Token,
+    secure::{ClientLinkCipher, ClientLinkDialer},
+    wire::Backoff,
+};
 use futures_util::{SinkExt, StreamExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;

@@ -34,7 +34,7 @@ pub enum ClientError {
     Connect(String),
     /// The encrypted link could not be set up or a frame failed to open.
     #[error(transparent)]
-    Link(#[from] espoir::ClientLinkError),
+    Link(#[from] espoir::secure::ClientLinkError),
     /// A frame could not be encoded or decoded.
     #[error("bad frame: {0}")]
     Frame(String),

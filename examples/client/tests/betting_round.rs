@@ -91,7 +91,7 @@ async fn a_client_without_the_right_token_cannot_connect_and_requests_fail_fast_
     let cluster = Cluster::start(true).await;
     let wrong = ClientOptions::new(cluster.ws_url()).encrypted("another-websocket-token-00000001");
     let err = Client::connect(wrong).await.unwrap_err();
-    assert!(matches!(err, ClientError::Link(espoir::ClientLinkError::BadProof)), "{err}");
+    assert!(matches!(err, ClientError::Link(espoir::secure::ClientLinkError::BadProof)), "{err}");
     let plain = Client::connect(ClientOptions::new(cluster.ws_url())).await.unwrap();
     let err = plain.request(commands::BALANCE, &serde_json::json!({})).await.unwrap_err();
     assert!(matches!(err, ClientError::Disconnected | ClientError::Closed), "{err}");

@@ -30,7 +30,7 @@ fn arb_envelope() -> impl Strategy<Value = Envelope> {
                 data,
             )| {
                 Envelope {
-                    version: crate::secure::PROTOCOL_VERSION,
+                    version: crate::codec::PROTOCOL_VERSION,
                     kind,
                     command,
                     request_id,

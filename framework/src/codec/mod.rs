@@ -9,7 +9,9 @@ mod client;
 mod rpc;
 
 pub use client::{CLIENT_HEADER_LEN, ClientDecoder, ClientFrame, ClientFrameError, DEFAULT_MAX_CLIENT_FRAME};
-pub use rpc::{DEFAULT_MAX_RPC_FRAME, RPC_LENGTH_PREFIX, RpcDecoder, RpcEncoder, RpcFrameError};
+pub use rpc::{
+    DEFAULT_MAX_RPC_FRAME, PROTOCOL_VERSION, RPC_LENGTH_PREFIX, RpcDecoder, RpcEncoder, RpcFrameError,
+};
 
 #[cfg(test)]
 mod envelope_props;

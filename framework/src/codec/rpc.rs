@@ -17,6 +17,10 @@
 use bytes::{BufMut, BytesMut};
 use tokio_util::codec::{Decoder, LengthDelimitedCodec};
 
+/// The RPC protocol version this build speaks: what the handshake agrees
+/// on and every envelope carries in `version`.
+pub const PROTOCOL_VERSION: u32 = 1;
+
 /// Size of the length prefix.
 pub const RPC_LENGTH_PREFIX: usize = 4;
 

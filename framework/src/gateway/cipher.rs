@@ -9,18 +9,15 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
+use super::close::{POLICY_VIOLATION, close_frame};
 use crate::codec::{ClientDecoder, ClientFrame};
 use crate::secure::{ClientLinkCipher, ClientLinkError, Token, accept_client_hello};
 
-/// Close code for a client that did not set up or keep the encrypted link
-/// (no hello, wrong token, a forged frame): RFC 6455's policy violation.
-pub(crate) const CLOSE_POLICY: u16 = 1008;
-
+/// The close frame for a client that did not set up the encrypted link
+/// (no hello, wrong token).
 fn refuse(reason: &str) -> Message {
-    Message::Close(Some(CloseFrame { code: CloseCode::from(CLOSE_POLICY), reason: reason.into() }))
+    close_frame(POLICY_VIOLATION, reason)
 }
 
 /// Waits for the client's hello (the first websocket message, within
@@ -90,9 +87,4 @@ pub(crate) fn incoming(
         *frame = cipher.open(sealed)?;
     }
     Ok(())
-}
-
-/// The close frame for a link whose frames no longer open.
-pub(crate) fn broken(err: &ClientLinkError) -> Message {
-    refuse(&err.to_string())
 }

@@ -1,35 +1,26 @@
 //! A client request forwarded to a node of another type, and its one
 //! retry on another node when the first refused it before running it.
 
-use super::conn::Handled;
+use super::reply::Answer;
 use crate::codec::ClientFrame;
 use crate::id::{NodeId, SessionId};
 use crate::metrics::Via;
 use crate::node::{NO_REPLY, NodeShared};
 use crate::proto::{Envelope, Kind, NodeType};
+use crate::routing::worth_another_node;
 use crate::sessions::RequestInfo;
 use crate::status::{Code, Status};
 use crate::transport::Link;
 
-/// Whether a refusal is worth one more try on another node of the type.
-/// Only a refusal from before the handler started qualifies (never a
-/// second run of a handler that may have acted). A draining node's
-/// refusal does, whatever the command: the session must move anyway. A
-/// busy node's does only for stateless commands: a stateful command's
-/// session stays with its node, and its client backs off.
-fn worth_another_node(shared: &NodeShared, response: &Envelope, command: i32) -> bool {
-    response.not_run
-        && (response.status == Code::UNAVAILABLE.as_u32()
-            || (response.status == Code::OVERLOADED.as_u32() && shared.is_stateless(command)))
-}
-
+/// Sends a client request to a live node of `node_type` (its session's
+/// pinned one when there is one) and waits for the answer.
 pub(crate) async fn forward(
     shared: &NodeShared,
     session: &SessionId,
     info: RequestInfo,
     frame: ClientFrame,
     node_type: NodeType,
-) -> Handled {
+) -> Result<Answer, Status> {
     let mut pins = Some(info.pins);
     let uid = info.uid.as_deref().unwrap_or_default().to_owned();
     let mut first: Option<(Envelope, Link)> = None;
@@ -50,7 +41,13 @@ pub(crate) async fn forward(
         shared.metrics.sent(Via::Rpc, frame.command);
         let response =
             shared.endpoint.call(&link, request, shared.call_timeout).await.map_err(Status::from)?;
-        if first.is_some() || !worth_another_node(shared, &response, frame.command) {
+        if first.is_some()
+            || !worth_another_node(
+                response.not_run,
+                Code(response.status),
+                shared.is_stateless(frame.command),
+            )
+        {
             break (response, link);
         }
         first = Some((response, link));
@@ -62,12 +59,12 @@ pub(crate) async fn forward(
     } else {
         NodeId::parse(&response.source)
     };
-    let served = source.ok().and_then(|id| {
+    let served_by = source.ok().and_then(|id| {
         NodeType::try_from(response.origin_type).ok().filter(|t| *t != NodeType::Unspecified).map(|t| (t, id))
     });
     match response.status {
-        0 => Ok((Some(response.payload), served)),
-        s if s == NO_REPLY.as_u32() => Ok((None, served)),
+        0 => Ok(Answer { body: Some(response.payload), served_by }),
+        s if s == NO_REPLY.as_u32() => Ok(Answer { body: None, served_by }),
         s => Err(Status::new(Code(s), response.message)),
     }
 }

@@ -1,13 +1,13 @@
 //! The proxy's side of the resume protocol on a connection: answering the
 //! resume command (opt in, or take a session back and replay what the
 //! client missed) and closing detached sessions when their grace ends.
-//! The session state itself is in `sessions_resume.rs`.
+//! The session state itself is in `sessions/resume.rs`.
 
 use std::sync::Arc;
 
 use bytes::Bytes;
 
-use super::conn::error_frame;
+use super::reply::error_frame;
 use crate::codec::ClientFrame;
 use crate::id::SessionId;
 use crate::node::NodeShared;

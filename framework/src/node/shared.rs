@@ -80,6 +80,7 @@ pub(crate) struct NodeShared {
 impl NodeShared {
     /// `node` is the node being built (see `Arc::new_cyclic`): scrape-time
     /// metrics read it back.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         node: &Weak<NodeShared>,
         config: Arc<NodeConfig>,

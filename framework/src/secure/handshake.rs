@@ -29,11 +29,9 @@ use sha2::{Digest, Sha256};
 
 use super::cipher::{Opener, Sealer};
 use super::token::Token;
+use crate::codec::PROTOCOL_VERSION;
 use crate::id::NodeId;
 use crate::proto::{Handshake, Hello, NodeType, Proof, Verdict, handshake::Step};
-
-/// The RPC protocol version this build speaks.
-pub const PROTOCOL_VERSION: u32 = 1;
 
 /// Length of each side's random nonce.
 pub const NONCE_LEN: usize = 32;

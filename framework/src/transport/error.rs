@@ -25,7 +25,7 @@ pub enum LinkError {
     #[error("undecodable message: {0}")]
     Decode(#[from] prost::DecodeError),
     /// An envelope carried another protocol version than the handshake agreed.
-    #[error("envelope of protocol version {0} on a version-{v} link", v = crate::secure::PROTOCOL_VERSION)]
+    #[error("envelope of protocol version {0} on a version-{v} link", v = crate::codec::PROTOCOL_VERSION)]
     Version(u32),
     /// Nothing arrived for longer than the dead-peer threshold.
     #[error("peer silent for {0:?}, declared dead")]

@@ -11,9 +11,10 @@ use tokio_util::sync::CancellationToken;
 
 use super::error::SendError;
 use super::stats::TransportStats;
+use crate::codec::PROTOCOL_VERSION;
 use crate::id::NodeId;
 use crate::proto::{Envelope, NodeType};
-use crate::secure::{PROTOCOL_VERSION, TAG_LEN};
+use crate::secure::TAG_LEN;
 
 /// Which side opened the TCP connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -31,10 +31,10 @@ use super::pending::PendingCalls;
 use super::registry::LinkRegistry;
 use super::settings::LinkSettings;
 use super::stats::TransportStats;
-use crate::codec::{RpcDecoder, RpcEncoder, RpcFrameError};
+use crate::codec::{PROTOCOL_VERSION, RpcDecoder, RpcEncoder, RpcFrameError};
 use crate::id::NodeId;
 use crate::proto::{Envelope, Kind};
-use crate::secure::{Established, Opener, PROTOCOL_VERSION, Sealer};
+use crate::secure::{Established, Opener, Sealer};
 use crate::shutdown::Shutdown;
 
 /// Control command: a heartbeat. Carries nothing; receiving any frame

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use espoir::{
-    EndpointConfig, Envelope, Incoming, Kind, LinkSettings, NodeId, NodeType, PeerSpec, RpcEndpoint,
-    Shutdown, Token,
+    NodeId, NodeType, Shutdown, Token,
+    wire::{EndpointConfig, Envelope, Incoming, Kind, LinkSettings, PeerSpec, RpcEndpoint},
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};

@@ -1,0 +1,122 @@
+//! One client request handled: the heartbeat answered on the spot, the
+//! proxy-only notices refused, everything else run by this node's handler
+//! or forwarded to the node type that handles it.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use super::forward::forward;
+use super::reply::{Answer, error_frame};
+use crate::codec::ClientFrame;
+use crate::dispatch::run_handler;
+use crate::handler::{Context, NodeApi, SessionView};
+use crate::id::{NodeId, SessionId};
+use crate::limits;
+use crate::node::NodeShared;
+use crate::proto::NodeType;
+use crate::routing::Target;
+use crate::sessions::RequestInfo;
+use crate::status::{Code, Status};
+
+/// What the connection does once a client frame is handled.
+#[derive(Debug)]
+pub(crate) struct FrameOutcome {
+    /// The request's command, for the sent-message count.
+    pub(crate) command: i32,
+    /// The encoded frame to write back (a reply or an error), if any.
+    pub(crate) reply: Option<Bytes>,
+    /// The node that answered.
+    pub(crate) served_by: Option<(NodeType, NodeId)>,
+    /// Whether the message was stateful, so that the session sticks to the
+    /// node that answered.
+    pub(crate) stateful: bool,
+}
+
+/// Handles one client frame of `session` to its end: its reply, or the
+/// error frame that says why there is none.
+pub(crate) async fn handle_frame(
+    shared: Arc<NodeShared>,
+    session: SessionId,
+    frame: ClientFrame,
+) -> FrameOutcome {
+    let command = frame.command;
+    let stateful = !shared.is_stateless(command);
+    let heartbeat = shared.config.websocket.as_ref().map(|ws| ws.heartbeat_command);
+    // A heartbeat proves the client↔proxy path alive; answering it here
+    // costs no hop. A proxy-side handler for the id takes precedence.
+    if Some(command) == heartbeat && shared.events.get(command).is_none() {
+        let reply = ClientFrame::new(command, Bytes::from_static(br#"{"code":200}"#)).encode(usize::MAX).ok();
+        return FrameOutcome { command, reply, served_by: None, stateful: false };
+    }
+    // The close and bind notices are the proxy's word to backends that a
+    // session ended or logged in; a client sending their ids would fake
+    // them (obespoir bug 12: any client could send 999).
+    if let Some(what) = reserved_notice(&shared, command) {
+        let status = Status::new(
+            Code::FORBIDDEN,
+            format!("command {command} is the {what} notice; clients cannot send it"),
+        );
+        shared.metrics.error(&status);
+        return FrameOutcome {
+            command,
+            reply: error_frame(command, &status),
+            served_by: None,
+            stateful: false,
+        };
+    }
+    let info = match &shared.sessions {
+        Some(sessions) => sessions.request_info(session.seq(), stateful),
+        None => RequestInfo::default(),
+    };
+    let result = match shared.target(command) {
+        Target::Local => handle_locally(&shared, &session, info, frame).await,
+        Target::Forward(node_type) => forward(&shared, &session, info, frame, node_type).await,
+    };
+    match result {
+        Ok(answer) => FrameOutcome {
+            command,
+            reply: answer.body.and_then(|body| ClientFrame::new(command, body).encode(usize::MAX).ok()),
+            served_by: answer.served_by,
+            stateful,
+        },
+        Err(status) => {
+            shared.metrics.error(&status);
+            FrameOutcome { command, reply: error_frame(command, &status), served_by: None, stateful }
+        }
+    }
+}
+
+/// Which proxy-only notice `command` is, if any.
+fn reserved_notice(shared: &NodeShared, command: i32) -> Option<&'static str> {
+    if shared.config.websocket.as_ref().is_some_and(|ws| ws.offline_command == command) {
+        return Some("close");
+    }
+    if shared.sessions.as_ref().is_some_and(|s| s.config().bind_command == command) {
+        return Some("bind");
+    }
+    None
+}
+
+/// Runs the proxy's own handler for the frame, within the handler limits.
+async fn handle_locally(
+    shared: &Arc<NodeShared>,
+    session: &SessionId,
+    info: RequestInfo,
+    frame: ClientFrame,
+) -> Result<Answer, Status> {
+    let handler = shared
+        .events
+        .get(frame.command)
+        .cloned()
+        .ok_or_else(|| Status::not_found(format!("no handler for command {}", frame.command)))?;
+    let view = SessionView::from_wire(info.uid.as_deref().unwrap_or_default(), info.data, info.pins);
+    let ctx = Context::new(Arc::clone(shared) as Arc<dyn NodeApi>, Some(session.clone()), frame.command)
+        .with_view(view);
+    let _slot = limits::admit(shared, frame.command)?;
+    let started = tokio::time::Instant::now();
+    let result = run_handler(&*handler, ctx, frame.body, shared.handler_timeout).await;
+    // Errors are counted once, where the client's error frame is made.
+    shared.metrics.handled::<()>(frame.command, started.elapsed(), &Ok(()));
+    Ok(Answer { body: result?, served_by: None })
+}
