@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-/// A numeric status code carried in [`crate::Envelope::status`] and in
+/// A numeric status code carried in [`Envelope::status`](crate::wire::Envelope::status) and in
 /// client error bodies.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Code(pub u32);

@@ -2,7 +2,7 @@
 //!
 //! `#[register_event(ID)]` turns an `async fn(ctx, request) -> Result<R, Status>`
 //! into a value implementing [`EventHandler`]; [`crate::events!`] collects
-//! such values into an [`EventTable`]. Handlers never see frames or
+//! such values into an [`EventTable`](super::EventTable). Handlers never see frames or
 //! envelopes: they get a [`Context`] and a typed request, and the runtime
 //! does the JSON and the wire.
 

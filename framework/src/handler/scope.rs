@@ -12,14 +12,17 @@ use crate::proto::Pin;
 /// message, updated by this context's own binds and data changes.
 #[derive(Debug, Default)]
 pub(crate) struct SessionView {
-    inner: Mutex<ViewInner>,
+    /// What this context's own binds and data changes update.
+    current: Mutex<UidAndData>,
     /// The session's sticky nodes, so that calls made while handling the
     /// message keep to them.
     pins: Vec<Pin>,
 }
 
+/// The changeable part of a [`SessionView`]: the bound user and the
+/// session data.
 #[derive(Debug, Default)]
-pub(super) struct ViewInner {
+pub(super) struct UidAndData {
     pub(super) uid: Option<String>,
     pub(super) data: HashMap<String, String>,
 }
@@ -40,7 +43,7 @@ impl SessionView {
     /// `pins`.
     pub(crate) fn from_wire(uid: &str, data: HashMap<String, String>, pins: Vec<Pin>) -> Self {
         let uid = (!uid.is_empty()).then(|| uid.to_owned());
-        SessionView { inner: Mutex::new(ViewInner { uid, data }), pins }
+        SessionView { current: Mutex::new(UidAndData { uid, data }), pins }
     }
 
     /// The scope of a call made on behalf of `session`.
@@ -57,7 +60,7 @@ impl SessionView {
         }
     }
 
-    pub(super) fn lock(&self) -> MutexGuard<'_, ViewInner> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    pub(super) fn lock(&self) -> MutexGuard<'_, UidAndData> {
+        self.current.lock().unwrap_or_else(|p| p.into_inner())
     }
 }

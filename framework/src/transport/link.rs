@@ -28,11 +28,11 @@ pub enum Direction {
 /// A handle to an established link. Cheap to clone.
 #[derive(Clone)]
 pub struct Link {
-    inner: Arc<LinkInner>,
+    inner: Arc<LinkState>,
 }
 
 /// What a link handle shares with its I/O task.
-pub(super) struct LinkInner {
+pub(super) struct LinkState {
     pub(super) peer_id: NodeId,
     pub(super) peer_type: NodeType,
     pub(super) encrypted: bool,
@@ -61,7 +61,7 @@ impl std::fmt::Debug for Link {
 
 impl Link {
     /// A handle over the state a freshly started link task shares.
-    pub(super) fn new(inner: LinkInner) -> Link {
+    pub(super) fn new(inner: LinkState) -> Link {
         Link { inner: Arc::new(inner) }
     }
 

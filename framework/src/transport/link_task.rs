@@ -25,7 +25,7 @@ use tokio_util::codec::Decoder;
 
 use super::error::LinkError;
 use super::inbound::{Inbound, Incoming};
-use super::link::{Direction, Link, LinkInner};
+use super::link::{Direction, Link, LinkState};
 use super::origin;
 use super::pending::PendingCalls;
 use super::registry::LinkRegistry;
@@ -66,7 +66,7 @@ pub(super) fn start(
     // We coalesce writes ourselves; Nagle would only add latency.
     let _ = stream.set_nodelay(true);
     let (tx, rx) = mpsc::channel(ctx.settings.send_queue.max(1));
-    let link = Link::new(LinkInner {
+    let link = Link::new(LinkState {
         peer_id: established.peer_id,
         peer_type: established.peer_type,
         encrypted: established.sealer.is_some(),
