@@ -2,7 +2,7 @@
 //! (run the local handler, relay it, answer it) and the ledger of the
 //! requests it relayed.
 //!
-//! * `inbound`: the transport's [`InboundHandler`](crate::InboundHandler)
+//! * `inbound`: the transport's [`InboundHandler`](crate::wire::InboundHandler)
 //!   for a node: control frames, relays, pushes, local handler runs
 //!   ([`run_handler`]).
 //! * `ledger`: requests relayed here and not answered yet, failed at once
