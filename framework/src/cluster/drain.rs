@@ -23,7 +23,7 @@ use tokio_util::task::TaskTracker;
 use tokio_util::task::task_tracker::TrackedFuture;
 
 use super::membership;
-use crate::node::NodeShared;
+use crate::node::NodeState;
 
 /// The drain state of one node.
 #[derive(Debug, Default)]
@@ -59,20 +59,20 @@ impl DrainState {
 
 /// Drains `shared` and stops it. True when in-flight work finished within
 /// `grace`. Calling it again while a drain runs waits the same way.
-pub(crate) async fn drain(shared: &Arc<NodeShared>, grace: Duration) -> bool {
+pub(crate) async fn drain(shared: &Arc<NodeState>, grace: Duration) -> bool {
     let started = tokio::time::Instant::now();
-    if !shared.drain.started.is_cancelled() {
-        shared.drain.started.cancel();
-        tracing::info!(node = %shared.id, name = %shared.config.name, in_flight = shared.drain.in_flight(), ?grace,
+    if !shared.cluster.drain.started.is_cancelled() {
+        shared.cluster.drain.started.cancel();
+        tracing::info!(node = %shared.id(), name = %shared.config.name, in_flight = shared.cluster.drain.in_flight(), ?grace,
             "draining: no new sessions or requests; finishing in-flight work");
         membership::announce_all(shared);
     }
-    shared.drain.work.close();
-    let finished = tokio::time::timeout(grace, shared.drain.work.wait()).await.is_ok();
+    shared.cluster.drain.work.close();
+    let finished = tokio::time::timeout(grace, shared.cluster.drain.work.wait()).await.is_ok();
     if finished {
-        tracing::info!(node = %shared.id, elapsed = ?started.elapsed(), "drained; stopping");
+        tracing::info!(node = %shared.id(), elapsed = ?started.elapsed(), "drained; stopping");
     } else {
-        tracing::warn!(node = %shared.id, still_running = shared.drain.in_flight(), ?grace,
+        tracing::warn!(node = %shared.id(), still_running = shared.cluster.drain.in_flight(), ?grace,
             "drain grace period over; stopping with work still in flight");
     }
     // What is left (links, listeners) stops promptly on cancellation.

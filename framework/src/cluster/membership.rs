@@ -33,7 +33,7 @@ use prost::Message;
 use super::peers::Origin;
 use super::rules::{Side, View, checked_id, excluded_set, should_dial};
 use crate::id::NodeId;
-use crate::node::NodeShared;
+use crate::node::NodeState;
 use crate::proto::{Envelope, Kind, Member, MemberState, Members, NodeType};
 use crate::transport::{Link, PeerSpec};
 
@@ -103,12 +103,12 @@ impl Membership {
 
 /// A route's reload removed `ids` from its config: evict them from the
 /// cluster, so no node sends them new work, and tell everyone.
-pub(crate) fn evict(shared: &NodeShared, ids: &[NodeId]) {
-    if shared.node_type != NodeType::Route || ids.is_empty() {
+pub(crate) fn evict(shared: &NodeState, ids: &[NodeId]) {
+    if shared.node_type() != NodeType::Route || ids.is_empty() {
         return;
     }
     {
-        let mut evicted = lock(&shared.members.evicted);
+        let mut evicted = lock(&shared.cluster.members.evicted);
         if evicted.len() + ids.len() > MAX_MEMBERS {
             // Only config removals grow this set; past the bound, forget
             // the oldest decisions rather than grow.
@@ -116,23 +116,23 @@ pub(crate) fn evict(shared: &NodeShared, ids: &[NodeId]) {
         }
         evicted.extend(ids.iter().cloned());
     }
-    shared.members.refresh_excluded();
+    shared.cluster.members.refresh_excluded();
     tracing::info!(count = ids.len(), "evicted members removed from the config; no new work goes to them");
     broadcast(shared);
 }
 
 /// This node as it announces itself.
-fn own_member(shared: &NodeShared) -> Member {
+fn own_member(shared: &NodeState) -> Member {
     let config = &shared.config;
-    let state = if shared.drain.is_draining() { MemberState::Draining } else { MemberState::Active };
+    let state = if shared.cluster.drain.is_draining() { MemberState::Draining } else { MemberState::Active };
     Member {
-        node_id: shared.id.to_string(),
-        node_type: shared.node_type as i32,
+        node_id: shared.id().to_string(),
+        node_type: shared.node_type() as i32,
         host: config.host.clone(),
         port: u32::from(config.rpc.port),
         state: state as i32,
         name: config.name.clone(),
-        forwards_to: shared.live.load().routes.forward_types().into_iter().map(|t| t as i32).collect(),
+        forwards_to: shared.router.live.load().routes.forward_types().into_iter().map(|t| t as i32).collect(),
     }
 }
 
@@ -141,7 +141,7 @@ fn control(command: i32, payload: Vec<u8>) -> Envelope {
 }
 
 /// Tells the peer of `link` who we are.
-pub(crate) fn announce(shared: &NodeShared, link: &Link) {
+pub(crate) fn announce(shared: &NodeState, link: &Link) {
     let env = control(CONTROL_ANNOUNCE, own_member(shared).encode_to_vec());
     if let Err(err) = link.send(env) {
         tracing::debug!(peer = %link.peer_id(), error = %err, "announce not sent");
@@ -149,37 +149,37 @@ pub(crate) fn announce(shared: &NodeShared, link: &Link) {
 }
 
 /// Announces this node (again) on every link, e.g. once it drains.
-pub(crate) fn announce_all(shared: &NodeShared) {
-    for link in shared.endpoint.links() {
+pub(crate) fn announce_all(shared: &NodeState) {
+    for link in shared.router.endpoint.links() {
         announce(shared, &link);
     }
 }
 
 /// A link came up: announce ourselves on it.
-pub(crate) fn link_up(shared: &NodeShared, link: &Link) {
+pub(crate) fn link_up(shared: &NodeState, link: &Link) {
     announce(shared, link);
 }
 
 /// A link closed. When it was the last one to its peer, the peer's
 /// announcement no longer holds.
-pub(crate) fn link_down(shared: &NodeShared, link: &Link) {
+pub(crate) fn link_down(shared: &NodeState, link: &Link) {
     // A stopping node closes all its links; nothing to tell or redial.
     if shared.shutdown.is_triggered() {
         return;
     }
     let peer = link.peer_id();
-    if shared.endpoint.link(peer).is_some() {
+    if shared.router.endpoint.link(peer).is_some() {
         return;
     }
-    let removed = lock(&shared.members.direct).remove(peer).is_some();
+    let removed = lock(&shared.cluster.members.direct).remove(peer).is_some();
     if removed {
-        shared.members.refresh_excluded();
-        if shared.node_type == NodeType::Route {
+        shared.cluster.members.refresh_excluded();
+        if shared.node_type() == NodeType::Route {
             tracing::info!(%peer, peer_type = ?link.peer_type(), "member left");
             broadcast(shared);
         }
     }
-    if shared.node_type != NodeType::Route {
+    if shared.node_type() != NodeType::Route {
         forget_lost_route(shared, link);
         sync_learned(shared);
     }
@@ -190,10 +190,11 @@ pub(crate) fn link_down(shared: &NodeShared, link: &Link) {
 /// list members that left since (dialed forever), or keep a restarted
 /// member marked draining. With no route left, the last lists are all
 /// there is, and are kept until a route is back.
-fn forget_lost_route(shared: &NodeShared, link: &Link) {
+fn forget_lost_route(shared: &NodeState, link: &Link) {
     let lost = link.peer_id();
     let another_route = || {
         shared
+            .router
             .endpoint
             .links()
             .iter()
@@ -201,21 +202,21 @@ fn forget_lost_route(shared: &NodeShared, link: &Link) {
     };
     if link.peer_type() == NodeType::Route
         && another_route()
-        && lock(&shared.members.views).remove(lost).is_some()
+        && lock(&shared.cluster.members.views).remove(lost).is_some()
     {
         tracing::info!(route = %lost, "route lost; following the member lists of the routes still linked");
-        shared.members.refresh_excluded();
+        shared.cluster.members.refresh_excluded();
     }
 }
 
 /// Handles a control envelope other than a heartbeat.
-pub(crate) fn on_control(shared: &NodeShared, link: &Link, envelope: Envelope) {
+pub(crate) fn on_control(shared: &NodeState, link: &Link, envelope: Envelope) {
     match envelope.command {
         CONTROL_ANNOUNCE => match Member::decode(envelope.payload) {
             Ok(member) => on_announce(shared, link, member),
             Err(err) => tracing::warn!(peer = %link.peer_id(), error = %err, "undecodable announce"),
         },
-        CONTROL_MEMBERS if link.peer_type() == NodeType::Route && shared.node_type != NodeType::Route => {
+        CONTROL_MEMBERS if link.peer_type() == NodeType::Route && shared.node_type() != NodeType::Route => {
             match Members::decode(envelope.payload) {
                 Ok(list) => on_members(shared, link, list),
                 Err(err) => tracing::warn!(peer = %link.peer_id(), error = %err, "undecodable member list"),
@@ -225,7 +226,7 @@ pub(crate) fn on_control(shared: &NodeShared, link: &Link, envelope: Envelope) {
     }
 }
 
-fn on_announce(shared: &NodeShared, link: &Link, member: Member) {
+fn on_announce(shared: &NodeState, link: &Link, member: Member) {
     // The handshake proved the peer's id; an announcement must agree with
     // it, so no node can speak for another.
     let consistent =
@@ -235,18 +236,18 @@ fn on_announce(shared: &NodeShared, link: &Link, member: Member) {
             "ignoring an announcement that does not match the link's proven identity");
         return;
     }
-    let previous = lock(&shared.members.direct).insert(link.peer_id().clone(), member.clone());
+    let previous = lock(&shared.cluster.members.direct).insert(link.peer_id().clone(), member.clone());
     if previous.as_ref() == Some(&member) {
         return;
     }
-    if previous.is_none() && lock(&shared.members.evicted).remove(link.peer_id()) {
+    if previous.is_none() && lock(&shared.cluster.members.evicted).remove(link.peer_id()) {
         tracing::info!(peer = %link.peer_id(), "an evicted member announced itself again; it rejoins");
     }
-    shared.members.refresh_excluded();
+    shared.cluster.members.refresh_excluded();
     if member.state() == MemberState::Draining {
         tracing::info!(peer = %link.peer_id(), name = %member.name, "peer is draining; no new work goes to it");
     }
-    if shared.node_type == NodeType::Route {
+    if shared.node_type() == NodeType::Route {
         if previous.is_none() {
             tracing::info!(peer = %link.peer_id(), name = %member.name, peer_type = ?member.node_type(), "member joined");
         }
@@ -254,7 +255,7 @@ fn on_announce(shared: &NodeShared, link: &Link, member: Member) {
     }
 }
 
-fn on_members(shared: &NodeShared, link: &Link, list: Members) {
+fn on_members(shared: &NodeState, link: &Link, list: Members) {
     let Members { mut members, removed } = list;
     if members.len() > MAX_MEMBERS {
         tracing::warn!(route = %link.peer_id(), count = members.len(), "member list too long; keeping the first {MAX_MEMBERS}");
@@ -262,15 +263,15 @@ fn on_members(shared: &NodeShared, link: &Link, list: Members) {
     }
     members.retain(|m| checked_id(m).is_some());
     let removed = removed.iter().take(MAX_MEMBERS).filter_map(|id| NodeId::parse(id).ok()).collect();
-    lock(&shared.members.views).insert(link.peer_id().clone(), View { members, removed });
-    shared.members.refresh_excluded();
+    lock(&shared.cluster.members.views).insert(link.peer_id().clone(), View { members, removed });
+    shared.cluster.members.refresh_excluded();
     sync_learned(shared);
 }
 
 /// A route sends its members to every non-route node it is linked to.
-fn broadcast(shared: &NodeShared) {
-    let evicted = lock(&shared.members.evicted).clone();
-    let members: Vec<Member> = lock(&shared.members.direct)
+fn broadcast(shared: &NodeState) {
+    let evicted = lock(&shared.cluster.members.evicted).clone();
+    let members: Vec<Member> = lock(&shared.cluster.members.direct)
         .iter()
         .filter(|(id, m)| m.node_type() != NodeType::Route && !evicted.contains(*id))
         .map(|(_, m)| m.clone())
@@ -278,11 +279,11 @@ fn broadcast(shared: &NodeShared) {
     let removed = evicted.iter().map(ToString::to_string).collect();
     let payload = Members { members, removed }.encode_to_vec();
     let mut told = HashSet::new();
-    for link in shared.endpoint.links() {
+    for link in shared.router.endpoint.links() {
         if link.peer_type() == NodeType::Route || !told.insert(link.peer_id().clone()) {
             continue;
         }
-        let Some(best) = shared.endpoint.link(link.peer_id()) else { continue };
+        let Some(best) = shared.router.endpoint.link(link.peer_id()) else { continue };
         if let Err(err) = best.send(control(CONTROL_MEMBERS, payload.clone())) {
             tracing::debug!(peer = %best.peer_id(), error = %err, "member list not sent");
         }
@@ -291,34 +292,34 @@ fn broadcast(shared: &NodeShared) {
 
 /// Dials learned members this node should link to, and stops dialing
 /// learned members that no route lists any more and that are unreachable.
-fn sync_learned(shared: &NodeShared) {
-    let listed: Vec<(NodeId, Member, NodeId)> = lock(&shared.members.views)
+fn sync_learned(shared: &NodeState) {
+    let listed: Vec<(NodeId, Member, NodeId)> = lock(&shared.cluster.members.views)
         .iter()
         .flat_map(|(route, view)| view.members.iter().map(move |m| (route.clone(), m.clone())))
         .filter_map(|(route, m)| checked_id(&m).map(|id| (id, m, route)))
         .collect();
     let forwards: Vec<i32> =
-        shared.live.load().routes.forward_types().into_iter().map(|t| t as i32).collect();
-    let own = Side { node_type: shared.node_type, id: &shared.id, forwards_to: &forwards };
+        shared.router.live.load().routes.forward_types().into_iter().map(|t| t as i32).collect();
+    let own = Side { node_type: shared.node_type(), id: shared.id(), forwards_to: &forwards };
     for (id, member, via) in &listed {
         let other = Side { node_type: member.node_type(), id, forwards_to: &member.forwards_to };
-        let dial = id != &shared.id
+        let dial = id != shared.id()
             && member.state() == MemberState::Active
-            && !shared.members.excluded(id)
+            && !shared.cluster.members.excluded(id)
             && should_dial(own, other)
-            && !shared.peers.contains(id)
-            && shared.endpoint.link(id).is_none();
+            && !shared.cluster.peers.contains(id)
+            && shared.router.endpoint.link(id).is_none();
         if dial && let Some(spec) = learned_spec(shared, member, via) {
             tracing::info!(peer = %id, name = %member.name, peer_type = ?member.node_type(), via = %via,
                 "linking to a member learned from a route");
-            shared.peers.learn(&shared.endpoint, spec, member.node_type());
+            shared.cluster.peers.learn(&shared.router.endpoint, spec, member.node_type());
         }
     }
     let still_listed: HashSet<&NodeId> = listed.iter().map(|(id, _, _)| id).collect();
-    for peer in shared.peers.learned() {
+    for peer in shared.cluster.peers.learned() {
         if !still_listed.contains(&peer.id) && !peer.is_up() {
             tracing::info!(peer = %peer.id, "member is gone; no longer dialing it");
-            shared.peers.remove(&peer.id, Origin::Learned);
+            shared.cluster.peers.remove(&peer.id, Origin::Learned);
         }
     }
 }
@@ -326,8 +327,8 @@ fn sync_learned(shared: &NodeShared) {
 /// How to dial a learned member: with the token and encryption of the
 /// route's config entry that listed it (a cluster normally shares one
 /// token), else this node's own `rpc` token and encryption.
-fn learned_spec(shared: &NodeShared, member: &Member, via: &NodeId) -> Option<PeerSpec> {
-    let config = shared.live_config();
+fn learned_spec(shared: &NodeState, member: &Member, via: &NodeId) -> Option<PeerSpec> {
+    let config = shared.router.live_config();
     let port = u16::try_from(member.port).ok()?;
     let entry = config.remote_ports.iter().find(|p| &p.node_id() == via);
     let (token, encrypt) = match entry {

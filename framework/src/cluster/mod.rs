@@ -8,12 +8,15 @@
 //! * `peers`: the outbound peers a node keeps dialing, configured and
 //!   learned ([`PeerOrigin`]).
 //! * `drain`: stop taking work, finish what is in flight, tell the cluster.
+//! * `state`: [`ClusterState`], what a node keeps of all this.
 
 mod drain;
 mod membership;
 mod peers;
 mod rules;
+mod state;
 
-pub(crate) use drain::{DrainState, drain};
-pub(crate) use membership::{Membership, announce_all, evict, link_down, link_up, on_control};
-pub(crate) use peers::{Origin as PeerOrigin, PeerSet};
+pub(crate) use drain::drain;
+pub(crate) use membership::{announce_all, evict, link_down, link_up, on_control};
+pub(crate) use peers::Origin as PeerOrigin;
+pub(crate) use state::ClusterState;

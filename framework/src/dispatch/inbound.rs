@@ -12,7 +12,7 @@ use crate::handler::{Context, EventHandler, SessionView};
 use crate::id::{NodeId, SessionId};
 use crate::limits;
 use crate::metrics::Via;
-use crate::node::NodeShared;
+use crate::node::NodeState;
 use crate::proto::{Envelope, Kind, NodeType};
 use crate::routing::Target;
 use crate::sessions;
@@ -24,12 +24,12 @@ use crate::transport::{InboundHandler, Incoming, Link};
 pub(crate) struct NodeInbound {
     /// Weak, so that the node's links do not keep the node alive after it
     /// stops.
-    shared: Weak<NodeShared>,
+    shared: Weak<NodeState>,
 }
 
 impl NodeInbound {
     /// The side of the node being built (`Arc::new_cyclic`).
-    pub(crate) fn new(shared: Weak<NodeShared>) -> NodeInbound {
+    pub(crate) fn new(shared: Weak<NodeState>) -> NodeInbound {
         NodeInbound { shared }
     }
 }
@@ -53,11 +53,11 @@ impl InboundHandler for NodeInbound {
 
     fn link_down(&self, link: &Link) {
         let Some(shared) = self.shared.upgrade() else { return };
-        if shared.endpoint.link(link.peer_id()).is_none() {
+        if shared.router.endpoint.link(link.peer_id()).is_none() {
             // Requests relayed to the lost peer will never be answered:
             // tell their callers now rather than at their deadline.
             let peer = link.peer_id();
-            for request in shared.relays.lost(peer) {
+            for request in shared.router.relays.lost(peer) {
                 fail(
                     &shared,
                     &request,
@@ -69,8 +69,8 @@ impl InboundHandler for NodeInbound {
     }
 }
 
-fn handle(shared: &Arc<NodeShared>, link: &Link, envelope: Envelope) {
-    if !envelope.to.is_empty() && envelope.to != shared.id.as_str() {
+fn handle(shared: &Arc<NodeState>, link: &Link, envelope: Envelope) {
+    if !envelope.to.is_empty() && envelope.to != shared.id().as_str() {
         relay_to_node(shared, envelope);
         return;
     }
@@ -85,7 +85,7 @@ fn handle(shared: &Arc<NodeShared>, link: &Link, envelope: Envelope) {
         // Addressed to this node by id: handle it here, whatever the
         // command's usual route (offline notices, pinned calls).
         Kind::Request | Kind::Notify if addressed_here => dispatch(shared, link, envelope),
-        Kind::Request | Kind::Notify => match shared.target(envelope.command) {
+        Kind::Request | Kind::Notify => match shared.router.target(envelope.command) {
             Target::Local => dispatch(shared, link, envelope),
             Target::Forward(node_type) => forward_to_type(shared, envelope, node_type),
         },
@@ -96,43 +96,43 @@ fn handle(shared: &Arc<NodeShared>, link: &Link, envelope: Envelope) {
 }
 
 /// Spends one hop of the envelope's budget; false when it is used up.
-fn take_hop(shared: &NodeShared, envelope: &mut Envelope) -> bool {
+fn take_hop(shared: &NodeState, envelope: &mut Envelope) -> bool {
     if envelope.ttl == 0 {
         tracing::warn!(command = envelope.command, source = %envelope.source, to = %envelope.to,
             "hop limit reached; dropping message (routing loop?)");
         return false;
     }
     envelope.ttl -= 1;
-    envelope.prev = shared.node_type as i32;
+    envelope.prev = shared.node_type() as i32;
     true
 }
 
 /// Tells the sender of a request that it failed; other kinds are dropped.
-fn fail(shared: &NodeShared, envelope: &Envelope, status: Status) {
+fn fail(shared: &NodeState, envelope: &Envelope, status: Status) {
     answer_failure(shared, envelope, status, false);
 }
 
 /// As [`fail`], for a request refused before its handler started (busy,
 /// draining): the response says so, and the sender may try another node.
-fn refuse(shared: &NodeShared, envelope: &Envelope, status: Status) {
+fn refuse(shared: &NodeState, envelope: &Envelope, status: Status) {
     answer_failure(shared, envelope, status, true);
 }
 
-fn answer_failure(shared: &NodeShared, envelope: &Envelope, status: Status, not_run: bool) {
+fn answer_failure(shared: &NodeState, envelope: &Envelope, status: Status, not_run: bool) {
     if envelope.kind() != Kind::Request {
         tracing::debug!(command = envelope.command, error = %status, "dropping undeliverable message");
         return;
     }
     shared.metrics.error(&status);
     let Ok(source) = NodeId::parse(&envelope.source) else { return };
-    let mut response = shared.response(envelope, Err(status));
+    let mut response = shared.router.response(envelope, Err(status));
     response.not_run = not_run;
     if let Err(err) = shared.send_to_node(&source, response) {
         tracing::debug!(%source, error = %err, "could not report a routing failure to the sender");
     }
 }
 
-fn relay_to_node(shared: &NodeShared, mut envelope: Envelope) {
+fn relay_to_node(shared: &NodeState, mut envelope: Envelope) {
     if !take_hop(shared, &mut envelope) {
         fail(shared, &envelope, Status::unavailable("hop limit exceeded"));
         return;
@@ -141,12 +141,12 @@ fn relay_to_node(shared: &NodeShared, mut envelope: Envelope) {
         tracing::warn!(to = %envelope.to, "dropping message with an invalid destination id");
         return;
     };
-    let Some(link) = shared.link_for_node(&dest) else {
+    let Some(link) = shared.router.link_for_node(&dest) else {
         fail(shared, &envelope, Status::unavailable(format!("node {dest} unreachable")));
         return;
     };
     if envelope.kind() == Kind::Response {
-        shared.relays.answered(&envelope);
+        shared.router.relays.answered(&envelope);
     }
     send_relayed(shared, &link, envelope, |err| {
         Status::unavailable(format!("node {dest} unreachable: {err}"))
@@ -156,23 +156,23 @@ fn relay_to_node(shared: &NodeShared, mut envelope: Envelope) {
 /// Sends a message this node relays, tracking relayed requests until
 /// their answer passes back (see `relay.rs`).
 fn send_relayed(
-    shared: &NodeShared,
+    shared: &NodeState,
     link: &Link,
     envelope: Envelope,
     on_error: impl FnOnce(crate::transport::SendError) -> Status,
 ) {
     let command = envelope.command;
-    shared.relays.relayed(link.peer_id(), &envelope);
+    shared.router.relays.relayed(link.peer_id(), &envelope);
     match link.send_or_return(envelope) {
         Ok(()) => shared.metrics.sent(Via::Rpc, command),
         Err((err, envelope)) => {
-            shared.relays.forget(&envelope.source, envelope.request_id);
+            shared.router.relays.forget(&envelope.source, envelope.request_id);
             fail(shared, &envelope, on_error(err));
         }
     }
 }
 
-fn forward_to_type(shared: &NodeShared, mut envelope: Envelope, node_type: NodeType) {
+fn forward_to_type(shared: &NodeState, mut envelope: Envelope, node_type: NodeType) {
     if !take_hop(shared, &mut envelope) {
         fail(shared, &envelope, Status::unavailable("hop limit exceeded"));
         return;
@@ -184,7 +184,7 @@ fn forward_to_type(shared: &NodeShared, mut envelope: Envelope, node_type: NodeT
     send_relayed(shared, &link, envelope, Status::from);
 }
 
-fn deliver_push(shared: &NodeShared, envelope: Envelope) {
+fn deliver_push(shared: &NodeState, envelope: Envelope) {
     let Some(sessions) = &shared.sessions else {
         tracing::debug!(session = %envelope.session_id, "push reached a node without clients; dropped");
         return;
@@ -192,7 +192,7 @@ fn deliver_push(shared: &NodeShared, envelope: Envelope) {
     // Deliver only to sessions of this proxy: the proxy part of the id must
     // be ours, not just the sequence number (obespoir bug 13).
     match SessionId::parse(&envelope.session_id) {
-        Ok(session) if session.proxy() == &shared.id => {
+        Ok(session) if session.proxy() == shared.id() => {
             if let Err(status) =
                 shared.push_local(sessions, session.seq(), envelope.command, envelope.payload)
             {
@@ -208,18 +208,19 @@ fn deliver_push(shared: &NodeShared, envelope: Envelope) {
 /// Handlers always get their own task, even those that finish without
 /// waiting: run inline, a handler's synchronous work (or a panic's
 /// backtrace) would stall the link's reader and its heartbeats with it.
-fn dispatch(shared: &Arc<NodeShared>, link: &Link, mut envelope: Envelope) {
+fn dispatch(shared: &Arc<NodeState>, link: &Link, mut envelope: Envelope) {
     // A draining node starts no new requests. The handler never ran, so
     // the proxy may safely retry elsewhere (it knows we drain: the drain
     // announcement went out on this link before this refusal).
-    if shared.drain.is_draining() && envelope.kind() == Kind::Request {
+    if shared.cluster.drain.is_draining() && envelope.kind() == Kind::Request {
         refuse(shared, &envelope, Status::unavailable("node is draining"));
         return;
     }
-    let Some(handler) = shared.events.get(envelope.command).cloned() else {
+    let Some(handler) = shared.handlers.events.get(envelope.command).cloned() else {
         let status = Status::not_found(format!(
             "no handler for command {} on this {:?} node",
-            envelope.command, shared.node_type
+            envelope.command,
+            shared.node_type()
         ));
         fail(shared, &envelope, status);
         return;
@@ -246,7 +247,7 @@ fn dispatch(shared: &Arc<NodeShared>, link: &Link, mut envelope: Envelope) {
     };
     let task_shared = Arc::clone(shared);
     let link = link.clone();
-    shared.shutdown.spawn(shared.drain.track(async move {
+    shared.shutdown.spawn(shared.cluster.drain.track(async move {
         let shared = task_shared;
         let _slot = slot;
         let view = SessionView::from_wire(
@@ -258,7 +259,7 @@ fn dispatch(shared: &Arc<NodeShared>, link: &Link, mut envelope: Envelope) {
             Context::new(Arc::clone(&shared) as Arc<dyn crate::handler::NodeApi>, session, envelope.command)
                 .with_view(view);
         let started = tokio::time::Instant::now();
-        let result = run_handler(&*handler, ctx, envelope.payload.clone(), shared.handler_timeout).await;
+        let result = run_handler(&*handler, ctx, envelope.payload.clone(), shared.handlers.timeout).await;
         shared.metrics.handled(envelope.command, started.elapsed(), &result);
         if envelope.kind() == Kind::Request {
             answer(&shared, &link, &envelope, result);
@@ -270,8 +271,8 @@ fn dispatch(shared: &Arc<NodeShared>, link: &Link, mut envelope: Envelope) {
 
 /// Answers a request: on the link it came in on when its sender is at the
 /// other end (no id parsing, no lookup), else through the usual route.
-fn answer(shared: &NodeShared, link: &Link, request: &Envelope, result: Result<Option<Bytes>, Status>) {
-    let response = shared.response(request, result);
+fn answer(shared: &NodeState, link: &Link, request: &Envelope, result: Result<Option<Bytes>, Status>) {
+    let response = shared.router.response(request, result);
     let response = if request.source == link.peer_id().as_str() {
         let command = response.command;
         match link.send_or_return(response) {

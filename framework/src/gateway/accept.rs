@@ -18,7 +18,7 @@ use super::cipher;
 use super::conn::ClientConn;
 use crate::config::WebsocketConfig;
 use crate::limits::{IpGuard, IpLimiter};
-use crate::node::NodeShared;
+use crate::node::NodeState;
 use crate::secure::ClientLinkCipher;
 
 /// First pause after a failing `accept`; doubles while it keeps failing.
@@ -27,7 +27,7 @@ const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(5);
 const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
 
 /// Accepts client connections until shutdown, or until the node drains.
-pub(crate) async fn accept_loop(shared: Arc<NodeShared>, listener: TcpListener, max_connections: usize) {
+pub(crate) async fn accept_loop(shared: Arc<NodeState>, listener: TcpListener, max_connections: usize) {
     let permits = Arc::new(Semaphore::new(max_connections.max(1)));
     let limits = shared.config.websocket.as_ref().map(|ws| ws.limits.clone()).unwrap_or_default();
     let per_ip = IpLimiter::new(limits.max_connections_per_ip);
@@ -37,7 +37,7 @@ pub(crate) async fn accept_loop(shared: Arc<NodeShared>, listener: TcpListener, 
             () = shared.shutdown.cancelled() => return,
             // Dropping the listener refuses new clients at once, so load
             // balancers in front move them to another proxy.
-            () = shared.drain.started() => {
+            () = shared.cluster.drain.started() => {
                 tracing::info!("draining: no longer accepting clients");
                 return;
             }
@@ -74,7 +74,7 @@ pub(crate) async fn accept_loop(shared: Arc<NodeShared>, listener: TcpListener, 
         let task_shared = Arc::clone(&shared);
         // A connection is in-flight work: draining waits for it to finish.
         let slots = (permit, ip_slot);
-        shared.shutdown.spawn(shared.drain.track(serve_client(task_shared, stream, addr, slots)));
+        shared.shutdown.spawn(shared.cluster.drain.track(serve_client(task_shared, stream, addr, slots)));
     }
 }
 
@@ -92,7 +92,7 @@ fn ws_config(max_frame: usize) -> WebSocketConfig {
 /// One client, from the TCP accept to the end of its connection. `_slots`
 /// hold its places under `max_connections` and the per-IP limit until then.
 async fn serve_client(
-    shared: Arc<NodeShared>,
+    shared: Arc<NodeState>,
     stream: TcpStream,
     addr: SocketAddr,
     _slots: (OwnedSemaphorePermit, IpGuard),
@@ -110,7 +110,7 @@ async fn serve_client(
 /// within `websocket.limits.handshake_timeout` of the TCP accept. `None`
 /// when the client is refused or fails it (the reason is logged).
 async fn handshake(
-    shared: &NodeShared,
+    shared: &NodeState,
     settings: &WebsocketConfig,
     stream: TcpStream,
     addr: SocketAddr,

@@ -35,7 +35,7 @@ use crate::config::WebsocketConfig;
 use crate::id::SessionId;
 use crate::limits::{Admit, ConnLimiter};
 use crate::metrics::Via;
-use crate::node::NodeShared;
+use crate::node::NodeState;
 use crate::secure::ClientLinkCipher;
 use crate::sessions::{Ending, OpenSession, Outbound, Sessions, announce_closed};
 use crate::status::Status;
@@ -56,7 +56,7 @@ struct ResumeCommands {
 
 /// A client connection's state, from the end of its handshake to its close.
 pub(crate) struct ClientConn {
-    shared: Arc<NodeShared>,
+    shared: Arc<NodeState>,
     sessions: Arc<Sessions>,
     /// The client's address, for the logs.
     addr: SocketAddr,
@@ -98,7 +98,7 @@ impl ClientConn {
     /// Opens the session of a client whose handshake (and cipher hello)
     /// succeeded.
     pub(crate) fn open(
-        shared: &Arc<NodeShared>,
+        shared: &Arc<NodeState>,
         sessions: Arc<Sessions>,
         settings: &WebsocketConfig,
         ws: WebSocketStream<TcpStream>,
@@ -132,7 +132,7 @@ impl ClientConn {
             limiter: ConnLimiter::new(&settings.limits, Instant::now()),
             idle_timeout: settings.timeout,
             write_timeout: settings.limits.write_timeout,
-            draining: shared.drain.is_draining(),
+            draining: shared.cluster.drain.is_draining(),
         }
     }
 
@@ -155,7 +155,7 @@ impl ClientConn {
         let mut paused = false;
         // Its own reference: the wait must not borrow `self` for the loop.
         let shared = Arc::clone(&self.shared);
-        let drain_started = shared.drain.started();
+        let drain_started = shared.cluster.drain.started();
         let kicked = self.open.kick.clone().cancelled_owned();
         tokio::pin!(idle, read_pause, drain_started, kicked);
         loop {

@@ -5,7 +5,7 @@ use super::reply::Answer;
 use crate::codec::ClientFrame;
 use crate::id::{NodeId, SessionId};
 use crate::metrics::Via;
-use crate::node::{NO_REPLY, NodeShared};
+use crate::node::{NO_REPLY, NodeState};
 use crate::proto::{Envelope, Kind, NodeType};
 use crate::routing::worth_another_node;
 use crate::sessions::RequestInfo;
@@ -15,7 +15,7 @@ use crate::transport::Link;
 /// Sends a client request to a live node of `node_type` (its session's
 /// pinned one when there is one) and waits for the answer.
 pub(crate) async fn forward(
-    shared: &NodeShared,
+    shared: &NodeState,
     session: &SessionId,
     info: RequestInfo,
     frame: ClientFrame,
@@ -25,7 +25,8 @@ pub(crate) async fn forward(
     let uid = info.uid.as_deref().unwrap_or_default().to_owned();
     let mut first: Option<(Envelope, Link)> = None;
     let (response, link) = loop {
-        let mut request = shared.envelope(Kind::Request, frame.command, Some(session), frame.body.clone());
+        let mut request =
+            shared.router.envelope(Kind::Request, frame.command, Some(session), frame.body.clone());
         // A retry goes out without pins: the pinned node is the one that refused.
         request.pins = pins.take().unwrap_or_default();
         request.uid.clone_from(&uid);
@@ -39,13 +40,17 @@ pub(crate) async fn forward(
             }
         };
         shared.metrics.sent(Via::Rpc, frame.command);
-        let response =
-            shared.endpoint.call(&link, request, shared.call_timeout).await.map_err(Status::from)?;
+        let response = shared
+            .router
+            .endpoint
+            .call(&link, request, shared.router.call_timeout)
+            .await
+            .map_err(Status::from)?;
         if first.is_some()
             || !worth_another_node(
                 response.not_run,
                 Code(response.status),
-                shared.is_stateless(frame.command),
+                shared.router.is_stateless(frame.command),
             )
         {
             break (response, link);

@@ -13,7 +13,7 @@ use crate::dispatch::run_handler;
 use crate::handler::{Context, NodeApi, SessionView};
 use crate::id::{NodeId, SessionId};
 use crate::limits;
-use crate::node::NodeShared;
+use crate::node::NodeState;
 use crate::proto::NodeType;
 use crate::routing::Target;
 use crate::sessions::RequestInfo;
@@ -36,16 +36,16 @@ pub(crate) struct FrameOutcome {
 /// Handles one client frame of `session` to its end: its reply, or the
 /// error frame that says why there is none.
 pub(crate) async fn handle_frame(
-    shared: Arc<NodeShared>,
+    shared: Arc<NodeState>,
     session: SessionId,
     frame: ClientFrame,
 ) -> FrameOutcome {
     let command = frame.command;
-    let stateful = !shared.is_stateless(command);
+    let stateful = !shared.router.is_stateless(command);
     let heartbeat = shared.config.websocket.as_ref().map(|ws| ws.heartbeat_command);
     // A heartbeat proves the client↔proxy path alive; answering it here
     // costs no hop. A proxy-side handler for the id takes precedence.
-    if Some(command) == heartbeat && shared.events.get(command).is_none() {
+    if Some(command) == heartbeat && shared.handlers.events.get(command).is_none() {
         let reply = ClientFrame::new(command, Bytes::from_static(br#"{"code":200}"#)).encode(usize::MAX).ok();
         return FrameOutcome { command, reply, served_by: None, stateful: false };
     }
@@ -69,7 +69,7 @@ pub(crate) async fn handle_frame(
         Some(sessions) => sessions.request_info(session.seq(), stateful),
         None => RequestInfo::default(),
     };
-    let result = match shared.target(command) {
+    let result = match shared.router.target(command) {
         Target::Local => handle_locally(&shared, &session, info, frame).await,
         Target::Forward(node_type) => forward(&shared, &session, info, frame, node_type).await,
     };
@@ -88,7 +88,7 @@ pub(crate) async fn handle_frame(
 }
 
 /// Which proxy-only notice `command` is, if any.
-fn reserved_notice(shared: &NodeShared, command: i32) -> Option<&'static str> {
+fn reserved_notice(shared: &NodeState, command: i32) -> Option<&'static str> {
     if shared.config.websocket.as_ref().is_some_and(|ws| ws.offline_command == command) {
         return Some("close");
     }
@@ -100,12 +100,13 @@ fn reserved_notice(shared: &NodeShared, command: i32) -> Option<&'static str> {
 
 /// Runs the proxy's own handler for the frame, within the handler limits.
 async fn handle_locally(
-    shared: &Arc<NodeShared>,
+    shared: &Arc<NodeState>,
     session: &SessionId,
     info: RequestInfo,
     frame: ClientFrame,
 ) -> Result<Answer, Status> {
     let handler = shared
+        .handlers
         .events
         .get(frame.command)
         .cloned()
@@ -115,7 +116,7 @@ async fn handle_locally(
         .with_view(view);
     let _slot = limits::admit(shared, frame.command)?;
     let started = tokio::time::Instant::now();
-    let result = run_handler(&*handler, ctx, frame.body, shared.handler_timeout).await;
+    let result = run_handler(&*handler, ctx, frame.body, shared.handlers.timeout).await;
     // Errors are counted once, where the client's error frame is made.
     shared.metrics.handled::<()>(frame.command, started.elapsed(), &Ok(()));
     Ok(Answer { body: result?, served_by: None })

@@ -10,7 +10,7 @@ use bytes::Bytes;
 use super::reply::error_frame;
 use crate::codec::ClientFrame;
 use crate::id::SessionId;
-use crate::node::NodeShared;
+use crate::node::NodeState;
 use crate::session::SessionStats;
 use crate::sessions::announce_closed;
 use crate::sessions::resume_reply;
@@ -34,7 +34,7 @@ struct ResumeRequest {
 /// (token), then replay what the client missed. Returns the frames to
 /// write, in order.
 pub(crate) fn resume_frames(
-    shared: &NodeShared,
+    shared: &NodeState,
     sessions: &Sessions,
     open: &OpenSession,
     session: &mut SessionId,
@@ -84,7 +84,7 @@ pub(crate) fn resume_frames(
 
 /// Closes a detached session when its grace period ends, unless it was
 /// resumed meanwhile (or at once on shutdown).
-pub(crate) fn expire_later(shared: &Arc<NodeShared>, seq: u64, generation: u64) {
+pub(crate) fn expire_later(shared: &Arc<NodeState>, seq: u64, generation: u64) {
     let Some(sessions) = shared.sessions.clone() else { return };
     let grace = sessions.config().resume_grace;
     let task = Arc::clone(shared);

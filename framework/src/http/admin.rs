@@ -23,7 +23,7 @@ use serde_json::{Value, json};
 use super::server::{HttpRequest, HttpResponse, HttpRoutes};
 use crate::cluster;
 use crate::config::type_name;
-use crate::node::NodeShared;
+use crate::node::NodeState;
 use crate::proto::MemberState;
 use crate::reload::{self, ReloadError};
 use crate::transport::Direction;
@@ -34,14 +34,14 @@ pub(crate) const DEFAULT_DRAIN_GRACE: Duration = Duration::from_secs(10);
 /// Longest grace `POST /drain` accepts, so a typo cannot pin a node for days.
 const MAX_DRAIN_GRACE: Duration = Duration::from_secs(3600);
 
-type Handler = fn(Arc<NodeShared>, HttpRequest) -> BoxFuture<'static, HttpResponse>;
+type Handler = fn(Arc<NodeState>, HttpRequest) -> BoxFuture<'static, HttpResponse>;
 
 /// The admin paths of a node.
 pub(crate) const PATHS: [&str; 6] =
     ["/health", "/ready", "/nodes", "/metrics", "/update_remote_rpc_config", "/drain"];
 
 /// The admin routes of `shared`.
-pub(crate) fn routes(shared: &Arc<NodeShared>) -> HttpRoutes {
+pub(crate) fn routes(shared: &Arc<NodeState>) -> HttpRoutes {
     let table: [(&str, &'static str, bool, Handler); 6] = [
         ("/health", "GET", true, |s, _| Box::pin(async move { health(&s) })),
         ("/ready", "GET", false, |s, _| Box::pin(async move { ready(&s) })),
@@ -70,7 +70,7 @@ pub(crate) fn routes(shared: &Arc<NodeShared>) -> HttpRoutes {
 }
 
 /// `None` when the request carries the node's admin token.
-fn authorize(shared: &NodeShared, req: &HttpRequest) -> Option<HttpResponse> {
+fn authorize(shared: &NodeState, req: &HttpRequest) -> Option<HttpResponse> {
     let Some(token) = shared.config.http.as_ref().and_then(|h| h.token.as_ref()) else {
         return Some(HttpResponse::error(403, "admin API disabled: this node has no http.token"));
     };
@@ -84,37 +84,39 @@ fn authorize(shared: &NodeShared, req: &HttpRequest) -> Option<HttpResponse> {
     Some(HttpResponse::error(401, "missing or wrong bearer token (Authorization: Bearer <http.token>)"))
 }
 
-fn identity(shared: &NodeShared) -> Value {
+fn identity(shared: &NodeState) -> Value {
     json!({
-        "id": shared.id.to_string(),
+        "id": shared.id().to_string(),
         "name": shared.config.name,
-        "type": type_name(shared.node_type),
-        "draining": shared.drain.is_draining(),
+        "type": type_name(shared.node_type()),
+        "draining": shared.cluster.drain.is_draining(),
     })
 }
 
-fn health(shared: &NodeShared) -> HttpResponse {
+fn health(shared: &NodeState) -> HttpResponse {
     let mut body = identity(shared);
     body["status"] = json!("ok");
     HttpResponse::json(&body)
 }
 
-fn ready(shared: &NodeShared) -> HttpResponse {
+fn ready(shared: &NodeState) -> HttpResponse {
     let waiting: Vec<Value> = shared
+        .cluster
         .peers
         .all()
         .into_iter()
         .filter(|p| p.origin == crate::cluster::PeerOrigin::Config && !p.is_up())
         .map(|p| json!({ "id": p.id.to_string(), "type": type_name(p.node_type), "state": p.state_name() }))
         .collect();
-    let draining = shared.drain.is_draining();
+    let draining = shared.cluster.drain.is_draining();
     let ready = waiting.is_empty() && !draining;
     let body = json!({ "ready": ready, "draining": draining, "waiting_for": waiting });
     HttpResponse::json_status(if ready { 200 } else { 503 }, &body)
 }
 
-fn nodes(shared: &NodeShared) -> HttpResponse {
+fn nodes(shared: &NodeState) -> HttpResponse {
     let links: Vec<Value> = shared
+        .router
         .endpoint
         .links()
         .into_iter()
@@ -125,11 +127,12 @@ fn nodes(shared: &NodeShared) -> HttpResponse {
                 "direction": if l.direction() == Direction::Outbound { "outbound" } else { "inbound" },
                 "remote": l.remote_addr().to_string(),
                 "encrypted": l.encrypted(),
-                "draining": shared.members.is_draining(l.peer_id()),
+                "draining": shared.cluster.members.is_draining(l.peer_id()),
             })
         })
         .collect();
     let peers: Vec<Value> = shared
+        .cluster
         .peers
         .all()
         .into_iter()
@@ -147,7 +150,7 @@ fn nodes(shared: &NodeShared) -> HttpResponse {
         })
         .collect();
     let members: Vec<Value> = shared
-        .members
+        .cluster.members
         .known()
         .into_iter()
         .map(|m| {
@@ -159,11 +162,11 @@ fn nodes(shared: &NodeShared) -> HttpResponse {
         .collect();
     let mut body = json!({ "node": identity(shared), "links": links, "peers": peers, "members": members });
     body["node"]["sessions"] = json!(shared.sessions.as_ref().map_or(0, |s| s.len()));
-    body["node"]["in_flight"] = json!(shared.drain.in_flight());
+    body["node"]["in_flight"] = json!(shared.cluster.drain.in_flight());
     HttpResponse::json(&body)
 }
 
-fn metrics(shared: &NodeShared) -> HttpResponse {
+fn metrics(shared: &NodeState) -> HttpResponse {
     HttpResponse {
         status: 200,
         content_type: "text/plain; version=0.0.4; charset=utf-8".into(),
@@ -171,7 +174,7 @@ fn metrics(shared: &NodeShared) -> HttpResponse {
     }
 }
 
-async fn update(shared: &Arc<NodeShared>) -> HttpResponse {
+async fn update(shared: &Arc<NodeState>) -> HttpResponse {
     match reload::reload(shared).await {
         Ok(report) => HttpResponse::json(&serde_json::to_value(&report).unwrap_or(Value::Null)),
         Err(err @ ReloadError::NoSource) => HttpResponse::error(409, &err.to_string()),
@@ -204,12 +207,12 @@ fn grace(req: &HttpRequest) -> Result<Duration, String> {
         .ok_or_else(|| format!("grace must be between 0 and {} seconds", MAX_DRAIN_GRACE.as_secs()))
 }
 
-fn start_drain(shared: &Arc<NodeShared>, req: &HttpRequest) -> HttpResponse {
+fn start_drain(shared: &Arc<NodeState>, req: &HttpRequest) -> HttpResponse {
     let grace = match grace(req) {
         Ok(g) => g,
         Err(msg) => return HttpResponse::error(400, &msg),
     };
-    let already = shared.drain.is_draining();
+    let already = shared.cluster.drain.is_draining();
     if !already {
         // Not a task of the node: draining ends by stopping the node, which
         // waits for the node's tasks.
@@ -218,7 +221,7 @@ fn start_drain(shared: &Arc<NodeShared>, req: &HttpRequest) -> HttpResponse {
     }
     let body = json!({
         "draining": true, "already_draining": already, "grace_secs": grace.as_secs_f64(),
-        "in_flight": shared.drain.in_flight(),
+        "in_flight": shared.cluster.drain.in_flight(),
     });
     HttpResponse::json_status(202, &body)
 }

@@ -12,7 +12,7 @@ use serde_json::json;
 
 use super::server::{HttpRequest, HttpResponse, HttpRoutes};
 use crate::id::SessionId;
-use crate::node::NodeShared;
+use crate::node::NodeState;
 use crate::session::{Member, SessionRequest};
 use crate::sessions;
 
@@ -20,7 +20,7 @@ use crate::sessions;
 pub(crate) const KICK_PATH: &str = "/sessions/kick";
 
 /// The admin session routes of a node.
-pub(crate) fn routes(shared: &Arc<NodeShared>) -> HttpRoutes {
+pub(crate) fn routes(shared: &Arc<NodeState>) -> HttpRoutes {
     let node = Arc::downgrade(shared);
     HttpRoutes::new().route(KICK_PATH, move |req| kick(node.clone(), req))
 }
@@ -36,7 +36,7 @@ struct KickRequest {
     reason: Option<String>,
 }
 
-async fn kick(node: Weak<NodeShared>, req: HttpRequest) -> HttpResponse {
+async fn kick(node: Weak<NodeState>, req: HttpRequest) -> HttpResponse {
     let Some(shared) = node.upgrade() else { return HttpResponse::error(503, "node is stopping") };
     let Some(token) = shared.config.http.as_ref().and_then(|h| h.token.as_ref()) else {
         return HttpResponse::error(403, "admin endpoints are disabled: set http.token");

@@ -15,7 +15,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError};
 
 use crate::config::HandlerLimits;
 use crate::handler::EventTable;
-use crate::node::NodeShared;
+use crate::node::NodeState;
 use crate::status::{Code, Status};
 
 /// Which bound refused a request; the `limit` label of
@@ -93,8 +93,8 @@ impl Inflight {
 ///
 /// # Errors
 /// The 429 status to answer with when a bound is reached.
-pub(crate) fn admit(shared: &NodeShared, command: i32) -> Result<InflightGuard, Status> {
-    shared.inflight.try_enter(command).map_err(|busy| {
+pub(crate) fn admit(shared: &NodeState, command: i32) -> Result<InflightGuard, Status> {
+    shared.handlers.inflight.try_enter(command).map_err(|busy| {
         shared.metrics.limit_hit(busy.label());
         tracing::debug!(command, limit = busy.label(), "request refused: handler bound reached");
         busy.status(command)

@@ -19,7 +19,7 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 use super::scrape::ScrapeCollector;
-use crate::node::NodeShared;
+use crate::node::NodeState;
 use crate::status::Status;
 
 /// Distinct command ids that get their own label; later ones are counted
@@ -109,7 +109,7 @@ pub(crate) struct NodeMetrics {
 
 impl NodeMetrics {
     /// `node` is read back at scrape time (weakly: no cycle).
-    pub(crate) fn new(node: Weak<NodeShared>) -> NodeMetrics {
+    pub(crate) fn new(node: Weak<NodeState>) -> NodeMetrics {
         let mut registry = Registry::with_prefix("espoir");
         let received = Family::<MessageLabels, Counter>::default();
         let sent = Family::<MessageLabels, Counter>::default();

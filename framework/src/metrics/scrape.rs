@@ -12,7 +12,7 @@ use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 
 use crate::config::type_name;
-use crate::node::NodeShared;
+use crate::node::NodeState;
 use crate::proto::{MemberState, NodeType};
 use crate::transport::TransportStats;
 
@@ -20,11 +20,11 @@ use crate::transport::TransportStats;
 /// keep a stopped node alive.
 #[derive(Debug)]
 pub(crate) struct ScrapeCollector {
-    node: Weak<NodeShared>,
+    node: Weak<NodeState>,
 }
 
 impl ScrapeCollector {
-    pub(crate) fn new(node: Weak<NodeShared>) -> ScrapeCollector {
+    pub(crate) fn new(node: Weak<NodeState>) -> ScrapeCollector {
         ScrapeCollector { node }
     }
 }
@@ -66,7 +66,7 @@ fn type_label(t: NodeType) -> String {
 impl Collector for ScrapeCollector {
     fn encode(&self, mut enc: DescriptorEncoder<'_>) -> std::fmt::Result {
         let Some(shared) = self.node.upgrade() else { return Ok(()) };
-        let stats = shared.endpoint.stats();
+        let stats = shared.router.endpoint.stats();
         let get = TransportStats::get;
         let transport = [
             (
@@ -134,16 +134,21 @@ impl Collector for ScrapeCollector {
             "Client sessions connected to this proxy",
             i64::try_from(sessions).unwrap_or(i64::MAX),
         )?;
-        let pending = i64::try_from(shared.endpoint.pending_calls()).unwrap_or(i64::MAX);
+        let pending = i64::try_from(shared.router.endpoint.pending_calls()).unwrap_or(i64::MAX);
         gauge(&mut enc, "pending_calls", "Calls from this node waiting for a response", pending)?;
-        let relayed = i64::try_from(shared.relays.len()).unwrap_or(i64::MAX);
+        let relayed = i64::try_from(shared.router.relays.len()).unwrap_or(i64::MAX);
         gauge(
             &mut enc,
             "relayed_in_flight",
             "Requests relayed by this node still waiting for their answer",
             relayed,
         )?;
-        gauge(&mut enc, "draining", "1 while this node drains", i64::from(shared.drain.is_draining()))?;
+        gauge(
+            &mut enc,
+            "draining",
+            "1 while this node drains",
+            i64::from(shared.cluster.drain.is_draining()),
+        )?;
         let buffered = shared.sessions.as_ref().map_or(0, |s| s.buffered_bytes());
         gauge(
             &mut enc,
@@ -151,11 +156,11 @@ impl Collector for ScrapeCollector {
             "Bytes of pushes queued for this proxy's clients, not yet written",
             i64::try_from(buffered).unwrap_or(i64::MAX),
         )?;
-        let running = i64::try_from(shared.inflight.running()).unwrap_or(i64::MAX);
+        let running = i64::try_from(shared.handlers.inflight.running()).unwrap_or(i64::MAX);
         gauge(&mut enc, "handlers_inflight", "Handlers running now, against handlers.max_inflight", running)?;
 
         let mut links: BTreeMap<Labels, i64> = BTreeMap::new();
-        for link in shared.endpoint.links() {
+        for link in shared.router.endpoint.links() {
             let direction = match link.direction() {
                 crate::transport::Direction::Inbound => "inbound",
                 crate::transport::Direction::Outbound => "outbound",
@@ -167,7 +172,7 @@ impl Collector for ScrapeCollector {
         gauges(&mut enc, "links", "Live RPC links, by peer type and who dialed", &links)?;
 
         let mut peers: BTreeMap<Labels, i64> = BTreeMap::new();
-        for peer in shared.peers.all() {
+        for peer in shared.cluster.peers.all() {
             let labels = vec![
                 ("peer_type", type_label(peer.node_type)),
                 ("origin", peer.origin.as_str().into()),
@@ -183,7 +188,7 @@ impl Collector for ScrapeCollector {
         )?;
 
         let mut members: BTreeMap<Labels, i64> = BTreeMap::new();
-        for m in shared.members.known() {
+        for m in shared.cluster.members.known() {
             let state = if m.state() == MemberState::Draining { "draining" } else { "active" };
             *members
                 .entry(vec![("node_type", type_label(m.node_type())), ("state", state.into())])

@@ -4,7 +4,7 @@
 
 use bytes::Bytes;
 
-use super::shared::NodeShared;
+use super::state::NodeState;
 use crate::dispatch::decode_reply;
 use crate::handler::{ApiFuture, AppState, CallScope, NodeApi};
 use crate::id::{NodeId, SessionId};
@@ -15,7 +15,7 @@ use crate::sessions;
 use crate::status::Status;
 use crate::transport::{CallError, Link};
 
-impl NodeShared {
+impl NodeState {
     /// A handler's call or notification carrying its session's scope, and
     /// the link it leaves on: the session's pinned node of the type for a
     /// stateful command (pins travel on, so a route honours them too).
@@ -29,10 +29,10 @@ impl NodeShared {
         scope: CallScope,
         body: Bytes,
     ) -> (Envelope, Option<Link>) {
-        let mut env = self.envelope(kind, command, scope.session.as_ref(), body);
+        let mut env = self.router.envelope(kind, command, scope.session.as_ref(), body);
         env.uid = scope.uid;
         env.session_data = scope.data;
-        if !self.is_stateless(command) {
+        if !self.router.is_stateless(command) {
             env.pins = scope.pins;
         }
         let link = self.link_for_type(target, &env.pins);
@@ -40,26 +40,26 @@ impl NodeShared {
     }
 }
 
-impl NodeApi for NodeShared {
+impl NodeApi for NodeState {
     fn node_id(&self) -> &NodeId {
-        &self.id
+        self.id()
     }
 
     fn node_type(&self) -> NodeType {
-        self.node_type
+        self.node_type()
     }
 
     fn state(&self) -> &AppState {
-        &self.state
+        &self.handlers.state
     }
 
     fn push(&self, session: &SessionId, command: i32, body: Bytes) -> Result<(), Status> {
-        if session.proxy() == &self.id
+        if session.proxy() == self.id()
             && let Some(sessions) = &self.sessions
         {
             return self.push_local(sessions, session.seq(), command, body);
         }
-        let mut env = self.envelope(Kind::Push, command, Some(session), body);
+        let mut env = self.router.envelope(Kind::Push, command, Some(session), body);
         env.to = session.proxy().to_string();
         self.send_to_node(session.proxy(), env).map_err(Status::from)
     }
@@ -72,8 +72,8 @@ impl NodeApi for NodeShared {
         body: Bytes,
     ) -> ApiFuture<Result<Bytes, Status>> {
         let (env, link) = self.scoped(Kind::Request, target, command, scope, body);
-        let endpoint = self.endpoint.clone();
-        let deadline = self.call_timeout;
+        let endpoint = self.router.endpoint.clone();
+        let deadline = self.router.call_timeout;
         if link.is_some() {
             self.metrics.sent(Via::Rpc, command);
         }

@@ -7,8 +7,9 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 
 use super::running::{Addresses, RunningNode};
-use super::shared::NodeShared;
+use super::state::{NodeParts, NodeState};
 use crate::config::NodeConfig;
+use crate::dispatch::Handlers;
 use crate::handler::{AppState, Context, DuplicateEvent, EventTable, NodeApi};
 use crate::http::HttpRoutes;
 use crate::proto::NodeType;
@@ -262,21 +263,24 @@ impl NodeBuilder {
         let shared = Arc::new_cyclic(|node| {
             let inbound = Arc::new(crate::dispatch::NodeInbound::new(node.clone()));
             let endpoint = RpcEndpoint::with_handler(config.endpoint_config(), shutdown, inbound);
-            NodeShared::new(
-                node,
-                Arc::clone(&config),
+            let handlers = Handlers::new(&config, self.events, self.state);
+            let parts = NodeParts {
+                config: Arc::clone(&config),
                 endpoint,
-                (routes, stateless),
-                (self.events, self.state),
-                (sessions, session_stats),
-                shutdown.clone(),
-                self.source,
-            )
+                routes,
+                stateless,
+                handlers,
+                sessions,
+                session_stats,
+                shutdown: shutdown.clone(),
+                source: self.source,
+            };
+            NodeState::new(node, parts)
         });
-        let endpoint = shared.endpoint.clone();
+        let endpoint = shared.router.endpoint.clone();
         endpoint.serve(rpc_listener);
         for peer in &config.remote_ports {
-            shared.peers.configure(&endpoint, peer.peer_spec(&config.rpc), peer.node_type);
+            shared.cluster.peers.configure(&endpoint, peer.peer_spec(&config.rpc), peer.node_type);
         }
         if let (Some(listener), Some(ws)) = (ws_listener, &config.websocket) {
             shutdown.spawn(crate::gateway::accept_loop(Arc::clone(&shared), listener, ws.max_connections));
@@ -295,8 +299,8 @@ impl NodeBuilder {
         if watch {
             crate::reload::spawn_watcher(&shared, self.watch_interval);
         }
-        tracing::info!(name = %config.name, id = %shared.id, role = ?config.role, rpc = ?addrs.rpc,
-            websocket = ?addrs.websocket, http = ?addrs.http, handlers = shared.events.len(), "node started");
+        tracing::info!(name = %config.name, id = %shared.id(), role = ?config.role, rpc = ?addrs.rpc,
+            websocket = ?addrs.websocket, http = ?addrs.http, handlers = shared.handlers.events.len(), "node started");
         for warning in config.warnings() {
             tracing::warn!(name = %config.name, "{warning}");
         }

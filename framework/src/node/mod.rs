@@ -24,11 +24,11 @@ mod api;
 mod builder;
 mod handler_groups;
 mod running;
-mod shared;
+mod state;
 
 pub use builder::{Node, NodeBuilder, NodeError};
 pub use handler_groups::{HandlerGroups, UnknownGroup};
 pub use running::{Addresses, RunningNode};
-pub(crate) use shared::{Live, NodeShared};
+pub(crate) use state::NodeState;
 // Until the gateway's forwarding imports it from its home.
 pub(crate) use crate::dispatch::NO_REPLY;

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::shared::NodeShared;
+use super::state::NodeState;
 use crate::reload::{ReloadError, ReloadReport};
 use crate::session::SessionStats;
 use crate::transport::{PeerLink, RpcEndpoint};
@@ -23,14 +23,14 @@ pub struct Addresses {
 
 /// A started node.
 pub struct RunningNode {
-    pub(super) shared: Arc<NodeShared>,
+    pub(super) shared: Arc<NodeState>,
     pub(super) addrs: Addresses,
 }
 
 impl std::fmt::Debug for RunningNode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RunningNode")
-            .field("id", &self.shared.id)
+            .field("id", &self.shared.id())
             .field("addrs", &self.addrs)
             .finish_non_exhaustive()
     }
@@ -39,7 +39,7 @@ impl std::fmt::Debug for RunningNode {
 impl RunningNode {
     /// The node's id.
     pub fn id(&self) -> &crate::NodeId {
-        &self.shared.id
+        self.shared.id()
     }
 
     /// Where it listens.
@@ -49,13 +49,13 @@ impl RunningNode {
 
     /// Its RPC endpoint (links, stats).
     pub fn endpoint(&self) -> &RpcEndpoint {
-        &self.shared.endpoint
+        &self.shared.router.endpoint
     }
 
     /// Its outbound peer links: configured and learned through routes,
     /// sorted by peer id.
     pub fn peers(&self) -> Vec<PeerLink> {
-        self.shared.peers.all().into_iter().map(|p| p.link).collect()
+        self.shared.cluster.peers.all().into_iter().map(|p| p.link).collect()
     }
 
     /// Connected clients (proxies; 0 elsewhere), counting sessions
@@ -82,7 +82,7 @@ impl RunningNode {
 
     /// True once the node drains or stops.
     pub fn is_draining(&self) -> bool {
-        self.shared.drain.is_draining()
+        self.shared.cluster.drain.is_draining()
     }
 
     /// Resolves once the node has stopped (drained, or its shutdown

@@ -18,8 +18,9 @@ use serde::Serialize;
 use super::diff::{self, ConfigDiff};
 use crate::cluster::PeerOrigin;
 use crate::config::{ConfigError, NodeConfig, RemotePort};
+use crate::dispatch::Live;
 use crate::id::NodeId;
-use crate::node::{Live, NodeShared};
+use crate::node::NodeState;
 
 /// Where a node's config comes from, to re-read it on reload.
 ///
@@ -153,10 +154,28 @@ impl ReloadError {
     }
 }
 
+/// Where a node's reloads re-read its config, one reload at a time.
+pub(crate) struct Reloader {
+    /// `None` for in-memory configs.
+    source: Option<Arc<dyn ConfigSource>>,
+    /// Serializes reloads.
+    lock: tokio::sync::Mutex<()>,
+}
+
+impl Reloader {
+    pub(crate) fn new(source: Option<Arc<dyn ConfigSource>>) -> Reloader {
+        Reloader { source, lock: tokio::sync::Mutex::new(()) }
+    }
+
+    pub(crate) fn source(&self) -> Option<&Arc<dyn ConfigSource>> {
+        self.source.as_ref()
+    }
+}
+
 /// Re-reads the node's source and applies what changed. Serialized: two
 /// reloads never interleave.
-pub(crate) async fn reload(shared: &Arc<NodeShared>) -> Result<ReloadReport, ReloadError> {
-    let _one_at_a_time = shared.reload_lock.lock().await;
+pub(crate) async fn reload(shared: &Arc<NodeState>) -> Result<ReloadReport, ReloadError> {
+    let _one_at_a_time = shared.reload.lock.lock().await;
     let result = read_and_apply(shared).await;
     match &result {
         Ok(report) if report.changed => {
@@ -183,10 +202,10 @@ pub(crate) async fn reload(shared: &Arc<NodeShared>) -> Result<ReloadReport, Rel
     result
 }
 
-async fn read_and_apply(shared: &Arc<NodeShared>) -> Result<ReloadReport, ReloadError> {
-    let source = shared.source.as_ref().ok_or(ReloadError::NoSource)?;
+async fn read_and_apply(shared: &Arc<NodeState>) -> Result<ReloadReport, ReloadError> {
+    let source = shared.reload.source().ok_or(ReloadError::NoSource)?;
     let new = source.load().await?;
-    let current = shared.live.load_full();
+    let current = shared.router.live.load_full();
     let origin = PathBuf::from(source.describe());
     let diff =
         diff::diff(&current.config, &new, &origin).map_err(|problems| ConfigError::Invalid { problems })?;
@@ -201,18 +220,22 @@ async fn read_and_apply(shared: &Arc<NodeShared>) -> Result<ReloadReport, Reload
     Ok(report(source.describe(), &diff))
 }
 
-fn apply(shared: &NodeShared, diff: &ConfigDiff, live: Live) {
+fn apply(shared: &NodeState, diff: &ConfigDiff, live: Live) {
     for entry in diff.added.iter().chain(&diff.changed) {
-        shared.peers.configure(&shared.endpoint, entry.peer_spec(&live.config.rpc), entry.node_type);
+        shared.cluster.peers.configure(
+            &shared.router.endpoint,
+            entry.peer_spec(&live.config.rpc),
+            entry.node_type,
+        );
     }
-    shared.live.store(Arc::new(live));
+    shared.router.live.store(Arc::new(live));
     if diff.routes_changed {
         // Which types this node sends to decides who links to it directly.
         crate::cluster::announce_all(shared);
     }
     let removed: Vec<NodeId> = diff.removed.iter().map(RemotePort::node_id).collect();
     for id in &removed {
-        shared.peers.remove(id, PeerOrigin::Config);
+        shared.cluster.peers.remove(id, PeerOrigin::Config);
     }
     // On a route, a node taken out of the config leaves the cluster.
     crate::cluster::evict(shared, &removed);

@@ -13,6 +13,6 @@ mod apply;
 mod diff;
 mod watch;
 
-pub(crate) use apply::reload;
 pub use apply::{ConfigSource, FileSource, PeerChange, ReloadError, ReloadReport};
+pub(crate) use apply::{Reloader, reload};
 pub(crate) use watch::{WATCH_INTERVAL, spawn as spawn_watcher};

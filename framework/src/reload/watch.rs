@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use super::apply;
 use crate::config::NodeConfig;
-use crate::node::NodeShared;
+use crate::node::NodeState;
 use crate::shutdown::Shutdown;
 
 /// How often the source is read.
@@ -67,9 +67,9 @@ impl Debounce {
 }
 
 /// Polls the node's source until shutdown, reloading on stable changes.
-pub(crate) async fn watch(node: Weak<NodeShared>, shutdown: Shutdown, interval: Duration) {
+pub(crate) async fn watch(node: Weak<NodeState>, shutdown: Shutdown, interval: Duration) {
     let Some(shared) = node.upgrade() else { return };
-    let Some(source) = shared.source.clone() else {
+    let Some(source) = shared.reload.source().cloned() else {
         tracing::warn!("watch is on but the node has no config source; nothing to watch");
         return;
     };
@@ -78,7 +78,7 @@ pub(crate) async fn watch(node: Weak<NodeShared>, shutdown: Shutdown, interval: 
         return follow(node, shutdown, changes).await;
     }
     tracing::info!(source = %source.describe(), ?interval, "watching the config source for changes");
-    let mut debounce = Debounce::new(NodeConfig::clone(&shared.live_config()));
+    let mut debounce = Debounce::new(NodeConfig::clone(&shared.router.live_config()));
     drop(shared);
     loop {
         tokio::select! {
@@ -104,7 +104,7 @@ pub(crate) async fn watch(node: Weak<NodeShared>, shutdown: Shutdown, interval: 
 
 /// Re-reads the source each time it signals a change. No debounce: such
 /// sources (MongoDB) change a document atomically, never half-saved.
-async fn follow(node: Weak<NodeShared>, shutdown: Shutdown, mut changes: tokio::sync::mpsc::Receiver<()>) {
+async fn follow(node: Weak<NodeState>, shutdown: Shutdown, mut changes: tokio::sync::mpsc::Receiver<()>) {
     tracing::info!("following the config source's change notifications");
     loop {
         tokio::select! {
@@ -119,7 +119,7 @@ async fn follow(node: Weak<NodeShared>, shutdown: Shutdown, mut changes: tokio::
 }
 
 /// Starts the watcher of a node.
-pub(crate) fn spawn(shared: &Arc<NodeShared>, interval: Duration) {
+pub(crate) fn spawn(shared: &Arc<NodeState>, interval: Duration) {
     let shutdown = shared.shutdown.clone();
     shared.shutdown.spawn(watch(Arc::downgrade(shared), shutdown, interval));
 }

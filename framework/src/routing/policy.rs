@@ -1,7 +1,7 @@
 //! Routing policy as pure decisions: where a message goes next from a node,
 //! given its pins; which of several equal paths a key always takes; and
 //! whether a refused request is worth a second node.
-//! The node (`NodeShared::link_for_type`) turns these into links; nothing
+//! The node (`NodeState::link_for_type`) turns these into links; nothing
 //! here knows about sockets, so the policy is unit-tested on plain data.
 
 use crate::id::NodeId;

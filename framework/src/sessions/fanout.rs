@@ -3,26 +3,26 @@
 //! one copy to each linked proxy (see `session_ops.rs`).
 
 use crate::id::NodeId;
-use crate::node::NodeShared;
+use crate::node::NodeState;
 use crate::proto::{Envelope, NodeType};
 use crate::session::SessionStats;
 use crate::status::Status;
 
 /// Hands `env` to every other proxy: through one route when linked to one
 /// (it relays to each proxy), else directly to each linked proxy.
-pub(crate) fn fan_out(shared: &NodeShared, env: Envelope) -> Result<(), Status> {
-    if shared.node_type == NodeType::Route {
+pub(crate) fn fan_out(shared: &NodeState, env: Envelope) -> Result<(), Status> {
+    if shared.node_type() == NodeType::Route {
         relay_to_proxies(shared, env);
         return Ok(());
     }
     // One route for all of this node's fan-outs (not round-robin): two
     // broadcasts then reach every member in the order they were sent.
-    if let Some(route) = shared.route_for(&shared.id) {
+    if let Some(route) = shared.router.route_for(shared.id()) {
         route.send(env).map_err(Status::from)?;
         SessionStats::bump(&shared.session_stats.fanouts_sent);
         return Ok(());
     }
-    let proxies = linked_proxies(shared, &shared.id);
+    let proxies = linked_proxies(shared, shared.id());
     if proxies.is_empty() && shared.sessions.is_none() {
         return Err(Status::unavailable("no route or proxy linked"));
     }
@@ -37,8 +37,9 @@ pub(crate) fn fan_out(shared: &NodeShared, env: Envelope) -> Result<(), Status> 
 }
 
 /// One live link per linked proxy, except `skip`.
-pub(crate) fn linked_proxies(shared: &NodeShared, skip: &NodeId) -> Vec<crate::transport::Link> {
+pub(crate) fn linked_proxies(shared: &NodeState, skip: &NodeId) -> Vec<crate::transport::Link> {
     let mut peers: Vec<NodeId> = shared
+        .router
         .endpoint
         .links()
         .iter()
@@ -47,19 +48,19 @@ pub(crate) fn linked_proxies(shared: &NodeShared, skip: &NodeId) -> Vec<crate::t
         .collect();
     peers.sort_unstable();
     peers.dedup();
-    peers.iter().filter_map(|p| shared.endpoint.link(p)).collect()
+    peers.iter().filter_map(|p| shared.router.endpoint.link(p)).collect()
 }
 
 /// A route's share of a fan-out: one copy to each proxy it links to, except
 /// the one the operation came from (it applied it already).
-pub(crate) fn relay_to_proxies(shared: &NodeShared, mut env: Envelope) {
+pub(crate) fn relay_to_proxies(shared: &NodeState, mut env: Envelope) {
     if env.ttl == 0 {
         tracing::warn!(source = %env.source, "hop limit reached; dropping a session operation");
         return;
     }
     env.ttl -= 1;
-    env.prev = shared.node_type as i32;
-    let source = NodeId::parse(&env.source).unwrap_or_else(|_| shared.id.clone());
+    env.prev = shared.node_type() as i32;
+    let source = NodeId::parse(&env.source).unwrap_or_else(|_| shared.id().clone());
     for link in linked_proxies(shared, &source) {
         match link.send(env.clone()) {
             Ok(()) => SessionStats::bump(&shared.session_stats.fanouts_relayed),

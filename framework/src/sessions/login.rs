@@ -8,7 +8,7 @@ use bytes::Bytes;
 use super::fanout::fan_out;
 use super::table::Closed;
 use crate::id::{NodeId, SessionId};
-use crate::node::NodeShared;
+use crate::node::NodeState;
 use crate::proto::session_op::Op;
 use crate::proto::{self, Envelope, Kind, NodeType, SessionOp};
 use crate::session::{LoginNotice, LoginOrder, login_authority, now_micros};
@@ -22,8 +22,8 @@ pub(crate) enum Authority {
 
 /// The authority for `uid`: one of the linked routes (they relay to every
 /// proxy), or with none, one of the linked proxies and this node.
-pub(crate) fn authority_for(shared: &NodeShared, uid: &str) -> Authority {
-    let links = shared.endpoint.links();
+pub(crate) fn authority_for(shared: &NodeState, uid: &str) -> Authority {
+    let links = shared.router.endpoint.links();
     let of_type = |t: NodeType| -> Vec<NodeId> {
         let mut ids: Vec<NodeId> = links
             .iter()
@@ -37,17 +37,17 @@ pub(crate) fn authority_for(shared: &NodeShared, uid: &str) -> Authority {
     let mut candidates = of_type(NodeType::Route);
     if candidates.is_empty() {
         candidates = of_type(NodeType::Proxy);
-        candidates.push(shared.id.clone());
+        candidates.push(shared.id().clone());
     }
     let picked = login_authority(uid, candidates.iter().map(NodeId::as_str));
-    match picked.and_then(|id| NodeId::parse(id).ok()).filter(|id| id != &shared.id) {
-        Some(id) => shared.endpoint.link(&id).map_or(Authority::Here, Authority::There),
+    match picked.and_then(|id| NodeId::parse(id).ok()).filter(|id| id != shared.id()) {
+        Some(id) => shared.router.endpoint.link(&id).map_or(Authority::Here, Authority::There),
         None => Authority::Here,
     }
 }
 
 /// Where a new binding of `session` starts in the login order.
-pub(crate) fn begin(shared: &NodeShared, authority: &Authority, session: &SessionId) -> LoginOrder {
+pub(crate) fn begin(shared: &NodeState, authority: &Authority, session: &SessionId) -> LoginOrder {
     match authority {
         Authority::Here => {
             LoginOrder::Ordered { stamp: shared.login_clock.next(), session: session.to_string() }
@@ -62,7 +62,7 @@ pub(crate) fn begin(shared: &NodeShared, authority: &Authority, session: &Sessio
 /// the stamped notice to every proxy. Returns the local sessions closed if
 /// the authority could not be reached and this proxy ordered it itself.
 pub(crate) fn announce(
-    shared: &NodeShared,
+    shared: &NodeState,
     uid: &str,
     session: &SessionId,
     order: &LoginOrder,
@@ -81,14 +81,14 @@ pub(crate) fn announce(
                     let notice = notice(shared, session);
                     let closed =
                         shared.sessions.as_ref().map(|s| s.ordered(uid, &notice)).unwrap_or_default();
-                    send_notice(shared, bound(shared, uid, session, notice.stamp, shared.id.as_str()));
+                    send_notice(shared, bound(shared, uid, session, notice.stamp, shared.id().as_str()));
                     return closed;
                 }
             }
         }
         (Authority::Here, LoginOrder::Pending { .. }) => return Vec::new(),
     };
-    send_notice(shared, bound(shared, uid, session, stamp, shared.id.as_str()));
+    send_notice(shared, bound(shared, uid, session, stamp, shared.id().as_str()));
     Vec::new()
 }
 
@@ -100,17 +100,17 @@ pub(crate) fn is_claim(env: &Envelope) -> bool {
 /// A claim reached this node as its user's authority: stamps it in the
 /// order claims arrive, applies it to this proxy's sessions (if a proxy)
 /// and sends it to every proxy, the claimant included.
-pub(crate) fn order_claim(shared: &NodeShared, mut env: Envelope) -> Vec<Closed> {
+pub(crate) fn order_claim(shared: &NodeState, mut env: Envelope) -> Vec<Closed> {
     let stamp = shared.login_clock.next();
     let Some(Op::Bound(bound)) = env.session_op.as_mut().and_then(|o| o.op.as_mut()) else {
         return Vec::new();
     };
     bound.stamp = stamp;
-    bound.authority = shared.id.to_string();
+    bound.authority = shared.id().to_string();
     let uid = bound.uid.clone();
     // From here on the notice is the authority's: relays skip only it.
-    env.source = shared.id.to_string();
-    let notice = LoginNotice { session: env.session_id.clone(), stamp, authority: shared.id.to_string() };
+    env.source = shared.id().to_string();
+    let notice = LoginNotice { session: env.session_id.clone(), stamp, authority: shared.id().to_string() };
     let closed = shared.sessions.as_ref().map(|s| s.ordered(&uid, &notice)).unwrap_or_default();
     send_notice(shared, env);
     closed
@@ -121,22 +121,22 @@ pub(crate) fn notice_of(env: &Envelope, bound: &proto::Bound) -> LoginNotice {
     LoginNotice { session: env.session_id.clone(), stamp: bound.stamp, authority: bound.authority.clone() }
 }
 
-fn notice(shared: &NodeShared, session: &SessionId) -> LoginNotice {
+fn notice(shared: &NodeState, session: &SessionId) -> LoginNotice {
     LoginNotice {
         session: session.to_string(),
         stamp: shared.login_clock.next(),
-        authority: shared.id.to_string(),
+        authority: shared.id().to_string(),
     }
 }
 
-fn bound(shared: &NodeShared, uid: &str, session: &SessionId, stamp: u64, authority: &str) -> Envelope {
+fn bound(shared: &NodeState, uid: &str, session: &SessionId, stamp: u64, authority: &str) -> Envelope {
     let op = proto::Bound { uid: uid.to_owned(), stamp, authority: authority.to_owned() };
-    let mut env = shared.envelope(Kind::Session, 0, Some(session), Bytes::new());
+    let mut env = shared.router.envelope(Kind::Session, 0, Some(session), Bytes::new());
     env.session_op = Some(SessionOp { op: Some(Op::Bound(op)) });
     env
 }
 
-fn send_notice(shared: &NodeShared, env: Envelope) {
+fn send_notice(shared: &NodeState, env: Envelope) {
     if let Err(status) = fan_out(shared, env) {
         tracing::warn!(error = %status, "unique login notice not sent to other proxies");
     }

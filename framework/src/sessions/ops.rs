@@ -25,7 +25,7 @@ use super::table::Closed;
 use super::users::BindOutcome;
 use crate::handler::ApiFuture;
 use crate::id::{NodeId, SessionId};
-use crate::node::NodeShared;
+use crate::node::NodeState;
 use crate::proto::session_op::Op;
 use crate::proto::{Envelope, Kind, NodeType};
 use crate::session::{SessionRequest, SessionStats};
@@ -33,25 +33,25 @@ use crate::status::Status;
 
 /// Handles an envelope carrying a `session_op` that is for this node (or,
 /// with `to` empty, for every proxy).
-pub(crate) fn receive(shared: &NodeShared, envelope: Envelope) {
+pub(crate) fn receive(shared: &NodeState, envelope: Envelope) {
     if envelope.to.is_empty() && login::is_claim(&envelope) {
         for closed in login::order_claim(shared, envelope) {
             announce_closed(shared, &closed);
         }
         return;
     }
-    if envelope.to.is_empty() && shared.node_type == NodeType::Route {
+    if envelope.to.is_empty() && shared.node_type() == NodeType::Route {
         relay_to_proxies(shared, envelope);
         return;
     }
     if envelope.to.is_empty() && shared.sessions.is_none() {
-        tracing::debug!(source = %envelope.source, "session operation for proxies reached a {:?}; dropped", shared.node_type);
+        tracing::debug!(source = %envelope.source, "session operation for proxies reached a {:?}; dropped", shared.node_type());
         return;
     }
     let result = apply(shared, &envelope);
     if envelope.kind() == Kind::Request {
         let Ok(source) = NodeId::parse(&envelope.source) else { return };
-        let response = shared.response(&envelope, result.map(|()| None));
+        let response = shared.router.response(&envelope, result.map(|()| None));
         if let Err(err) = shared.send_to_node(&source, response) {
             tracing::debug!(%source, error = %err, "could not answer a session operation");
         }
@@ -61,7 +61,7 @@ pub(crate) fn receive(shared: &NodeShared, envelope: Envelope) {
 }
 
 /// Applies an operation to this proxy's sessions.
-fn apply(shared: &NodeShared, envelope: &Envelope) -> Result<(), Status> {
+fn apply(shared: &NodeState, envelope: &Envelope) -> Result<(), Status> {
     let sessions =
         shared.sessions.as_ref().ok_or_else(|| Status::bad_request("session operations go to proxies"))?;
     let op = envelope
@@ -72,7 +72,7 @@ fn apply(shared: &NodeShared, envelope: &Envelope) -> Result<(), Status> {
     SessionStats::bump(&shared.session_stats.ops_applied);
     let local_seq = || -> Result<u64, Status> {
         match SessionId::parse(&envelope.session_id) {
-            Ok(session) if session.proxy() == &shared.id => Ok(session.seq()),
+            Ok(session) if session.proxy() == shared.id() => Ok(session.seq()),
             Ok(_) => Err(Status::bad_request("the session belongs to another proxy")),
             Err(err) => Err(Status::bad_request(err.to_string())),
         }
@@ -115,7 +115,7 @@ fn apply(shared: &NodeShared, envelope: &Envelope) -> Result<(), Status> {
         Op::Leave(member) if member.uid.is_empty() => sessions.leave(&member.group, local_seq()?)?,
         Op::Leave(member) => sessions.leave_user(&member.group, &member.uid),
         Op::Broadcast(broadcast) => {
-            if envelope.source != shared.id.as_str() {
+            if envelope.source != shared.id().as_str() {
                 SessionStats::bump(&shared.session_stats.broadcasts_received);
             }
             sessions.broadcast(&broadcast.group, envelope.command, &envelope.payload)?;
@@ -130,7 +130,7 @@ fn apply(shared: &NodeShared, envelope: &Envelope) -> Result<(), Status> {
 /// After a bind: closes what unique login kicked, puts the binding in the
 /// user's login order (unique login), and sends the bind notice.
 fn after_bind(
-    shared: &NodeShared,
+    shared: &NodeState,
     outcome: BindOutcome,
     authority: Option<login::Authority>,
     requester: Option<NodeId>,
@@ -154,14 +154,14 @@ fn after_bind(
     });
     let mut targets: Vec<NodeId> = outcome.served.iter().map(|(_, n)| n.clone()).collect();
     if let Some(requester) = requester
-        && requester != shared.id
+        && &requester != shared.id()
         && !targets.contains(&requester)
     {
         targets.push(requester);
     }
     for node in targets {
         let mut env =
-            shared.envelope(Kind::Notify, command, Some(&outcome.id), Bytes::from(body.to_string()));
+            shared.router.envelope(Kind::Notify, command, Some(&outcome.id), Bytes::from(body.to_string()));
         env.to = node.to_string();
         env.uid = uid.clone().unwrap_or_default();
         env.session_data.clone_from(&outcome.data);
@@ -173,7 +173,7 @@ fn after_bind(
 
 /// Sends the close notice (`websocket.offline_command`) once to every node
 /// that served the session, with its user, data and the reason.
-pub(crate) fn announce_closed(shared: &NodeShared, closed: &Closed) {
+pub(crate) fn announce_closed(shared: &NodeState, closed: &Closed) {
     let Some(command) = shared.config.websocket.as_ref().map(|ws| ws.offline_command) else { return };
     let body = json!({
         "message_id": command,
@@ -183,7 +183,7 @@ pub(crate) fn announce_closed(shared: &NodeShared, closed: &Closed) {
     });
     let body = Bytes::from(body.to_string());
     for (_, node) in &closed.served {
-        let mut env = shared.envelope(Kind::Notify, command, Some(&closed.id), body.clone());
+        let mut env = shared.router.envelope(Kind::Notify, command, Some(&closed.id), body.clone());
         env.to = node.to_string();
         env.uid = closed.uid.as_deref().unwrap_or_default().to_owned();
         env.session_data.clone_from(&closed.data);
@@ -196,7 +196,7 @@ pub(crate) fn announce_closed(shared: &NodeShared, closed: &Closed) {
 
 /// Starts a session operation from this node: answered when it is about
 /// one session, sent to every proxy otherwise.
-pub(crate) fn call(shared: &NodeShared, request: SessionRequest) -> ApiFuture<Result<(), Status>> {
+pub(crate) fn call(shared: &NodeState, request: SessionRequest) -> ApiFuture<Result<(), Status>> {
     if let Err(status) = request.validate() {
         return Box::pin(std::future::ready(Err(status)));
     }
@@ -204,15 +204,15 @@ pub(crate) fn call(shared: &NodeShared, request: SessionRequest) -> ApiFuture<Re
         return Box::pin(std::future::ready(send(shared, request)));
     };
     let (op, command, body) = request.into_wire();
-    let mut env = shared.envelope(Kind::Request, command, Some(&session), body);
+    let mut env = shared.router.envelope(Kind::Request, command, Some(&session), body);
     env.session_op = Some(op);
     env.to = session.proxy().to_string();
-    if session.proxy() == &shared.id {
+    if session.proxy() == shared.id() {
         return Box::pin(std::future::ready(apply(shared, &env)));
     }
-    let link = shared.link_for_node(session.proxy());
-    let endpoint = shared.endpoint.clone();
-    let deadline = shared.call_timeout;
+    let link = shared.router.link_for_node(session.proxy());
+    let endpoint = shared.router.endpoint.clone();
+    let deadline = shared.router.call_timeout;
     Box::pin(async move {
         let link = link.ok_or_else(|| Status::unavailable(format!("no path to proxy {}", env.to)))?;
         let response = endpoint.call(&link, env, deadline).await.map_err(Status::from)?;
@@ -222,10 +222,10 @@ pub(crate) fn call(shared: &NodeShared, request: SessionRequest) -> ApiFuture<Re
 
 /// Sends a user- or group-scoped operation to every proxy (applying it
 /// here first on a proxy).
-pub(crate) fn send(shared: &NodeShared, request: SessionRequest) -> Result<(), Status> {
+pub(crate) fn send(shared: &NodeState, request: SessionRequest) -> Result<(), Status> {
     request.validate()?;
     let (op, command, body) = request.into_wire();
-    let mut env = shared.envelope(Kind::Session, command, None, body);
+    let mut env = shared.router.envelope(Kind::Session, command, None, body);
     env.session_op = Some(op);
     let local = if shared.sessions.is_some() { apply(shared, &env) } else { Ok(()) };
     let sent = fan_out(shared, env);

@@ -1,0 +1,145 @@
+//! One running node's state, shared by its tasks: the parts each room
+//! owns, put together.
+
+use std::sync::{Arc, Weak};
+
+use bytes::Bytes;
+
+use crate::cluster::ClusterState;
+use crate::config::NodeConfig;
+use crate::dispatch::{Handlers, Live, Router};
+use crate::id::NodeId;
+use crate::metrics::{NodeMetrics, Via};
+use crate::proto::{Envelope, NodeType, Pin};
+use crate::reload::{ConfigSource, Reloader};
+use crate::routing::{RouteTable, StateTable};
+use crate::session::{LoginClock, SessionStats};
+use crate::sessions::Sessions;
+use crate::shutdown::Shutdown;
+use crate::status::{Code, Status};
+use crate::transport::{Link, RpcEndpoint, SendError};
+
+/// One running node's state, each part owned by its room: the router
+/// (`dispatch`), the cluster view (`cluster`), the handlers (`dispatch`),
+/// client sessions (`sessions`), reloads (`reload`) and metrics.
+pub(crate) struct NodeState {
+    /// The config the node started with. Fields a reload cannot change
+    /// (ports, limits, timeouts) are read here; the applied one is
+    /// [`Router::live_config`].
+    pub(crate) config: Arc<NodeConfig>,
+    pub(crate) router: Router,
+    pub(crate) cluster: ClusterState,
+    pub(crate) handlers: Handlers,
+    /// Client sessions; proxies only.
+    pub(crate) sessions: Option<Arc<Sessions>>,
+    /// Session feature counters (every role: routes relay, services send).
+    pub(crate) session_stats: Arc<SessionStats>,
+    /// Stamps the logins this node orders as their user's authority
+    /// (unique login; `session/login.rs`).
+    pub(crate) login_clock: LoginClock,
+    pub(crate) reload: Reloader,
+    pub(crate) metrics: NodeMetrics,
+    pub(crate) shutdown: Shutdown,
+}
+
+/// What a node is built from (see [`NodeState::new`]).
+pub(crate) struct NodeParts {
+    pub(crate) config: Arc<NodeConfig>,
+    pub(crate) endpoint: RpcEndpoint,
+    pub(crate) routes: RouteTable,
+    pub(crate) stateless: StateTable,
+    pub(crate) handlers: Handlers,
+    pub(crate) sessions: Option<Arc<Sessions>>,
+    pub(crate) session_stats: Arc<SessionStats>,
+    pub(crate) shutdown: Shutdown,
+    pub(crate) source: Option<Arc<dyn ConfigSource>>,
+}
+
+impl NodeState {
+    /// `node` is the node being built (see `Arc::new_cyclic`): scrape-time
+    /// metrics read it back.
+    pub(crate) fn new(node: &Weak<NodeState>, parts: NodeParts) -> NodeState {
+        let NodeParts {
+            config,
+            endpoint,
+            routes,
+            stateless,
+            handlers,
+            sessions,
+            session_stats,
+            shutdown,
+            source,
+        } = parts;
+        let live = Live { config: Arc::clone(&config), routes, stateless };
+        NodeState {
+            router: Router::new(&config, endpoint, live),
+            cluster: ClusterState::default(),
+            handlers,
+            sessions,
+            session_stats,
+            login_clock: LoginClock::default(),
+            reload: Reloader::new(source),
+            metrics: NodeMetrics::new(node.clone()),
+            shutdown,
+            config,
+        }
+    }
+
+    pub(crate) fn id(&self) -> &NodeId {
+        &self.router.id
+    }
+
+    pub(crate) fn node_type(&self) -> NodeType {
+        self.router.node_type
+    }
+
+    /// The link for a message whose next stop is a node of type `target`
+    /// ([`Router::link_where`]); draining and evicted nodes are not usable.
+    pub(crate) fn link_for_type(&self, target: NodeType, pins: &[Pin]) -> Option<Link> {
+        self.link_for_type_except(target, pins, None)
+    }
+
+    /// As [`NodeState::link_for_type`], never choosing `avoid`.
+    pub(crate) fn link_for_type_except(
+        &self,
+        target: NodeType,
+        pins: &[Pin],
+        avoid: Option<&NodeId>,
+    ) -> Option<Link> {
+        let members = &self.cluster.members;
+        self.router.link_where(target, pins, |l| Some(l.peer_id()) != avoid && !members.excluded(l.peer_id()))
+    }
+
+    /// Sends an envelope addressed (`to`) to `dest`, counting it.
+    pub(crate) fn send_to_node(&self, dest: &NodeId, envelope: Envelope) -> Result<(), SendError> {
+        let command = envelope.command;
+        self.router.link_for_node(dest).ok_or(SendError::NoLink)?.send(envelope)?;
+        self.metrics.sent(Via::Rpc, command);
+        Ok(())
+    }
+}
+
+impl NodeState {
+    /// Queues a push for a client of this proxy, counting it; a client
+    /// whose queue overflowed is disconnected and counted as a queue drop.
+    pub(crate) fn push_local(
+        &self,
+        sessions: &Sessions,
+        seq: u64,
+        command: i32,
+        body: Bytes,
+    ) -> Result<(), Status> {
+        match sessions.push(seq, command, body) {
+            Ok(()) => {
+                self.metrics.sent(Via::Client, command);
+                Ok(())
+            }
+            Err(status) => {
+                if status.code() == Code::OVERLOADED {
+                    self.metrics.client_kicked();
+                }
+                Err(status)
+            }
+        }
+    }
+}
