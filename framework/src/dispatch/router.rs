@@ -87,7 +87,7 @@ impl Router {
         pins: &[Pin],
         usable: impl Fn(&Link) -> bool,
     ) -> Option<Link> {
-        next_hops(self.node_type, target, pins).into_iter().find_map(|hop| match hop {
+        next_hops(self.node_type, target, pins).find_map(|hop| match hop {
             Hop::Pinned(id) => self.endpoint.link(&id).filter(&usable),
             Hop::AnyOf(t) => self.endpoint.pick_where(t, self.next_seed(), &usable),
         })

@@ -24,18 +24,18 @@ pub(crate) enum Hop {
 ///
 /// A pin to a dead or draining node is simply not usable: the answer names
 /// the node that served, and the proxy re-pins to it.
-pub(crate) fn next_hops(here: NodeType, target: NodeType, pins: &[Pin]) -> Vec<Hop> {
-    let pinned = |t: NodeType| {
+pub(crate) fn next_hops(here: NodeType, target: NodeType, pins: &[Pin]) -> impl Iterator<Item = Hop> + '_ {
+    // Lazy and without allocation: this runs for every message, and most
+    // stop at the first hop.
+    let pinned = move |t: NodeType| {
         pins.iter().find(|p| p.node_type == t as i32).and_then(|p| NodeId::parse(&p.node_id).ok())
     };
-    let mut hops = Vec::with_capacity(4);
-    hops.extend(pinned(target).map(Hop::Pinned));
-    hops.push(Hop::AnyOf(target));
-    if here != NodeType::Route && target != NodeType::Route {
-        hops.extend(pinned(NodeType::Route).map(Hop::Pinned));
-        hops.push(Hop::AnyOf(NodeType::Route));
-    }
-    hops
+    let via_route = here != NodeType::Route && target != NodeType::Route;
+    std::iter::once_with(move || pinned(target).map(Hop::Pinned))
+        .chain(std::iter::once(Some(Hop::AnyOf(target))))
+        .chain(std::iter::once_with(move || pinned(NodeType::Route).map(Hop::Pinned).filter(|_| via_route)))
+        .chain(std::iter::once(via_route.then_some(Hop::AnyOf(NodeType::Route))))
+        .flatten()
 }
 
 /// Whether a refusal is worth one more try on another node of the type.
@@ -86,7 +86,7 @@ mod tests {
         let (svc, route) = (id(1), id(2));
         let pins = [pin(NodeType::Service, &svc), pin(NodeType::Route, &route)];
         assert_eq!(
-            next_hops(NodeType::Proxy, NodeType::Service, &pins),
+            next_hops(NodeType::Proxy, NodeType::Service, &pins).collect::<Vec<_>>(),
             [
                 Hop::Pinned(svc),
                 Hop::AnyOf(NodeType::Service),
@@ -95,7 +95,7 @@ mod tests {
             ]
         );
         assert_eq!(
-            next_hops(NodeType::Proxy, NodeType::Service, &[]),
+            next_hops(NodeType::Proxy, NodeType::Service, &[]).collect::<Vec<_>>(),
             [Hop::AnyOf(NodeType::Service), Hop::AnyOf(NodeType::Route)]
         );
     }
@@ -105,11 +105,11 @@ mod tests {
         let svc = id(1);
         let pins = [pin(NodeType::Service, &svc), pin(NodeType::Route, &id(2))];
         assert_eq!(
-            next_hops(NodeType::Route, NodeType::Service, &pins),
+            next_hops(NodeType::Route, NodeType::Service, &pins).collect::<Vec<_>>(),
             [Hop::Pinned(svc), Hop::AnyOf(NodeType::Service)]
         );
         assert_eq!(
-            next_hops(NodeType::Service, NodeType::Route, &pins[1..]),
+            next_hops(NodeType::Service, NodeType::Route, &pins[1..]).collect::<Vec<_>>(),
             [Hop::Pinned(id(2)), Hop::AnyOf(NodeType::Route)]
         );
     }
@@ -118,7 +118,7 @@ mod tests {
     fn a_malformed_pin_is_skipped() {
         let pins = [Pin { node_type: NodeType::Service as i32, node_id: "not an id".into() }];
         assert_eq!(
-            next_hops(NodeType::Service, NodeType::Service, &pins),
+            next_hops(NodeType::Service, NodeType::Service, &pins).collect::<Vec<_>>(),
             [Hop::AnyOf(NodeType::Service), Hop::AnyOf(NodeType::Route)]
         );
     }
