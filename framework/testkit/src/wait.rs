@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use tokio::time::{Instant, sleep};
+use std::time::Instant;
+
+use tokio::time::sleep;
 
 /// How long a test waits for something that should happen. Only a broken
 /// build ever waits this long, so it is generous: a CPU-starved CI machine
@@ -14,6 +16,9 @@ pub const WAIT: Duration = Duration::from_secs(30);
 const POLL: Duration = Duration::from_millis(10);
 
 /// Polls `cond` until it holds.
+///
+/// The deadline is wall-clock time, so it also holds in a test that paused
+/// tokio's clock (there, each poll's sleep advances the paused clock).
 ///
 /// The condition is an async closure, so it may await (an HTTP call, a
 /// lock); a plain check is written `async || x.is_done()`.
