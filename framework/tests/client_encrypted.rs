@@ -2,14 +2,12 @@
 //! requests, replies, pushes and heartbeats, and what a client without the
 //! token or without the hello gets.
 
-mod support;
-
 use espoir::{
     ClientFrame, Context, EventTable, Status, Token, events, register_event,
     secure::{CLIENT_HELLO_COMMAND, ClientLinkCipher, ClientLinkDialer, ClientLinkError},
 };
+use espoir_testkit::*;
 use serde_json::{Value, json};
-use support::*;
 
 const WS_TOKEN: &str = "espoir-test-websocket-token-0001";
 

@@ -4,14 +4,12 @@
 //! `espoir_client_connections_refused_total`; a client that leaves frees
 //! its place.
 
-mod support;
-
 use std::time::Duration;
 
 use espoir::{ClientDecoder, ClientFrame, EventTable};
+use espoir_testkit::*;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
-use support::*;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};

@@ -2,12 +2,9 @@
 //! list is refused with HTTP 403 before a session exists; listed pages and
 //! native clients (no `Origin`) connect.
 
-mod support;
-
 use espoir::EventTable;
+use espoir_testkit::*;
 use serde_json::json;
-use support::raw::*;
-use support::*;
 use tokio_tungstenite::tungstenite::Error as WsError;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
@@ -38,8 +35,8 @@ async fn only_listed_pages_and_native_clients_connect() {
     assert_eq!(handshake(&url, None).await, Ok(()), "native clients send no Origin");
     assert_eq!(handshake(&url, Some("https://evil.example")).await, Err(403));
     assert_eq!(handshake(&url, Some("http://game.example.com")).await, Err(403), "another scheme");
-    assert_eq!(limit_hits(&proxy, "origin"), 2.0);
-    assert_eq!(metric(&proxy, "espoir_client_connections_total"), 2.0, "refused pages got no session");
+    assert_eq!(proxy.limit_hits("origin"), 2.0);
+    assert_eq!(proxy.metric("espoir_client_connections_total"), 2.0, "refused pages got no session");
 
     // A listed page is served like any client.
     let mut client = Client::connect(&url).await;

@@ -1,17 +1,16 @@
 //! In-process clusters on 127.0.0.1:0 with real websocket clients: routing,
 //! affinity, failover, pushes, offline notices, ordering, handler failures.
 
-mod support;
-
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use espoir::{Code, Context, EventTable, Status, events, register_event};
+use espoir_testkit::handlers::{login, push_me, whoami, whoami_stateless};
+use espoir_testkit::*;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use support::*;
 
 #[derive(Default)]
 struct Counters {
@@ -38,23 +37,6 @@ fn counters(ctx: &Context) -> Result<Arc<Counters>, Status> {
     ctx.state::<Arc<Counters>>().map(|c| Arc::clone(&*c))
 }
 
-/// Stateful (outside the proxy's no_state range).
-#[register_event(20000)]
-async fn whoami(ctx: Context, _req: Value) -> Result<Value, Status> {
-    Ok(json!({ "node": ctx.node_id().to_string(), "session": ctx.session_id().map(ToString::to_string) }))
-}
-
-/// Stateless (inside the proxy's no_state range 30000..=39999).
-#[register_event(30000)]
-async fn whoami_stateless(ctx: Context, _req: Value) -> Result<Value, Status> {
-    Ok(json!({ "node": ctx.node_id().to_string() }))
-}
-
-#[register_event(1000)]
-async fn login(ctx: Context, _req: Value) -> Result<Value, Status> {
-    Ok(json!({ "code": 200, "node": ctx.node_id().to_string() }))
-}
-
 #[register_event(20001)]
 async fn refuse(_ctx: Context, _req: Value) -> Result<Value, Status> {
     Err(Status::new(Code(4321), "nope"))
@@ -63,20 +45,6 @@ async fn refuse(_ctx: Context, _req: Value) -> Result<Value, Status> {
 #[register_event(20002)]
 async fn boom(_ctx: Context, _req: Value) -> Result<Value, Status> {
     panic!("boom")
-}
-
-#[derive(Deserialize)]
-struct PushReq {
-    n: u32,
-}
-
-#[register_event(20003)]
-async fn push_me(ctx: Context, req: PushReq) -> Result<Value, Status> {
-    let session = ctx.require_session()?.clone();
-    for i in 0..req.n {
-        ctx.push(&session, 50000, &json!({ "i": i }))?;
-    }
-    Ok(json!({ "pushed": req.n }))
 }
 
 #[derive(Deserialize)]
@@ -118,8 +86,6 @@ fn service_events() -> EventTable {
 fn route_events() -> EventTable {
     events![login, offline]
 }
-
-const ROUTE_RULES: &str = r#", "route": {"range": {"route": [[0, 5000]], "service": [[5001, 100000]]}, "special": {"route": [1000]}}"#;
 
 struct Cluster {
     proxies: Vec<TestNode>,
@@ -418,7 +384,7 @@ async fn a_silent_client_is_dropped_after_the_idle_timeout() {
     let mut client = Client::connect(&proxy.ws_url()).await;
     assert_eq!(client.close_code().await, Some(1000));
     assert!(started.elapsed() >= Duration::from_millis(300), "not before the idle timeout");
-    assert_eq!(raw::limit_hits(&proxy, "idle_timeout"), 1.0, "closed by the idle timeout");
+    assert_eq!(proxy.limit_hits("idle_timeout"), 1.0, "closed by the idle timeout");
     let deadline = tokio::time::Instant::now() + WAIT;
     while proxy.node.sessions() != 0 {
         assert!(tokio::time::Instant::now() < deadline);

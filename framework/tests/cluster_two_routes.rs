@@ -3,44 +3,15 @@
 //! noticed, and the other carries the cluster on without the sessions
 //! noticing more than the requests that were in flight through it.
 
-mod support;
-
 use std::sync::Arc;
 use std::time::Duration;
 
 use espoir::wire::TransportStats;
-use espoir::{Context, EventTable, NodeId, Status, events, register_event};
-use serde::Deserialize;
+use espoir::{Context, EventTable, Status, events, register_event};
+use espoir_testkit::handlers::{PUSHED, login, push_me, whoami, whoami_stateless};
+use espoir_testkit::*;
 use serde_json::{Value, json};
-use support::*;
 use tokio::sync::Semaphore;
-
-/// Stateful (outside the proxies' no_state range): sticks to one service.
-#[register_event(20000)]
-async fn whoami(ctx: Context, _req: Value) -> Result<Value, Status> {
-    Ok(json!({ "node": ctx.node_id().to_string() }))
-}
-
-/// Stateless (inside the proxies' no_state range 30000..=39999).
-#[register_event(30000)]
-async fn whoami_stateless(ctx: Context, _req: Value) -> Result<Value, Status> {
-    Ok(json!({ "node": ctx.node_id().to_string() }))
-}
-
-#[derive(Deserialize)]
-struct PushReq {
-    n: u32,
-}
-
-/// Pushes `n` numbered frames to the session, then answers.
-#[register_event(20003)]
-async fn push_me(ctx: Context, req: PushReq) -> Result<Value, Status> {
-    let session = ctx.require_session()?.clone();
-    for i in 0..req.n {
-        ctx.push(&session, PUSHED, &json!({ "i": i }))?;
-    }
-    Ok(json!({ "pushed": req.n }))
-}
 
 /// Answers once the test adds a permit to the service's gate: a request
 /// that stays in flight for as long as the test needs, whatever the
@@ -52,16 +23,6 @@ async fn gated(ctx: Context, _req: Value) -> Result<Value, Status> {
     Ok(json!({ "node": ctx.node_id().to_string() }))
 }
 
-/// Handled on the routes.
-#[register_event(1000)]
-async fn login(ctx: Context, _req: Value) -> Result<Value, Status> {
-    Ok(json!({ "code": 200, "node": ctx.node_id().to_string() }))
-}
-
-const PUSHED: i32 = 50000;
-const ROUTE_RULES: &str = r#", "route": {"range": {"route": [[0, 5000]], "service": [[5001, 100000]]}, "special": {"route": [1000]}}"#;
-const SERVICE_RULES: &str = r#", "route": {"range": {"service": [[5001, 100000]]}}"#;
-
 struct Cluster {
     routes: Vec<TestNode>,
     services: Vec<TestNode>,
@@ -69,27 +30,10 @@ struct Cluster {
     proxy: TestNode,
 }
 
-fn rpc_port(node: &TestNode) -> u16 {
-    node.node.addresses().rpc.unwrap().port()
-}
-
-fn linked(a: &TestNode, b: &NodeId) -> bool {
-    a.node.endpoint().link(b).is_some()
-}
-
-/// Polls `cond` until it holds; panics naming `what` after [`WAIT`].
-async fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while !cond() {
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting until {what}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
 /// A service dialing both routes.
 async fn service(name: &str, routes: &[TestNode]) -> (TestNode, Arc<Semaphore>) {
     let ports = Ports::bind().await;
-    let remotes: Vec<String> = routes.iter().map(|r| remote(rpc_port(r), "route")).collect();
+    let remotes: Vec<String> = routes.iter().map(|r| remote(r.rpc_port(), "route")).collect();
     let mut cfg = config(name, "service", &ports, &remotes, SERVICE_RULES, "");
     // A gated request waits on the test, never on this deadline.
     cfg.handler_timeout = Duration::from_secs(120);
@@ -117,7 +61,7 @@ async fn cluster(services: usize, proxy_rules: &str) -> Cluster {
         gates.push(gate);
     }
     let ports = Ports::bind().await;
-    let remotes: Vec<String> = routes.iter().map(|r| remote(rpc_port(r), "route")).collect();
+    let remotes: Vec<String> = routes.iter().map(|r| remote(r.rpc_port(), "route")).collect();
     let cfg = config("proxy", "proxy", &ports, &remotes, proxy_rules, "");
     let proxy = TestNode::start(cfg, ports, EventTable::new()).await;
     for route in &routes {
@@ -179,7 +123,7 @@ async fn a_proxy_spreads_requests_over_both_routes_and_each_relays_them_to_the_s
         client.send(20005, &json!({})).await;
         clients.push(client);
     }
-    wait_until("the gated requests reach the services", || {
+    wait_until("the gated requests reach the services", async || {
         c.services.iter().map(|s| received(s, 20005)).sum::<u64>() == 4
     })
     .await;
@@ -267,7 +211,8 @@ async fn killing_a_route(dead: usize) {
 
     let before = received(&c.services[0], 20005);
     client.send(20005, &json!({})).await;
-    wait_until("the gated request reaches the service", || received(&c.services[0], 20005) > before).await;
+    wait_until("the gated request reaches the service", async || received(&c.services[0], 20005) > before)
+        .await;
     c.routes[dead].stop().await;
 
     // The request in flight through it fails at once (its outcome is
@@ -276,9 +221,9 @@ async fn killing_a_route(dead: usize) {
     let body: Value = serde_json::from_slice(&frame.body).unwrap();
     assert_eq!((frame.command, body["code"].as_u64()), (20005, Some(503)), "{body}");
     // Everyone notices the route is gone.
-    wait_until("the proxy drops the dead route", || !linked(&c.proxy, &dead_id)).await;
-    wait_until("the service drops the dead route", || !linked(&c.services[0], &dead_id)).await;
-    assert!(linked(&c.proxy, &alive_id) && linked(&c.services[0], &alive_id));
+    wait_until("the proxy drops the dead route", async || !c.proxy.linked(&dead_id)).await;
+    wait_until("the service drops the dead route", async || !c.services[0].linked(&dead_id)).await;
+    assert!(c.proxy.linked(&alive_id) && c.services[0].linked(&alive_id));
 
     // The session carries on through the other route, with its service.
     assert_eq!(node_of(&client.request(20000, &json!({})).await.1), service_id);
@@ -298,7 +243,7 @@ async fn killing_a_route(dead: usize) {
     let late = || TransportStats::get(&c.proxy.node.endpoint().stats().late_responses);
     let late_before = late();
     c.gates[0].add_permits(1);
-    wait_until("the late answer reaches the proxy", || late() > late_before).await;
+    wait_until("the late answer reaches the proxy", async || late() > late_before).await;
     assert_eq!(client.request(30000, &json!({})).await.0, 30000);
 }
 
@@ -317,19 +262,19 @@ async fn with_one_route_dead_the_other_keeps_membership_current() {
     // The proxy links to services it learns of, from either route.
     let c = cluster(1, SERVICE_RULES).await;
     let first_id = c.services[0].node.id().clone();
-    wait_until("the proxy links to the service", || linked(&c.proxy, &first_id)).await;
+    wait_until("the proxy links to the service", async || c.proxy.linked(&first_id)).await;
     let mut client = Client::connect(&c.proxy.ws_url()).await;
     assert_eq!(node_of(&client.request(20000, &json!({})).await.1), first_id.as_str());
 
     c.routes[0].stop().await;
     let dead_id = c.routes[0].node.id().clone();
-    wait_until("the proxy drops the dead route", || !linked(&c.proxy, &dead_id)).await;
-    assert!(linked(&c.proxy, &first_id), "the direct link to the service outlives the route");
+    wait_until("the proxy drops the dead route", async || !c.proxy.linked(&dead_id)).await;
+    assert!(c.proxy.linked(&first_id), "the direct link to the service outlives the route");
 
     // A service joining now is learned through the live route, and served.
     let (second, _gate) = service("late", &c.routes[1..]).await;
     let second_id = second.node.id().clone();
-    wait_until("the proxy links to the service that joined", || linked(&c.proxy, &second_id)).await;
+    wait_until("the proxy links to the service that joined", async || c.proxy.linked(&second_id)).await;
     let mut seen = std::collections::HashSet::new();
     for _ in 0..10 {
         seen.insert(node_of(&client.request(30000, &json!({})).await.1));
@@ -345,8 +290,8 @@ async fn with_one_route_dead_the_other_keeps_membership_current() {
     };
     assert_eq!(services_known(), Some(2));
     c.services[0].stop().await;
-    wait_until("the proxy forgets the service that left", || services_known() == Some(1)).await;
-    wait_until("the proxy stops dialing the service that left", || {
+    wait_until("the proxy forgets the service that left", async || services_known() == Some(1)).await;
+    wait_until("the proxy stops dialing the service that left", async || {
         !c.proxy.node.peers().iter().any(|p| p.spec().expected_id() == first_id)
     })
     .await;

@@ -6,15 +6,12 @@
 //! Handlers block on a gate the test opens, so "the bound holds" is a
 //! count, never a timing.
 
-mod support;
-
 use std::sync::Arc;
 use std::time::Duration;
 
 use espoir::{Context, EventTable, Status, events, register_event};
+use espoir_testkit::*;
 use serde_json::{Value, json};
-use support::raw::*;
-use support::*;
 use tokio::sync::Semaphore;
 
 /// Held shut until the test adds permits.
@@ -98,24 +95,24 @@ async fn expect_done(client: &mut Client, what: &str) {
 /// Fills the bounds of `node` through `url`, checks the excess is
 /// refused, then opens the gate and checks everything admitted completes.
 async fn bounds_hold(node: &TestNode, url: &str, gate: &Semaphore) {
-    let inflight = || metric(node, "espoir_handlers_inflight");
+    let inflight = || node.metric("espoir_handlers_inflight");
     let mut a = start_call(url, 20001).await;
-    eventually("the narrow call runs", || inflight() == 1.0).await;
+    wait_until("the narrow call runs", async || inflight() == 1.0).await;
     expect_busy(url, 20001).await;
-    assert_eq!(limit_hits(node, "handlers_per_command"), 1.0);
+    assert_eq!(node.limit_hits("handlers_per_command"), 1.0);
 
     let mut c = start_call(url, 20002).await;
     let mut d = start_call(url, 20002).await;
-    eventually("three calls run", || inflight() == 3.0).await;
+    wait_until("three calls run", async || inflight() == 3.0).await;
     expect_busy(url, 20002).await;
-    assert_eq!(limit_hits(node, "handlers_max_inflight"), 1.0);
+    assert_eq!(node.limit_hits("handlers_max_inflight"), 1.0);
     assert_eq!(inflight(), 3.0, "refused calls never ran");
 
     gate.add_permits(3);
     expect_done(&mut a, "narrow").await;
     expect_done(&mut c, "wide").await;
     expect_done(&mut d, "wide").await;
-    eventually("the slots are free", || inflight() == 0.0).await;
+    wait_until("the slots are free", async || inflight() == 0.0).await;
     gate.add_permits(1);
     let (_, body) = Client::connect(url).await.request(20001, &json!({})).await;
     assert_eq!(body, json!({ "done": "narrow" }), "a freed slot is reusable");
@@ -169,8 +166,8 @@ async fn a_handler_past_its_deadline_answers_408_and_frees_its_slot() {
     let mut client = Client::connect(&proxy.ws_url()).await;
     let (command, body) = client.request(20003, &json!({})).await;
     assert_eq!((command, body["code"].clone()), (20003, json!(408)), "{body}");
-    assert_eq!(metric(&service, "espoir_handlers_inflight"), 0.0, "the timed-out handler left its slot");
-    assert_eq!(metric(&service, r#"espoir_request_errors_total{kind="timeout"}"#), 1.0);
+    assert_eq!(service.metric("espoir_handlers_inflight"), 0.0, "the timed-out handler left its slot");
+    assert_eq!(service.metric(r#"espoir_request_errors_total{kind="timeout"}"#), 1.0);
 }
 
 #[tokio::test]
@@ -183,20 +180,20 @@ async fn a_handler_declares_its_own_bound_and_the_config_overrides_it() {
     let g = Gate(Arc::clone(&gate));
     let node = TestNode::start_with(cfg, ports, |b| b.events(handlers()).state(g)).await;
     let url = node.ws_url();
-    let inflight = || metric(&node, "espoir_handlers_inflight");
+    let inflight = || node.metric("espoir_handlers_inflight");
 
     // `concurrency = 1`: the second call is refused while the first runs.
     let mut first = start_call(&url, 20004).await;
-    eventually("the declared call runs", || inflight() == 1.0).await;
+    wait_until("the declared call runs", async || inflight() == 1.0).await;
     expect_busy(&url, 20004).await;
-    assert_eq!(limit_hits(&node, "handlers_per_command"), 1.0);
+    assert_eq!(node.limit_hits("handlers_per_command"), 1.0);
 
     // `per_command` says 2 where the handler says 1: two run.
     let mut a = start_call(&url, 20005).await;
     let mut b = start_call(&url, 20005).await;
-    eventually("both overridden calls run", || inflight() == 3.0).await;
+    wait_until("both overridden calls run", async || inflight() == 3.0).await;
     expect_busy(&url, 20005).await;
-    assert_eq!(limit_hits(&node, "handlers_per_command"), 2.0);
+    assert_eq!(node.limit_hits("handlers_per_command"), 2.0);
 
     gate.add_permits(3);
     expect_done(&mut first, "declared").await;
@@ -240,17 +237,18 @@ async fn a_stateless_request_refused_as_busy_is_tried_on_another_service() {
     let (proxy, services) = narrow_and_wide(&gate, 30001).await;
     let url = proxy.ws_url();
     let (narrow, wide) = (&services[0], &services[1]);
-    let inflight = |node: &TestNode| metric(node, "espoir_handlers_inflight");
+    let inflight = |node: &TestNode| node.metric("espoir_handlers_inflight");
 
     // Balanced in turn, some of the four land on the narrow service first;
     // all but one are refused there and run on the wide one.
     let mut calls = Vec::new();
     for n in 1..=4 {
         calls.push(start_call(&url, 30001).await);
-        eventually("the call runs somewhere", || inflight(narrow) + inflight(wide) == f64::from(n)).await;
+        wait_until("the call runs somewhere", async || inflight(narrow) + inflight(wide) == f64::from(n))
+            .await;
     }
     assert_eq!((inflight(narrow), inflight(wide)), (1.0, 3.0));
-    assert!(limit_hits(narrow, "handlers_per_command") >= 1.0, "the narrow service did refuse");
+    assert!(narrow.limit_hits("handlers_per_command") >= 1.0, "the narrow service did refuse");
     // Both full: the client hears 429.
     expect_busy(&url, 30001).await;
 
@@ -269,15 +267,15 @@ async fn a_stateful_request_refused_as_busy_is_not_moved() {
     let (proxy, services) = narrow_and_wide(&gate, 20001).await;
     let url = proxy.ws_url();
     let (narrow, wide) = (&services[0], &services[1]);
-    let inflight = |node: &TestNode| metric(node, "espoir_handlers_inflight");
-    let refused = || limit_hits(narrow, "handlers_per_command") + limit_hits(wide, "handlers_per_command");
+    let inflight = |node: &TestNode| node.metric("espoir_handlers_inflight");
+    let refused = || narrow.limit_hits("handlers_per_command") + wide.limit_hits("handlers_per_command");
 
     // Four new sessions, balanced in turn: two reach the narrow service,
     // whose second is refused and stays refused.
     let mut calls = Vec::new();
     for n in 1..=4 {
         calls.push(start_call(&url, 20001).await);
-        eventually("the call runs or is refused", || {
+        wait_until("the call runs or is refused", async || {
             inflight(narrow) + inflight(wide) + refused() == f64::from(n)
         })
         .await;

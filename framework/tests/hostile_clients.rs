@@ -7,18 +7,15 @@
 //! proxy's deadlines run against real sockets, whose readiness paused time
 //! cannot drive. No assertion is a tight timing bound.
 
-mod support;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
 use espoir::{ClientFrame, Context, EventTable, Status, events, register_event};
+use espoir_testkit::*;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use support::raw::*;
-use support::*;
 use tokio::io::AsyncReadExt;
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
@@ -111,7 +108,7 @@ fn bystander(url: String) -> (Arc<AtomicBool>, Arc<AtomicUsize>, JoinHandle<usiz
 /// stays connected; checks the bystander is served after it too.
 async fn under_attack<F: std::future::Future<Output = ()>>(node: &TestNode, attack: F) {
     let (stop, served, bystander) = bystander(node.ws_url());
-    eventually("the bystander is served", || served.load(Ordering::SeqCst) >= 1).await;
+    wait_until("the bystander is served", async || served.load(Ordering::SeqCst) >= 1).await;
     attack.await;
     stop.store(true, Ordering::SeqCst);
     let served = tokio::time::timeout(WAIT, bystander).await.expect("the bystander ends").expect("no panic");
@@ -140,8 +137,8 @@ async fn malformed_length_fields_close_with_1002_or_1009_before_any_body_is_buff
         assert_eq!(ws.drain().await.1, Ending::Closed(1000));
     })
     .await;
-    assert_eq!(limit_hits(&node, "max_frame"), 2.0);
-    assert!(limit_hits(&node, "idle_timeout") >= 1.0);
+    assert_eq!(node.limit_hits("max_frame"), 2.0);
+    assert!(node.limit_hits("idle_timeout") >= 1.0);
 }
 
 #[tokio::test]
@@ -210,8 +207,8 @@ async fn ten_thousand_frames_in_one_message_get_the_burst_answered_then_429_then
         assert!(frames.len() < 500, "most of the 10 000 frames were never handled: {}", frames.len());
     })
     .await;
-    assert!(limit_hits(&node, "message_rate") >= 20.0);
-    assert_eq!(limit_hits(&node, "message_flood"), 1.0);
+    assert!(node.limit_hits("message_rate") >= 20.0);
+    assert_eq!(node.limit_hits("message_flood"), 1.0);
 }
 
 #[tokio::test]
@@ -247,17 +244,17 @@ async fn a_slow_reader_is_dropped_and_its_buffered_bytes_stay_under_the_bound() 
         let mut highest = 0.0f64;
         let deadline = tokio::time::Instant::now() + WAIT * 3;
         let kicked =
-            || limit_hits(&node, "write_timeout") + metric(&node, "espoir_client_queue_drops_total") > 0.0;
+            || node.limit_hits("write_timeout") + node.metric("espoir_client_queue_drops_total") > 0.0;
         while !kicked() {
-            highest = highest.max(metric(&node, gauge));
+            highest = highest.max(node.metric(gauge));
             assert!(tokio::time::Instant::now() < deadline, "the slow reader was never dropped");
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         assert!(highest <= SEND_QUEUE_BYTES as f64, "buffered {highest} bytes; bound {SEND_QUEUE_BYTES}");
         // The session ends (only the bystander is left) and its queued
         // bytes leave the total.
-        eventually("the slow reader's session ends", || node.node.sessions() == 1).await;
-        eventually("its queued bytes are released", || metric(&node, gauge) == 0.0).await;
+        wait_until("the slow reader's session ends", async || node.node.sessions() == 1).await;
+        wait_until("its queued bytes are released", async || node.metric(gauge) == 0.0).await;
         drop(ws);
     })
     .await;
@@ -284,8 +281,8 @@ async fn silent_clients_are_closed_at_the_idle_and_handshake_timeouts() {
         }
     })
     .await;
-    assert!(limit_hits(&node, "idle_timeout") >= 1.0);
-    assert_eq!(limit_hits(&node, "handshake_timeout"), 2.0);
+    assert!(node.limit_hits("idle_timeout") >= 1.0);
+    assert_eq!(node.limit_hits("handshake_timeout"), 2.0);
 }
 
 #[tokio::test]
@@ -298,13 +295,13 @@ async fn connections_per_source_ip_are_capped_and_freed_on_close() {
     for _ in 0..2 {
         held.push(RawWs::connect(&url).await);
     }
-    eventually("three clients are connected", || node.node.sessions() == 3).await;
+    wait_until("three clients are connected", async || node.node.sessions() == 3).await;
     assert!(tokio_tungstenite::connect_async(&url).await.is_err(), "a fourth from 127.0.0.1 is refused");
-    assert!(limit_hits(&node, "connections_per_ip") >= 1.0);
+    assert!(node.limit_hits("connections_per_ip") >= 1.0);
     let mut first = held.remove(0);
     let _ = first.ws.close(None).await;
     drop(first);
-    eventually("the closed connection's session ends", || node.node.sessions() == 2).await;
+    wait_until("the closed connection's session ends", async || node.node.sessions() == 2).await;
     let again = tokio_tungstenite::connect_async(&url).await;
     assert!(again.is_ok(), "a freed place is reusable");
     stop.store(true, Ordering::Relaxed);
@@ -328,5 +325,25 @@ async fn bytes_past_the_byte_rate_pause_reading_and_lose_nothing() {
     // About 24 KB over the burst at 8 KB/s: reading paused for ~3 s. A
     // lower bound only, which a slow machine cannot break.
     assert!(started.elapsed() >= Duration::from_millis(1500), "{:?}", started.elapsed());
-    assert!(limit_hits(&node, "bytes_rate") >= 1.0);
+    assert!(node.limit_hits("bytes_rate") >= 1.0);
+}
+/// A small deterministic generator (xorshift64*): reproducible "random"
+/// input without a dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn seeded(seed: u64) -> Rng {
+        Rng(seed.max(1))
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn bytes(&mut self, len: usize) -> Vec<u8> {
+        (0..len).map(|_| self.next_u64() as u8).collect()
+    }
 }

@@ -3,12 +3,10 @@
 //! their headers, traversal finds nothing, preflights allow the bearer
 //! header for listed origins only, and a missing directory stops the node.
 
-mod support;
-
 use std::net::SocketAddr;
 
 use espoir::{EventTable, HttpResponse, HttpRoutes, Node, NodeError, Shutdown};
-use support::*;
+use espoir_testkit::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 

@@ -7,23 +7,19 @@
 //! Needs `mongod` (`.ci/provision-mongod`); skipped without it, except under
 //! `CI=true`, where its absence fails the tests.
 
-mod ops_support;
-mod support;
-
 use std::path::{Path, PathBuf};
 
 use espoir::{
     ConfigError, MongoTarget, Shutdown, TransferError, open_node_config, pull_configs, push_configs,
 };
 use espoir_testkit::Mongo;
+use espoir_testkit::*;
 use mongodb::bson::{Document, doc};
-use ops_support::{admin, remote, temp_dir, text, wait_for, write};
-use support::{Ports, TestNode};
 
 /// A bootstrap file for `name` next to the test's files.
 fn bootstrap(dir: &Path, name: &str, uri: &str, extra: &str) -> PathBuf {
     let path = dir.join(format!("{name}.json5"));
-    write(
+    write_config(
         &path,
         &format!(
             r#"{{ "name": "{name}", "available_way": "mongo", "mongo_uri": "{uri}", "mongo": {{ "timeout": 1 {extra} }} }}"#
@@ -36,11 +32,11 @@ fn bootstrap(dir: &Path, name: &str, uri: &str, extra: &str) -> PathBuf {
 async fn push_service(mongo: &Mongo, name: &str, watch: bool) -> Ports {
     let ports = Ports::bind().await;
     let dir = temp_dir();
-    let mut body = text(name, "service", &ports, &[], "");
+    let mut body = config_text(name, "service", &ports, &[], "");
     if watch {
         body = body.replacen("\"handler_timeout\"", "\"watch\": true, \"handler_timeout\"", 1);
     }
-    write(&dir.join(format!("{name}.json5")), &body);
+    write_config(&dir.join(format!("{name}.json5")), &body);
     let pushed = push_configs(&dir, &MongoTarget::new(mongo.uri())).await.expect("valid folder pushed");
     assert_eq!(pushed, vec![name.to_owned()]);
     ports
@@ -72,7 +68,7 @@ async fn nodes(mongo: &Mongo) -> mongodb::Collection<Document> {
 
 /// How many reloads of `node` ended with `result` (`applied`, `unchanged`...).
 fn reloads(node: &TestNode, result: &str) -> f64 {
-    support::raw::metric(node, &format!(r#"espoir_config_reloads_total{{result="{result}"}}"#))
+    node.metric(&format!(r#"espoir_config_reloads_total{{result="{result}"}}"#))
 }
 
 /// Adds a `remote_ports` entry to the stored document.
@@ -121,17 +117,17 @@ async fn config_push_refuses_an_invalid_folder_and_pull_writes_it_back() {
     let target = MongoTarget::new(mongo.uri());
     let dir = temp_dir();
     let (a, b) = (Ports::bind().await, Ports::bind().await);
-    write(&dir.join("a.json5"), &text("node_a", "service", &a, &[], ""));
-    write(
+    write_config(&dir.join("a.json5"), &config_text("node_a", "service", &a, &[], ""));
+    write_config(
         &dir.join("b.json5"),
-        &text("node_b", "service", &b, &[], "").replace("\"service\"", "\"emperor\""),
+        &config_text("node_b", "service", &b, &[], "").replace("\"service\"", "\"emperor\""),
     );
     let err = push_configs(&dir, &target).await.unwrap_err();
     assert!(matches!(err, TransferError::Invalid(_)), "{err}");
     assert!(err.to_string().contains("b.json5"), "{err}");
     assert_eq!(nodes(&mongo).await.count_documents(doc! {}).await.unwrap(), 0, "nothing written");
 
-    write(&dir.join("b.json5"), &text("node_b", "service", &b, &[], ""));
+    write_config(&dir.join("b.json5"), &config_text("node_b", "service", &b, &[], ""));
     assert_eq!(push_configs(&dir, &target).await.unwrap(), ["node_a", "node_b"]);
     let out = temp_dir();
     let files = pull_configs(&target, &out).await.unwrap();
@@ -154,11 +150,11 @@ async fn a_watching_node_follows_its_document_through_the_change_stream() {
     // exists: the stream's opening re-read picks it up.
     add_peer(&mongo, "svc_watch", 1).await;
     let node = start_opened(opened, ports).await;
-    wait_for("the edit made before the stream opened applied", || async { node.node.peers().len() == 1 })
+    wait_until("the edit made before the stream opened applied", || async { node.node.peers().len() == 1 })
         .await;
     // That re-read came after the stream opened, so this edit is seen by it.
     add_peer(&mongo, "svc_watch", 2).await;
-    wait_for("the edit applied without an HTTP call", || async { node.node.peers().len() == 2 }).await;
+    wait_until("the edit applied without an HTTP call", || async { node.node.peers().len() == 2 }).await;
     assert_eq!(reloads(&node, "applied"), 2.0);
     node.stop().await;
 }
@@ -194,7 +190,7 @@ async fn a_running_node_outlives_a_mongodb_restart_and_then_applies_changes() {
     let ports = push_service(&mongo, "svc_restart", true).await;
     let node = start(&bootstrap(&temp_dir(), "svc_restart", &mongo.uri(), ""), ports).await;
     // The change stream is open once its opening re-read is counted.
-    wait_for("the change stream opens", || async { reloads(&node, "unchanged") == 1.0 }).await;
+    wait_until("the change stream opens", || async { reloads(&node, "unchanged") == 1.0 }).await;
 
     mongo.stop();
     // MongoDB gone: the node keeps serving and keeps its config; a reload
@@ -209,6 +205,6 @@ async fn a_running_node_outlives_a_mongodb_restart_and_then_applies_changes() {
     // Changed right after MongoDB is back, before (or while) the node's
     // change stream reconnects: picked up either way.
     add_peer(&mongo, "svc_restart", 1).await;
-    wait_for("the change made across the restart applied", || async { node.node.peers().len() == 1 }).await;
+    wait_until("the change made across the restart applied", || async { node.node.peers().len() == 1 }).await;
     node.stop().await;
 }

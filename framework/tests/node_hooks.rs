@@ -1,9 +1,7 @@
 //! Start hooks and setup errors of `NodeBuilder`.
 
-mod support;
-
 use espoir::{Node, NodeError, NodeType};
-use support::{Ports, config};
+use espoir_testkit::*;
 
 #[tokio::test]
 async fn start_hooks_get_a_context_of_the_running_node_in_order() {
@@ -30,7 +28,7 @@ async fn start_hooks_get_a_context_of_the_running_node_in_order() {
     let first = rx.recv().await.unwrap();
     assert_eq!(first, (1, node.id().clone(), NodeType::Service, 7));
     assert_eq!(rx.recv().await.unwrap().0, 2);
-    shutdown.finish(support::WAIT).await;
+    shutdown.finish(WAIT).await;
 }
 
 #[tokio::test]

@@ -1,9 +1,6 @@
 //! Defects of obespoir 0.2.4 (see docs/obespoir-bugs.md) that no other
 //! test covers, each shown impossible on a real proxy and service.
 
-mod ops_support;
-mod support;
-
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -14,9 +11,9 @@ use espoir::{
     Context, EventTable, NodeConfig, NodeId, NodeType, Shutdown, Status, Token, events, register_event,
     wire::{EndpointConfig, Envelope, Kind, PROTOCOL_VERSION, PeerSpec, RpcEndpoint},
 };
+use espoir_testkit::*;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use support::{Client, Ports, TOKEN, TestNode};
 use tokio_tungstenite::tungstenite::Message;
 
 /// How often the service's close-notice handler ran.
@@ -43,9 +40,9 @@ struct Cluster {
 async fn cluster() -> Cluster {
     let (proxy_ports, service_ports) = (Ports::bind().await, Ports::bind().await);
     let rules = r#", "route": {"range": {"service": [[999, 999], [5001, 100000]]}}"#;
-    let service_text = ops_support::text("service", "service", &service_ports, &[], rules);
-    let remote = ops_support::remote(service_ports.rpc_port(), "service");
-    let proxy_text = ops_support::text("proxy", "proxy", &proxy_ports, &[remote], rules);
+    let service_text = config_text("service", "service", &service_ports, &[], rules);
+    let remote = remote(service_ports.rpc_port(), "service");
+    let proxy_text = config_text("proxy", "proxy", &proxy_ports, &[remote], rules);
     let cfg = |t: &str| NodeConfig::from_json5_str(t, Path::new("x.json5")).unwrap();
     let offline = Offline::default();
     let state = offline.clone();
@@ -71,8 +68,7 @@ async fn a_client_cannot_fake_its_close_notice() {
     // The session goes on, and its real end is announced once.
     assert_eq!(client.request(20000, &json!({"a": 1})).await, (20000, json!({"a": 1})));
     client.close().await;
-    ops_support::wait_for("the real close notice", || async { c.offline.0.load(Ordering::SeqCst) == 1 })
-        .await;
+    wait_until("the real close notice", || async { c.offline.0.load(Ordering::SeqCst) == 1 }).await;
 }
 
 /// Bug 7: text messages were re-encoded before parsing, corrupting header
@@ -84,7 +80,7 @@ async fn a_text_message_is_refused_with_close_code_1003() {
     let (mut ws, _) = tokio_tungstenite::connect_async(c.proxy.ws_url()).await.unwrap();
     ws.send(Message::Text("\u{e8}\u{3}".into())).await.unwrap();
     let code = loop {
-        match tokio::time::timeout(support::WAIT, ws.next()).await.expect("closed within the wait") {
+        match tokio::time::timeout(WAIT, ws.next()).await.expect("closed within the wait") {
             Some(Ok(Message::Close(frame))) => break frame.map(|f| u16::from(f.code)),
             Some(Ok(_)) => {}
             None | Some(Err(_)) => break None,
@@ -113,7 +109,7 @@ async fn a_message_out_of_hops_is_refused_not_forwarded() {
         reconnect: Duration::from_millis(50),
         max_backoff: Duration::from_millis(200),
     };
-    let link = peer.connect(spec).wait_up(support::WAIT).await.expect("linked");
+    let link = peer.connect(spec).wait_up(WAIT).await.expect("linked");
     let elsewhere = NodeId::of("10.9.8.7", 4242).to_string();
     let ask = |ttl: u32| Envelope {
         version: PROTOCOL_VERSION,
@@ -124,10 +120,10 @@ async fn a_message_out_of_hops_is_refused_not_forwarded() {
         payload: Bytes::from_static(b"{}"),
         ..Envelope::default()
     };
-    let spent = peer.call(&link, ask(0), support::WAIT).await.expect("an answer");
+    let spent = peer.call(&link, ask(0), WAIT).await.expect("an answer");
     assert_eq!(spent.status, 503, "{}", spent.message);
     assert!(spent.message.contains("hop limit"), "{}", spent.message);
-    let unreachable = peer.call(&link, ask(8), support::WAIT).await.expect("an answer");
+    let unreachable = peer.call(&link, ask(8), WAIT).await.expect("an answer");
     assert!(unreachable.message.contains("unreachable"), "{}", unreachable.message);
     shutdown.finish(Duration::from_secs(1)).await;
 }

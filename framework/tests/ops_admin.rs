@@ -1,23 +1,19 @@
 //! The admin endpoints on the HTTP port: bearer auth, health, readiness,
 //! the node list and metrics, next to the application's own routes.
 
-mod ops_support;
-mod support;
-
 use std::path::Path;
 
 use espoir::{EventTable, HttpResponse, HttpRoutes, NodeConfig};
-use ops_support::*;
+use espoir_testkit::*;
 use serde_json::json;
-use support::{Client, Ports, TOKEN, TestNode};
 
 #[tokio::test]
 async fn admin_calls_need_the_bearer_token_and_health_stays_open() {
     let ports = Ports::bind().await;
-    let cfg =
-        NodeConfig::from_json5_str(&text("s", "service", &ports, &[], ""), Path::new("s.json5")).unwrap();
+    let cfg = NodeConfig::from_json5_str(&config_text("s", "service", &ports, &[], ""), Path::new("s.json5"))
+        .unwrap();
     let user = HttpRoutes::new().route("/", |_req| async { HttpResponse::text("hello") });
-    let node = TestNode::start_with(cfg, ports, |b| b.events(service_events()).http(user)).await;
+    let node = TestNode::start_with(cfg, ports, |b| b.events(handlers::service_events()).http(user)).await;
     let addr = node.node.addresses().http.unwrap();
 
     let (status, body) = http(addr, "GET", "/health", None).await;
@@ -55,7 +51,8 @@ async fn admin_calls_need_the_bearer_token_and_health_stays_open() {
 #[tokio::test]
 async fn a_node_without_an_http_token_refuses_admin_calls() {
     let ports = Ports::bind().await;
-    let cfg_text = text("s", "service", &ports, &[], "").replace(&format!(r#""token": "{TOKEN}"}},"#), "},");
+    let cfg_text =
+        config_text("s", "service", &ports, &[], "").replace(&format!(r#""token": "{TOKEN}"}},"#), "},");
     let cfg = NodeConfig::from_json5_str(&cfg_text, Path::new("s.json5")).unwrap();
     assert!(cfg.http.as_ref().unwrap().token.is_none(), "{cfg_text}");
     let node = TestNode::start(cfg, ports, EventTable::new()).await;
@@ -67,7 +64,7 @@ async fn a_node_without_an_http_token_refuses_admin_calls() {
 async fn nodes_ready_and_metrics_describe_a_running_cluster() {
     let (proxy_ports, route_ports, service_ports) =
         (Ports::bind().await, Ports::bind().await, Ports::bind().await);
-    let route_text = text(
+    let route_text = config_text(
         "route",
         "route",
         &route_ports,
@@ -76,15 +73,15 @@ async fn nodes_ready_and_metrics_describe_a_running_cluster() {
     );
     let route_port = route_ports.rpc_port();
     let service_text =
-        text("service", "service", &service_ports, &[remote(route_port, "route")], SERVICE_RULES);
-    let proxy_text = text("proxy", "proxy", &proxy_ports, &[remote(route_port, "route")], "");
+        config_text("service", "service", &service_ports, &[remote(route_port, "route")], SERVICE_RULES);
+    let proxy_text = config_text("proxy", "proxy", &proxy_ports, &[remote(route_port, "route")], "");
     let cfg = |t: &str| NodeConfig::from_json5_str(t, Path::new("x.json5")).unwrap();
-    let route = TestNode::start(cfg(&route_text), route_ports, route_events()).await;
-    let service = TestNode::start(cfg(&service_text), service_ports, service_events()).await;
+    let route = TestNode::start(cfg(&route_text), route_ports, handlers::route_events()).await;
+    let service = TestNode::start(cfg(&service_text), service_ports, handlers::service_events()).await;
     let proxy = TestNode::start(cfg(&proxy_text), proxy_ports, EventTable::new()).await;
 
-    wait_for("the proxy is ready", || async { admin(&proxy, "GET", "/ready").await.0 == 200 }).await;
-    wait_for("the route knows both members", || async {
+    wait_until("the proxy is ready", || async { admin(&proxy, "GET", "/ready").await.0 == 200 }).await;
+    wait_until("the route knows both members", || async {
         admin(&route, "GET", "/nodes").await.1["members"].as_array().is_some_and(|m| m.len() == 2)
     })
     .await;

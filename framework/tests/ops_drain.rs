@@ -1,16 +1,12 @@
 //! Draining: a node finishes its in-flight work, takes nothing new, tells
 //! the cluster, then stops.
 
-mod ops_support;
-mod support;
-
 use std::path::Path;
 use std::time::Duration;
 
 use espoir::{EventTable, NodeConfig};
-use ops_support::*;
+use espoir_testkit::*;
 use serde_json::json;
-use support::{Client, Ports, TestNode, WAIT};
 
 fn cfg(text: &str) -> NodeConfig {
     NodeConfig::from_json5_str(text, Path::new("node.json5")).unwrap_or_else(|e| panic!("{e}\n{text}"))
@@ -26,19 +22,25 @@ async fn cluster(services: usize) -> Cluster {
     let route_ports = Ports::bind().await;
     let route_rpc = route_ports.rpc_port();
     let route = TestNode::start(
-        cfg(&text("route", "route", &route_ports, &[], ROUTE_RULES)),
+        cfg(&config_text("route", "route", &route_ports, &[], ROUTE_RULES)),
         route_ports,
-        route_events(),
+        handlers::route_events(),
     )
     .await;
     let mut nodes = Vec::new();
     for i in 0..services {
         let ports = Ports::bind().await;
-        let t = text(&format!("service{i}"), "service", &ports, &[remote(route_rpc, "route")], SERVICE_RULES);
-        nodes.push(TestNode::start(cfg(&t), ports, service_events()).await);
+        let t = config_text(
+            &format!("service{i}"),
+            "service",
+            &ports,
+            &[remote(route_rpc, "route")],
+            SERVICE_RULES,
+        );
+        nodes.push(TestNode::start(cfg(&t), ports, handlers::service_events()).await);
     }
     let proxy_ports = Ports::bind().await;
-    let t = text("proxy", "proxy", &proxy_ports, &[remote(route_rpc, "route")], "");
+    let t = config_text("proxy", "proxy", &proxy_ports, &[remote(route_rpc, "route")], "");
     let proxy = TestNode::start(cfg(&t), proxy_ports, EventTable::new()).await;
     proxy.wait_linked(&route).await;
     for s in &nodes {
@@ -66,7 +68,7 @@ async fn a_draining_service_finishes_in_flight_work_and_takes_no_new_sessions() 
     let (a_id, b_id) = (a.node.id().to_string(), b.node.id().to_string());
     let mut pinned = client_pinned_to(&c.proxy, a).await;
     pinned.send(20005, &json!({ "ms": 600 })).await;
-    wait_for("the slow request runs on the service", || async {
+    wait_until("the slow request runs on the service", || async {
         admin(a, "GET", "/nodes").await.1["node"]["in_flight"] == 1
     })
     .await;
@@ -94,7 +96,7 @@ async fn a_draining_service_finishes_in_flight_work_and_takes_no_new_sessions() 
     }
     // Then it stops, and the route forgets it.
     tokio::time::timeout(WAIT, a.node.stopped()).await.expect("the drained service stops");
-    wait_for("the route drops the drained member", || async {
+    wait_until("the route drops the drained member", || async {
         admin(&c.route, "GET", "/nodes").await.1["members"]
             .as_array()
             .is_some_and(|m| m.iter().all(|member| member["id"] != a_id.as_str()))
@@ -109,7 +111,7 @@ async fn a_draining_proxy_answers_what_clients_sent_then_closes_them_and_refuses
     let mut client = Client::connect(&c.proxy.ws_url()).await;
     assert_eq!(client.request(20000, &json!({})).await.0, 20000);
     client.send(20005, &json!({ "ms": 400 })).await;
-    wait_for("the slow request is in flight", || async {
+    wait_until("the slow request is in flight", || async {
         c.proxy
             .node
             .metrics_text()
@@ -135,7 +137,7 @@ async fn a_drain_past_its_grace_period_still_stops_the_node() {
     let mut client = Client::connect(&c.proxy.ws_url()).await;
     client.send(20005, &json!({ "ms": 4000 })).await;
     let service = &c.services[0];
-    wait_for("the slow request runs", || async {
+    wait_until("the slow request runs", || async {
         admin(service, "GET", "/nodes").await.1["node"]["in_flight"] == 1
     })
     .await;

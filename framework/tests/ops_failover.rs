@@ -2,15 +2,11 @@
 //! routes, in any start order; a dead service's requests fail fast and its
 //! sessions move; a restarted route heals the cluster.
 
-mod ops_support;
-mod support;
-
 use std::path::Path;
 
 use espoir::{EventTable, NodeConfig, NodeId};
-use ops_support::*;
+use espoir_testkit::*;
 use serde_json::json;
-use support::{Client, Ports, TestNode};
 
 fn cfg(text: &str) -> NodeConfig {
     NodeConfig::from_json5_str(text, Path::new("node.json5")).unwrap_or_else(|e| panic!("{e}\n{text}"))
@@ -18,8 +14,8 @@ fn cfg(text: &str) -> NodeConfig {
 
 async fn service(name: &str, route_rpc: u16) -> TestNode {
     let ports = Ports::bind().await;
-    let text = text(name, "service", &ports, &[remote(route_rpc, "route")], SERVICE_RULES);
-    TestNode::start(cfg(&text), ports, service_events()).await
+    let text = config_text(name, "service", &ports, &[remote(route_rpc, "route")], SERVICE_RULES);
+    TestNode::start(cfg(&text), ports, handlers::service_events()).await
 }
 
 fn linked(a: &TestNode, b: &NodeId) -> bool {
@@ -32,18 +28,19 @@ async fn a_proxy_learns_a_new_service_through_the_route_whatever_the_start_order
     // and through the route otherwise; its config never names a service.
     let (proxy_ports, route_ports) = (Ports::bind().await, Ports::bind().await);
     let route_rpc = route_ports.rpc_port();
-    let proxy_text = text("proxy", "proxy", &proxy_ports, &[remote(route_rpc, "route")], SERVICE_RULES);
+    let proxy_text =
+        config_text("proxy", "proxy", &proxy_ports, &[remote(route_rpc, "route")], SERVICE_RULES);
     let proxy = TestNode::start(cfg(&proxy_text), proxy_ports, EventTable::new()).await;
     let first = service("first", route_rpc).await;
     // The route comes up last: nodes keep dialing it, then announce.
-    let route_text = text("route", "route", &route_ports, &[], ROUTE_RULES);
-    let route = TestNode::start(cfg(&route_text), route_ports, route_events()).await;
+    let route_text = config_text("route", "route", &route_ports, &[], ROUTE_RULES);
+    let route = TestNode::start(cfg(&route_text), route_ports, handlers::route_events()).await;
     let first_id = first.node.id().clone();
-    wait_for("the proxy links to the first service", || async { linked(&proxy, &first_id) }).await;
+    wait_until("the proxy links to the first service", || async { linked(&proxy, &first_id) }).await;
 
     let second = service("second", route_rpc).await;
     let second_id = second.node.id().clone();
-    wait_for("the proxy links to the service that joined", || async { linked(&proxy, &second_id) }).await;
+    wait_until("the proxy links to the service that joined", || async { linked(&proxy, &second_id) }).await;
     let (_, nodes) = admin(&proxy, "GET", "/nodes").await;
     let members = nodes["members"].as_array().unwrap();
     assert!(members.iter().any(|m| m["id"] == second_id.to_string() && m["state"] == "active"), "{nodes}");
@@ -66,11 +63,11 @@ async fn a_proxy_learns_a_new_service_through_the_route_whatever_the_start_order
 
     // A service that goes away is dropped everywhere.
     second.stop().await;
-    wait_for("the route forgets the stopped service", || async {
+    wait_until("the route forgets the stopped service", || async {
         admin(&route, "GET", "/nodes").await.1["members"].as_array().is_some_and(|m| m.len() == 2)
     })
     .await;
-    wait_for("the proxy stops dialing it", || async {
+    wait_until("the proxy stops dialing it", || async {
         !proxy.node.peers().iter().any(|p| p.spec().expected_id() == second_id)
     })
     .await;
@@ -93,9 +90,9 @@ async fn cluster(services: usize, proxy_rules: &str) -> Cluster {
     let route_ports = Ports::bind().await;
     let route_rpc = route_ports.rpc_port();
     let route = TestNode::start(
-        cfg(&text("route", "route", &route_ports, &[], ROUTE_RULES)),
+        cfg(&config_text("route", "route", &route_ports, &[], ROUTE_RULES)),
         route_ports,
-        route_events(),
+        handlers::route_events(),
     )
     .await;
     let mut nodes = Vec::new();
@@ -103,7 +100,7 @@ async fn cluster(services: usize, proxy_rules: &str) -> Cluster {
         nodes.push(service(&format!("service{i}"), route_rpc).await);
     }
     let proxy_ports = Ports::bind().await;
-    let proxy_text = text("proxy", "proxy", &proxy_ports, &[remote(route_rpc, "route")], proxy_rules);
+    let proxy_text = config_text("proxy", "proxy", &proxy_ports, &[remote(route_rpc, "route")], proxy_rules);
     let proxy = TestNode::start(cfg(&proxy_text), proxy_ports, EventTable::new()).await;
     proxy.wait_linked(&route).await;
     for s in &nodes {
@@ -128,7 +125,7 @@ async fn dead_service_fails_fast_and_sessions_move(proxy_rules: &str) {
     if !proxy_rules.is_empty() {
         for s in &c.services {
             let id = s.node.id().clone();
-            wait_for("the proxy links to each service", || async { linked(&c.proxy, &id) }).await;
+            wait_until("the proxy links to each service", || async { linked(&c.proxy, &id) }).await;
         }
     }
     let mut client = Client::connect(&c.proxy.ws_url()).await;
@@ -137,7 +134,7 @@ async fn dead_service_fails_fast_and_sessions_move(proxy_rules: &str) {
     // A slow request is in flight on the pinned service when it dies.
     client.send(20005, &json!({ "ms": 8000 })).await;
     let dead_id = c.services[dead].node.id().clone();
-    wait_for("the slow request reaches the service", || async {
+    wait_until("the slow request reaches the service", || async {
         c.services[dead].node.metrics_text().contains("espoir_messages_received_total{command=\"20005\"")
     })
     .await;
@@ -170,27 +167,31 @@ async fn restarting_the_route_heals_the_cluster() {
     let mut client = Client::connect(&c.proxy.ws_url()).await;
     assert_eq!(client.request(1000, &json!({})).await.1["code"], 200);
     let service_id = c.services[0].node.id().clone();
-    wait_for("the proxy and the service link directly", || async { linked(&c.proxy, &service_id) }).await;
+    wait_until("the proxy and the service link directly", || async { linked(&c.proxy, &service_id) }).await;
 
     c.route.stop().await;
     let route_id = c.route.node.id().clone();
-    wait_for("the proxy sees the route gone", || async { !linked(&c.proxy, &route_id) }).await;
+    wait_until("the proxy sees the route gone", || async { !linked(&c.proxy, &route_id) }).await;
     let (cmd, body) = client.request(1000, &json!({})).await;
     assert_eq!((cmd, body["code"].as_u64()), (1000, Some(503)), "fails fast while the route is down");
     assert!(linked(&c.proxy, &service_id), "links learned from the route survive its restart");
 
-    let ports = ports_at(c.route_rpc).await;
-    let route =
-        TestNode::start(cfg(&text("route", "route", &ports, &[], ROUTE_RULES)), ports, route_events()).await;
-    wait_for("the proxy redials the route", || async { linked(&c.proxy, &route_id) }).await;
-    wait_for("the service redials the route", || async { linked(&c.services[0], &route_id) }).await;
+    let ports = Ports::at(c.route_rpc).await;
+    let route = TestNode::start(
+        cfg(&config_text("route", "route", &ports, &[], ROUTE_RULES)),
+        ports,
+        handlers::route_events(),
+    )
+    .await;
+    wait_until("the proxy redials the route", || async { linked(&c.proxy, &route_id) }).await;
+    wait_until("the service redials the route", || async { linked(&c.services[0], &route_id) }).await;
     assert_eq!(client.request(1000, &json!({})).await.1["node"], route_id.to_string());
     assert_eq!(client.request(20000, &json!({})).await.1["node"], service_id.to_string());
     assert!(linked(&c.proxy, &service_id), "the direct link was kept all along");
     // Membership is rebuilt: a service joining now is learned by the proxy.
     let late = service("late", c.route_rpc).await;
     let late_id = late.node.id().clone();
-    wait_for("the proxy links to a service that joined after the restart", || async {
+    wait_until("the proxy links to a service that joined after the restart", || async {
         linked(&c.proxy, &late_id)
     })
     .await;

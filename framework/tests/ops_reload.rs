@@ -2,9 +2,6 @@
 //! `/update_remote_rpc_config` (or let the watcher see it), and the cluster
 //! changes shape without a restart and without failing requests.
 
-mod ops_support;
-mod support;
-
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -12,9 +9,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use espoir::EventTable;
-use ops_support::*;
+use espoir_testkit::*;
 use serde_json::json;
-use support::{Client, Ports, TestNode};
 
 /// A proxy and a route dialing each other, services the route dials (and
 /// that dial nobody), the route started from a file.
@@ -41,20 +37,23 @@ impl Cluster {
         let service_rpc: Vec<u16> = service_ports.iter().map(Ports::rpc_port).collect();
         let route_file = dir.join("route.json5");
         let ids = (route_ports.rpc_port(), proxy_ports.rpc_port(), 0);
-        write(&route_file, &route_text(ids, &service_rpc[..linked]));
+        write_config(&route_file, &route_text(ids, &service_rpc[..linked]));
         let mut nodes = Vec::new();
         for (i, ports) in service_ports.into_iter().enumerate() {
             let file = dir.join(format!("service{i}.json5"));
-            write(&file, &text(&format!("service{i}"), "service", &ports, &[], SERVICE_RULES));
-            nodes.push(start_file(&file, ports, |b| b.events(service_events())).await);
+            write_config(&file, &config_text(&format!("service{i}"), "service", &ports, &[], SERVICE_RULES));
+            nodes.push(TestNode::start_file(&file, ports, |b| b.events(handlers::service_events())).await);
         }
-        let route = start_file(&route_file, route_ports, |b| {
-            b.events(route_events()).watch(watch).watch_interval(Duration::from_millis(50))
+        let route = TestNode::start_file(&route_file, route_ports, |b| {
+            b.events(handlers::route_events()).watch(watch).watch_interval(Duration::from_millis(50))
         })
         .await;
         let proxy_file = dir.join("proxy.json5");
-        write(&proxy_file, &text("proxy", "proxy", &proxy_ports, &[remote(ids.0, "route")], proxy_rules));
-        let proxy = start_file(&proxy_file, proxy_ports, |b| b.events(EventTable::new())).await;
+        write_config(
+            &proxy_file,
+            &config_text("proxy", "proxy", &proxy_ports, &[remote(ids.0, "route")], proxy_rules),
+        );
+        let proxy = TestNode::start_file(&proxy_file, proxy_ports, |b| b.events(EventTable::new())).await;
         proxy.wait_linked(&route).await;
         for s in &nodes[..linked] {
             route.wait_linked(s).await;
@@ -65,7 +64,7 @@ impl Cluster {
     fn edit_route(&self, services: &[usize]) {
         let rpc: Vec<u16> =
             services.iter().map(|&i| self.services[i].node.addresses().rpc.unwrap().port()).collect();
-        write(&self.route_file, &route_text(self.route_ports, &rpc));
+        write_config(&self.route_file, &route_text(self.route_ports, &rpc));
     }
 }
 
@@ -80,14 +79,14 @@ fn route_text((route_rpc, proxy_rpc, _): (u16, u16, u16), services: &[u16]) -> S
                      "heartbeat_interval": 0.1, "dead_after": 1 {ROUTE_RULES}}},
             "remote_ports": [{}]}}"#,
         remotes.join(","),
-        token = support::TOKEN,
+        token = TOKEN,
     );
     ports
 }
 
 /// Clients sending stateless requests until stopped; counts failures.
 /// Each sends as fast as the machine goes: the proxy has
-/// `support::TRAFFIC_LIMITS` (the default `websocket.limits.message_rate`
+/// `TRAFFIC_LIMITS` (the default `websocket.limits.message_rate`
 /// of 50/s, burst 100, would answer a fast machine's loop with 429s).
 struct Traffic {
     stop: Arc<AtomicBool>,
@@ -141,7 +140,7 @@ async fn served_by(proxy: &TestNode, command: i32, sessions: usize) -> HashSet<S
 async fn adding_a_service_by_editing_the_config_serves_new_sessions_and_fails_nothing() {
     let c = Cluster::start(2, 1, false).await;
     let traffic = Traffic::start(&c.proxy.ws_url(), 4);
-    wait_for("traffic flows", || async { traffic.ok.load(Ordering::SeqCst) > 20 }).await;
+    wait_until("traffic flows", || async { traffic.ok.load(Ordering::SeqCst) > 20 }).await;
 
     c.edit_route(&[0, 1]);
     let (status, report) = admin(&c.route, "POST", "/update_remote_rpc_config").await;
@@ -156,12 +155,12 @@ async fn adding_a_service_by_editing_the_config_serves_new_sessions_and_fails_no
     c.route.wait_linked(&c.services[1]).await;
 
     let new = c.services[1].node.id().to_string();
-    wait_for("new sessions reach the added service", || async {
+    wait_until("new sessions reach the added service", || async {
         served_by(&c.proxy, 20000, 6).await.contains(&new)
     })
     .await;
     let before = traffic.ok.load(Ordering::SeqCst);
-    wait_for("more traffic after the change", || async { traffic.ok.load(Ordering::SeqCst) > before + 20 })
+    wait_until("more traffic after the change", || async { traffic.ok.load(Ordering::SeqCst) > before + 20 })
         .await;
     let (ok, failed) = traffic.finish().await;
     assert_eq!(failed, 0, "no request failed during the change ({ok} succeeded)");
@@ -187,24 +186,24 @@ async fn removing_a_service_stops_new_work_for_it(proxy_rules: &str) {
     if !proxy_rules.is_empty() {
         for s in &c.services {
             let id = s.node.id().clone();
-            wait_for("the proxy links to each service", || async {
+            wait_until("the proxy links to each service", || async {
                 c.proxy.node.endpoint().link(&id).is_some()
             })
             .await;
         }
     }
     let (a, b) = (c.services[0].node.id().to_string(), c.services[1].node.id().to_string());
-    wait_for("both services serve", || async { served_by(&c.proxy, 30000, 4).await.len() == 2 }).await;
+    wait_until("both services serve", || async { served_by(&c.proxy, 30000, 4).await.len() == 2 }).await;
 
     c.edit_route(&[0]);
     let (status, report) = admin(&c.route, "POST", "/update_remote_rpc_config").await;
     assert_eq!(status, 200, "{report}");
     assert_eq!(report["removed"][0]["id"], b, "{report}");
-    wait_for("the route's link to the removed service closes", || async {
+    wait_until("the route's link to the removed service closes", || async {
         c.route.node.endpoint().link(c.services[1].node.id()).is_none()
     })
     .await;
-    wait_for("the proxy hears of the removal", || async {
+    wait_until("the proxy hears of the removal", || async {
         let seen = served_by(&c.proxy, 30000, 1).await;
         seen.len() == 1 && seen.contains(&a)
     })
@@ -225,20 +224,20 @@ async fn an_invalid_edit_answers_400_and_the_cluster_keeps_serving() {
     // A short token and a port 0: both problems are named.
     let good = std::fs::read_to_string(&c.route_file).unwrap();
     let bad = good.replacen("\"port\": 0,", "\"port\": 0, \"bogus\": 1,", 1);
-    write(&c.route_file, &bad);
+    write_config(&c.route_file, &bad);
     let (status, body) = admin(&c.route, "POST", "/update_remote_rpc_config").await;
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["problems"][0]["field"], "http.bogus", "{body}");
-    write(&c.route_file, &good.replace(support::TOKEN, "short"));
+    write_config(&c.route_file, &good.replace(TOKEN, "short"));
     let (status, body) = admin(&c.route, "POST", "/update_remote_rpc_config").await;
     assert_eq!(status, 400, "{body}");
     let fields: Vec<&str> =
         body["problems"].as_array().unwrap().iter().map(|p| p["field"].as_str().unwrap()).collect();
     assert!(fields.contains(&"rpc.token") && fields.contains(&"remote_ports[0].token"), "{body}");
-    write(&c.route_file, "{ not json5");
+    write_config(&c.route_file, "{ not json5");
     assert_eq!(admin(&c.route, "POST", "/update_remote_rpc_config").await.0, 400);
     // Another node's identity is refused too.
-    write(&c.route_file, &good.replacen("\"type\": \"route\"", "\"type\": \"service\"", 1));
+    write_config(&c.route_file, &good.replacen("\"type\": \"route\"", "\"type\": \"service\"", 1));
     let (status, body) = admin(&c.route, "POST", "/update_remote_rpc_config").await;
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["problems"][0]["field"], "type");
@@ -256,20 +255,20 @@ async fn an_invalid_edit_answers_400_and_the_cluster_keeps_serving() {
 async fn a_watched_file_is_applied_by_itself() {
     let c = Cluster::start(2, 1, true).await;
     c.edit_route(&[0, 1]);
-    wait_for("the watcher links the added service", || async {
+    wait_until("the watcher links the added service", || async {
         c.route.node.endpoint().link(c.services[1].node.id()).is_some()
     })
     .await;
     // An invalid edit is not applied; the links stay. The watcher counts
     // it once it has read it (twice, the debounce): then it has decided.
-    write(&c.route_file, "{ half saved");
-    wait_for("the watcher reports the invalid edit", || async {
-        support::raw::metric(&c.route, r#"espoir_config_reloads_total{result="invalid"}"#) == 1.0
+    write_config(&c.route_file, "{ half saved");
+    wait_until("the watcher reports the invalid edit", || async {
+        c.route.metric(r#"espoir_config_reloads_total{result="invalid"}"#) == 1.0
     })
     .await;
     assert!(c.route.node.endpoint().link(c.services[1].node.id()).is_some());
     c.edit_route(&[0]);
-    wait_for("the watcher drops the removed service", || async {
+    wait_until("the watcher drops the removed service", || async {
         c.route.node.endpoint().link(c.services[1].node.id()).is_none()
     })
     .await;
@@ -281,8 +280,9 @@ async fn a_watched_file_is_applied_by_itself() {
 #[tokio::test]
 async fn a_node_started_from_memory_has_nothing_to_reload() {
     let ports = Ports::bind().await;
-    let cfg = espoir::NodeConfig::from_json5_str(&text("s", "service", &ports, &[], ""), "s.json5".as_ref())
-        .unwrap();
+    let cfg =
+        espoir::NodeConfig::from_json5_str(&config_text("s", "service", &ports, &[], ""), "s.json5".as_ref())
+            .unwrap();
     let node = TestNode::start(cfg, ports, EventTable::new()).await;
     assert_eq!(admin(&node, "POST", "/update_remote_rpc_config").await.0, 409);
 }

@@ -4,9 +4,6 @@
 //! neither push as someone else nor answer a call a client is waiting on
 //! (obespoir's session impersonation).
 
-mod ops_support;
-mod support;
-
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,9 +17,8 @@ use espoir::{
         SendError,
     },
 };
-use ops_support::{text, wait_for};
+use espoir_testkit::*;
 use serde_json::{Value, json};
-use support::{Client, Ports, TOKEN, TestNode};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{Semaphore, mpsc};
@@ -69,14 +65,9 @@ struct Cluster {
 async fn cluster() -> Cluster {
     let (proxy_ports, service_ports) = (Ports::bind().await, Ports::bind().await);
     let rules = r#", "route": {"range": {"service": [[5001, 100000]]}}"#;
-    let service_text = text("service", "service", &service_ports, &[], rules);
-    let proxy_text = text(
-        "proxy",
-        "proxy",
-        &proxy_ports,
-        &[ops_support::remote(service_ports.rpc_port(), "service")],
-        rules,
-    );
+    let service_text = config_text("service", "service", &service_ports, &[], rules);
+    let proxy_text =
+        config_text("proxy", "proxy", &proxy_ports, &[remote(service_ports.rpc_port(), "service")], rules);
     let cfg = |t: &str| NodeConfig::from_json5_str(t, Path::new("x.json5")).unwrap();
     let ran = Ran::default();
     let state = ran.clone();
@@ -115,8 +106,7 @@ async fn insider(c: &Cluster, shutdown: &Shutdown) -> Insider {
     let (_, me) = victim.request(WHOAMI, &json!({})).await;
     let session = me["session"].as_str().unwrap().to_owned();
     let (insider, _inbound) = intruder(TOKEN, shutdown).await;
-    let link =
-        insider.connect(spec(&c.proxy, TOKEN)).wait_up(support::WAIT).await.expect("token holders link");
+    let link = insider.connect(spec(&c.proxy, TOKEN)).wait_up(WAIT).await.expect("token holders link");
     Insider { victim, session, insider, link, _inbound }
 }
 
@@ -157,10 +147,9 @@ async fn a_peer_without_the_token_gets_a_connection_and_nothing_else() {
     frame.extend_from_slice(&body);
     raw.write_all(&frame).await.unwrap();
     let mut rest = Vec::new();
-    let read =
-        tokio::time::timeout(support::WAIT, raw.read_to_end(&mut rest)).await.expect("closed by the proxy");
+    let read = tokio::time::timeout(WAIT, raw.read_to_end(&mut rest)).await.expect("closed by the proxy");
     assert!(read.is_err() || rest.is_empty() || rest.len() < 200, "nothing meaningful is said");
-    wait_for("a handshake failure is counted", || async {
+    wait_until("a handshake failure is counted", || async {
         metric(&c.proxy, "espoir_rpc_handshake_failures_total") >= 1
     })
     .await;
@@ -173,7 +162,7 @@ async fn a_peer_without_the_token_gets_a_connection_and_nothing_else() {
     // sees an unfinished handshake; a dialer that sends a wrong proof is
     // counted as an auth failure (transport_link.rs covers both). Once the
     // attempt is counted it is over: then neither end has a link.
-    wait_for("the wrong token is counted", || async {
+    wait_until("the wrong token is counted", || async {
         metric(&c.proxy, "espoir_rpc_handshake_failures_total")
             + metric(&c.proxy, "espoir_rpc_auth_failures_total")
             >= 2
@@ -223,7 +212,7 @@ async fn a_peer_with_the_token_cannot_answer_a_call_a_client_waits_on() {
     let shutdown = Shutdown::new();
     let Insider { mut victim, session, insider, link, _inbound } = insider(&c, &shutdown).await;
     victim.send(SLOW, &json!({})).await;
-    wait_for("the slow call is running", || async { c.ran.0.load(Ordering::SeqCst) == 2 }).await;
+    wait_until("the slow call is running", || async { c.ran.0.load(Ordering::SeqCst) == 2 }).await;
     // Spray answers over the low request ids a counter would have used, in
     // the insider's own name and in the service's.
     let mut sent = 0u64;
@@ -258,9 +247,9 @@ async fn a_peer_with_the_token_cannot_answer_a_call_a_client_waits_on() {
         to: c.proxy.node.id().to_string(),
         ..Envelope::default()
     };
-    let deadline = tokio::time::Instant::now() + support::WAIT;
+    let deadline = tokio::time::Instant::now() + WAIT;
     loop {
-        match insider.call(&link, marker.clone(), support::WAIT).await {
+        match insider.call(&link, marker.clone(), WAIT).await {
             Ok(_) => break,
             // The spray may still fill the queue: wait for room.
             Err(CallError::Send(SendError::QueueFull)) if tokio::time::Instant::now() < deadline => {

@@ -3,9 +3,6 @@
 //! calls with wrong tokens, with every log line captured at TRACE, leaves
 //! no token in the logs or in `/metrics`.
 
-mod ops_support;
-mod support;
-
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -14,8 +11,7 @@ use espoir::{
     EventTable, NodeId, NodeType, Shutdown, Token,
     wire::{EndpointConfig, PeerSpec, RpcEndpoint},
 };
-use ops_support::{http, remote, service_events, start_file, temp_dir, text, wait_for, write};
-use support::{Ports, TOKEN};
+use espoir_testkit::*;
 
 const HTTP_TOKEN: &str = "admin-secret-for-the-http-port-01";
 const NEW_RPC_TOKEN: &str = "rotated-rpc-secret-0123456789abcd";
@@ -53,9 +49,8 @@ fn with_tokens(text: &str, rpc: &str, admin: &str) -> String {
 }
 
 /// Handshakes a node refused or gave up on, whichever side noticed.
-fn handshake_failures(node: &support::TestNode) -> f64 {
-    support::raw::metric(node, "espoir_rpc_auth_failures_total")
-        + support::raw::metric(node, "espoir_rpc_handshake_failures_total")
+fn handshake_failures(node: &TestNode) -> f64 {
+    node.metric("espoir_rpc_auth_failures_total") + node.metric("espoir_rpc_handshake_failures_total")
 }
 
 fn assert_no_secret(what: &str, haystack: &str) {
@@ -82,13 +77,14 @@ async fn every_admin_endpoint_refuses_missing_or_wrong_tokens_and_no_token_is_ev
     let dir = temp_dir();
     let (proxy_ports, service_ports) = (Ports::bind().await, Ports::bind().await);
     let service_rpc = service_ports.rpc_port();
-    let service_text = text("service", "service", &service_ports, &[], "");
-    let proxy_text = text("proxy", "proxy", &proxy_ports, &[remote(service_rpc, "service")], "");
+    let service_text = config_text("service", "service", &service_ports, &[], "");
+    let proxy_text = config_text("proxy", "proxy", &proxy_ports, &[remote(service_rpc, "service")], "");
     let (service_file, proxy_file) = (dir.join("service.json5"), dir.join("proxy.json5"));
-    write(&service_file, &with_tokens(&service_text, TOKEN, HTTP_TOKEN));
-    write(&proxy_file, &with_tokens(&proxy_text, TOKEN, HTTP_TOKEN));
-    let service = start_file(&service_file, service_ports, |b| b.events(service_events())).await;
-    let proxy = start_file(&proxy_file, proxy_ports, |b| b.events(EventTable::new())).await;
+    write_config(&service_file, &with_tokens(&service_text, TOKEN, HTTP_TOKEN));
+    write_config(&proxy_file, &with_tokens(&proxy_text, TOKEN, HTTP_TOKEN));
+    let service =
+        TestNode::start_file(&service_file, service_ports, |b| b.events(handlers::service_events())).await;
+    let proxy = TestNode::start_file(&proxy_file, proxy_ports, |b| b.events(EventTable::new())).await;
     proxy.wait_linked(&service).await;
     let addr = proxy.node.addresses().http.unwrap();
 
@@ -134,16 +130,16 @@ async fn every_admin_endpoint_refuses_missing_or_wrong_tokens_and_no_token_is_ev
         reconnect: Duration::from_millis(50),
         max_backoff: Duration::from_millis(100),
     });
-    wait_for("the wrong token is refused", || async { handshake_failures(&proxy) >= 1.0 }).await;
+    wait_until("the wrong token is refused", || async { handshake_failures(&proxy) >= 1.0 }).await;
     assert!(peer.link().is_none(), "no link without the token");
     shutdown.finish(Duration::from_secs(1)).await;
 
     // An invalid reload (the new token is too short) and a valid one that
     // rotates every token in the file; the proxy redials the service with
     // the new one, which the service does not have: handshakes fail.
-    write(&proxy_file, &with_tokens(&proxy_text, "short", NEW_HTTP_TOKEN));
+    write_config(&proxy_file, &with_tokens(&proxy_text, "short", NEW_HTTP_TOKEN));
     assert!(proxy.node.reload().await.is_err(), "a too-short token is refused");
-    write(&proxy_file, &with_tokens(&proxy_text, NEW_RPC_TOKEN, NEW_HTTP_TOKEN));
+    write_config(&proxy_file, &with_tokens(&proxy_text, NEW_RPC_TOKEN, NEW_HTTP_TOKEN));
     let before = (handshake_failures(&proxy), handshake_failures(&service));
     let report = proxy.node.reload().await.expect("a valid reload");
     tracing::info!(?report, "reloaded");
@@ -154,7 +150,7 @@ async fn every_admin_endpoint_refuses_missing_or_wrong_tokens_and_no_token_is_ev
     // Both ends count the failure, each in the same step as its log line
     // (no await between them on this one-thread runtime): once both counts
     // move, both ends' lines about the rotated link are in the capture.
-    wait_for("the rotated link fails its handshakes on both ends", || async {
+    wait_until("the rotated link fails its handshakes on both ends", || async {
         handshake_failures(&proxy) > before.0 && handshake_failures(&service) > before.1
     })
     .await;

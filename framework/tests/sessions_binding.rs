@@ -2,11 +2,10 @@
 //! unique login, kicks (from handlers and the admin API), session data.
 
 mod session_support;
-mod support;
 
+use espoir_testkit::*;
 use serde_json::{Value, json};
 use session_support::*;
-use support::*;
 
 #[tokio::test]
 async fn a_push_to_a_user_reaches_it_on_the_other_proxy_and_services_see_bind_and_close() {
@@ -16,7 +15,7 @@ async fn a_push_to_a_user_reaches_it_on_the_other_proxy_and_services_see_bind_an
     let (_, reply) = alice.request(LOGIN, &json!({ "uid": "alice" })).await;
     assert_eq!(reply["uid"], "alice", "ctx.uid() reflects the bind at once: {reply}");
     let service = c.services[0].node.id().to_string();
-    until("the bind notice", || {
+    wait_until("the bind notice", async || {
         c.events[0].binds.lock().unwrap().contains(&("alice".into(), service.clone()))
     })
     .await;
@@ -24,19 +23,19 @@ async fn a_push_to_a_user_reaches_it_on_the_other_proxy_and_services_see_bind_an
     let (_, reply) = bob.request(PUSH_USER, &json!({ "uid": "alice", "from": 0, "n": 3 })).await;
     assert_eq!(reply["pushed"], 3);
     for i in 0..3 {
-        assert_eq!(json_of(&next_of(&mut alice, USER_PUSHED).await)["i"], i, "in order");
+        assert_eq!(json_of(&alice.next_of(USER_PUSHED).await)["i"], i, "in order");
     }
     // Every later request carries the user.
     let (_, read) = alice.request(READ_DATA, &json!({ "key": "none" })).await;
     assert_eq!(read["uid"], "alice");
 
     alice.close().await;
-    until("the close notice", || !c.events[0].closes.lock().unwrap().is_empty()).await;
+    wait_until("the close notice", async || !c.events[0].closes.lock().unwrap().is_empty()).await;
     let (node, body) = c.events[0].closes.lock().unwrap()[0].clone();
     assert_eq!(node, service);
     assert_eq!((body["uid"].clone(), body["ctx_uid"].clone()), (json!("alice"), json!("alice")));
     assert_eq!(body["reason"], "closed");
-    until("the session to go", || c.proxies[0].node.sessions() == 0).await;
+    wait_until("the session to go", async || c.proxies[0].node.sessions() == 0).await;
 }
 
 /// A service handler's `ctx.call` carries the client's session: the callee
@@ -86,7 +85,7 @@ async fn unique_login_kicks_the_older_session_on_the_other_proxy_with_a_reason()
     old.request(LOGIN, &json!({ "uid": "u" })).await;
     new.request(LOGIN, &json!({ "uid": "u" })).await;
 
-    let kick = next_of(&mut old, KICK_FRAME).await;
+    let kick = old.next_of(KICK_FRAME).await;
     assert_eq!(json_of(&kick), json!({ "code": 4001, "msg": "logged in elsewhere" }));
     assert_eq!(old.close_code().await, Some(4001));
     let stats = c.proxies[0].node.session_stats();
@@ -95,16 +94,16 @@ async fn unique_login_kicks_the_older_session_on_the_other_proxy_with_a_reason()
     // The survivor is the one that gets pushes to the user (pushes come
     // before the reply of the request that made them).
     new.send(PUSH_USER, &json!({ "uid": "u", "from": 7, "n": 1 })).await;
-    assert_eq!(json_of(&next_of(&mut new, USER_PUSHED).await)["i"], 7);
-    next_of(&mut new, PUSH_USER).await;
-    until("the old session's close notice", || {
+    assert_eq!(json_of(&new.next_of(USER_PUSHED).await)["i"], 7);
+    new.next_of(PUSH_USER).await;
+    wait_until("the old session's close notice", async || {
         c.events[0].closes.lock().unwrap().iter().any(|(_, b)| b["reason"] == "kicked: logged in elsewhere")
     })
     .await;
     // A third login on the first proxy kicks the second, on the other one.
     let mut third = Client::connect(&c.proxies[0].ws_url()).await;
     third.request(LOGIN, &json!({ "uid": "u" })).await;
-    assert_eq!(json_of(&next_of(&mut new, KICK_FRAME).await)["msg"], "logged in elsewhere");
+    assert_eq!(json_of(&new.next_of(KICK_FRAME).await)["msg"], "logged in elsewhere");
     let (_, read) = third.request(READ_DATA, &json!({ "key": "k" })).await;
     assert_eq!(read["uid"], "u");
 }
@@ -120,7 +119,7 @@ async fn logins_in_turn_on_two_proxies_always_keep_the_latest() {
         let mut client = Client::connect(&c.proxies[turn % 2].ws_url()).await;
         client.request(LOGIN, &json!({ "uid": "turns" })).await;
         if let Some(mut older) = previous.take() {
-            let kick = next_of(&mut older, KICK_FRAME).await;
+            let kick = older.next_of(KICK_FRAME).await;
             assert_eq!(json_of(&kick)["msg"], "logged in elsewhere", "turn {turn}");
         }
         previous = Some(client);
@@ -147,14 +146,14 @@ async fn two_logins_racing_on_two_proxies_leave_exactly_one_session() {
         a.send(LOGIN, &login).await;
         b.send(LOGIN, &login).await;
         let a_lost = tokio::select! {
-            _ = next_of(&mut a, KICK_FRAME) => true,
-            _ = next_of(&mut b, KICK_FRAME) => false,
+            _ = a.next_of(KICK_FRAME) => true,
+            _ = b.next_of(KICK_FRAME) => false,
         };
         let mut survivor = if a_lost { b } else { a };
         // A push to the user travels behind both login notices on every
         // proxy: once it arrives, no notice is still on its way.
         pusher.request(PUSH_USER, &json!({ "uid": uid, "from": round, "n": 1 })).await;
-        assert_eq!(json_of(&next_of(&mut survivor, USER_PUSHED).await)["i"], round);
+        assert_eq!(json_of(&survivor.next_of(USER_PUSHED).await)["i"], round);
         let (_, read) = survivor.request(READ_DATA, &json!({ "key": "k" })).await;
         assert_eq!(read["uid"], uid.as_str(), "round {round}: the survivor is still served");
         assert_eq!(kicks(&c), kicks_before + 1, "round {round}: exactly one of the two was kicked");
@@ -174,9 +173,9 @@ async fn without_unique_login_a_user_keeps_every_device_and_pushes_reach_all() {
     phone.request(LOGIN, &json!({ "uid": "m" })).await;
     tablet.request(LOGIN, &json!({ "uid": "m" })).await;
     phone.send(PUSH_USER, &json!({ "uid": "m", "from": 1, "n": 1 })).await;
-    assert_eq!(json_of(&next_of(&mut phone, USER_PUSHED).await)["i"], 1);
-    next_of(&mut phone, PUSH_USER).await;
-    assert_eq!(json_of(&next_of(&mut tablet, USER_PUSHED).await)["i"], 1);
+    assert_eq!(json_of(&phone.next_of(USER_PUSHED).await)["i"], 1);
+    phone.next_of(PUSH_USER).await;
+    assert_eq!(json_of(&tablet.next_of(USER_PUSHED).await)["i"], 1);
 }
 
 #[tokio::test]
@@ -188,18 +187,18 @@ async fn the_admin_api_kicks_a_session_or_a_user_from_any_node_behind_the_bearer
     let service_http = c.services[0].node.addresses().http.unwrap();
     let body = json!({ "session": session, "reason": "maintenance" }).to_string();
 
-    assert_eq!(http_post(service_http, "/sessions/kick", None, &body).await.0, 401);
+    assert_eq!(http_json(service_http, "POST", "/sessions/kick", None, &body).await.0, 401);
     assert_eq!(
-        http_post(service_http, "/sessions/kick", Some("wrong-token-wrong-token"), &body).await.0,
+        http_json(service_http, "POST", "/sessions/kick", Some("wrong-token-wrong-token"), &body).await.0,
         401
     );
     let both = json!({ "session": session, "uid": "k1" }).to_string();
-    assert_eq!(http_post(service_http, "/sessions/kick", Some(TOKEN), &both).await.0, 400);
-    let (status, answer) = http_post(service_http, "/sessions/kick", Some(TOKEN), &body).await;
+    assert_eq!(http_json(service_http, "POST", "/sessions/kick", Some(TOKEN), &both).await.0, 400);
+    let (status, answer) = http_json(service_http, "POST", "/sessions/kick", Some(TOKEN), &body).await;
     assert_eq!((status, answer["kicked"].clone()), (200, json!(session)));
-    assert_eq!(json_of(&next_of(&mut first, KICK_FRAME).await)["msg"], "maintenance");
+    assert_eq!(json_of(&first.next_of(KICK_FRAME).await)["msg"], "maintenance");
     assert_eq!(first.close_code().await, Some(4001));
-    let (status, _) = http_post(service_http, "/sessions/kick", Some(TOKEN), &body).await;
+    let (status, _) = http_json(service_http, "POST", "/sessions/kick", Some(TOKEN), &body).await;
     assert_eq!(status, 404, "already gone");
 
     // By user, through the route's HTTP port: every proxy is told.
@@ -207,8 +206,8 @@ async fn the_admin_api_kicks_a_session_or_a_user_from_any_node_behind_the_bearer
     second.request(LOGIN, &json!({ "uid": "k2" })).await;
     let route_http = c.route.node.addresses().http.unwrap();
     let by_user = json!({ "uid": "k2" }).to_string();
-    assert_eq!(http_post(route_http, "/sessions/kick", Some(TOKEN), &by_user).await.0, 202);
-    assert_eq!(json_of(&next_of(&mut second, KICK_FRAME).await)["msg"], "kicked by an operator");
+    assert_eq!(http_json(route_http, "POST", "/sessions/kick", Some(TOKEN), &by_user).await.0, 202);
+    assert_eq!(json_of(&second.next_of(KICK_FRAME).await)["msg"], "kicked by an operator");
 }
 
 #[tokio::test]
@@ -218,7 +217,7 @@ async fn a_handler_can_kick_a_user_on_another_proxy() {
     let mut admin = Client::connect(&c.proxies[1].ws_url()).await;
     victim.request(LOGIN, &json!({ "uid": "v" })).await;
     admin.request(KICK_USER, &json!({ "uid": "v", "reason": "cheating" })).await;
-    assert_eq!(json_of(&next_of(&mut victim, KICK_FRAME).await)["msg"], "cheating");
+    assert_eq!(json_of(&victim.next_of(KICK_FRAME).await)["msg"], "cheating");
     assert_eq!(victim.close_code().await, Some(4001));
 }
 

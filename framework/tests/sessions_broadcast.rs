@@ -10,7 +10,6 @@
 //! passing test; run by hand without `SWARM_ENV`, it fails.
 
 mod session_support;
-mod support;
 
 use std::process::Stdio;
 use std::sync::Arc;
@@ -18,10 +17,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use espoir::{CLIENT_HEADER_LEN, ClientFrame, SessionStats};
+use espoir_testkit::*;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
 use session_support::*;
-use support::*;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::{Semaphore, watch};
 use tokio_tungstenite::tungstenite::Message;
@@ -178,11 +177,11 @@ async fn swarm_child() {
             }
         }));
     }
-    wait_for(&joined, members, &lost).await;
+    swarm_reaches(&joined, members, &lost).await;
     println!("SWARM ready {members}");
-    wait_for(&received, members, &lost).await;
+    swarm_reaches(&received, members, &lost).await;
     println!("SWARM received {}", received.load(Ordering::SeqCst));
-    wait_for(&ended, members, &lost).await;
+    swarm_reaches(&ended, members, &lost).await;
     println!(
         "SWARM done received={} duplicates={}",
         received.load(Ordering::SeqCst),
@@ -196,7 +195,7 @@ async fn swarm_child() {
 
 /// Waits until `counter` reaches `target`; fails at once if a member lost
 /// its connection, as it then never will.
-async fn wait_for(counter: &AtomicUsize, target: usize, lost: &AtomicUsize) {
+async fn swarm_reaches(counter: &AtomicUsize, target: usize, lost: &AtomicUsize) {
     let deadline = tokio::time::Instant::now() + SWARM_WAIT;
     while counter.load(Ordering::SeqCst) < target {
         assert_eq!(lost.load(Ordering::SeqCst), 0, "members lost their connection");

@@ -2,11 +2,10 @@
 //! membership ending with the session.
 
 mod session_support;
-mod support;
 
+use espoir_testkit::*;
 use serde_json::json;
 use session_support::*;
-use support::*;
 
 #[tokio::test]
 async fn a_broadcast_reaches_members_on_both_proxies_and_a_closed_member_leaves() {
@@ -17,15 +16,15 @@ async fn a_broadcast_reaches_members_on_both_proxies_and_a_closed_member_leaves(
     a.request(JOIN, &json!({ "group": "g" })).await;
     b.request(JOIN, &json!({ "group": "g" })).await;
     outsider.send(BROADCAST, &json!({ "group": "g", "value": 1 })).await;
-    assert_eq!(json_of(&next_of(&mut a, BROADCASTED).await), json!(1));
-    assert_eq!(json_of(&next_of(&mut b, BROADCASTED).await), json!(1));
+    assert_eq!(json_of(&a.next_of(BROADCASTED).await), json!(1));
+    assert_eq!(json_of(&b.next_of(BROADCASTED).await), json!(1));
     // The sender is not a member: its next frame is its own reply.
     assert_eq!(outsider.recv().await.unwrap().command, BROADCAST);
 
     a.close().await;
-    until("the member to go", || c.proxies[0].node.sessions() == 0).await;
+    wait_until("the member to go", async || c.proxies[0].node.sessions() == 0).await;
     outsider.request(BROADCAST, &json!({ "group": "g", "value": 2 })).await;
-    assert_eq!(json_of(&next_of(&mut b, BROADCASTED).await), json!(2));
+    assert_eq!(json_of(&b.next_of(BROADCASTED).await), json!(2));
     let frames: u64 =
         c.proxies.iter().map(|p| espoir::SessionStats::get(&p.node.session_stats().broadcast_frames)).sum();
     assert_eq!(frames, 3, "two members, then one");

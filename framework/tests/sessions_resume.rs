@@ -4,11 +4,10 @@
 //! closes as any other.
 
 mod session_support;
-mod support;
 
+use espoir_testkit::*;
 use serde_json::{Value, json};
 use session_support::*;
-use support::*;
 
 const ACK: i32 = 10002;
 
@@ -17,7 +16,7 @@ const ACK: i32 = 10002;
 /// frames (replies) are skipped.
 async fn read_pushes(client: &mut Client, got: &mut Vec<(i32, u64)>, until_i: u64) {
     while got.last().is_none_or(|(_, i)| *i < until_i) {
-        let frame = next_of(client, USER_PUSHED).await;
+        let frame = client.next_of(USER_PUSHED).await;
         got.push((frame.version, json_of(&frame)["i"].as_u64().unwrap()));
         if frame.version % 10 == 0 {
             client.send(ACK, &json!({ "seq": frame.version })).await;
@@ -48,7 +47,7 @@ async fn a_client_cut_mid_stream_resumes_and_gets_every_push_exactly_once_in_ord
     // Cut: the socket goes away without a close handshake, while the rest
     // of the first batch is in flight.
     drop(client);
-    next_of(&mut controller, PUSH_USER).await;
+    controller.next_of(PUSH_USER).await;
     controller.request(PUSH_USER, &json!({ "uid": "r", "from": 100, "n": 100 })).await;
 
     let mut client = Client::connect(&url).await;
@@ -83,7 +82,7 @@ async fn past_the_grace_period_the_session_closes_and_its_token_is_refused() {
     let token = opt_in(&mut client).await["token"].as_str().unwrap().to_owned();
     client.request(LOGIN, &json!({ "uid": "late" })).await;
     drop(client);
-    until("the close notice after the grace period", || {
+    wait_until("the close notice after the grace period", async || {
         c.events[0].closes.lock().unwrap().iter().any(|(_, b)| b["reason"] == "expired" && b["uid"] == "late")
     })
     .await;
@@ -103,7 +102,7 @@ async fn a_clean_close_or_a_late_resume_command_never_resumes() {
     let token = opt_in(&mut client).await["token"].as_str().unwrap().to_owned();
     client.request(LOGIN, &json!({ "uid": "bye" })).await;
     client.close().await;
-    until("the close notice", || !c.events[0].closes.lock().unwrap().is_empty()).await;
+    wait_until("the close notice", async || !c.events[0].closes.lock().unwrap().is_empty()).await;
     let mut again = Client::connect(&url).await;
     again.request(READ_DATA, &json!({ "key": "k" })).await;
     let (_, reply) = again.request(RESUME, &json!({ "token": token, "last": 0 })).await;

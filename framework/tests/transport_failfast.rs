@@ -1,11 +1,12 @@
 //! A call whose link dies fails at once instead of waiting for its deadline.
 
-mod common;
+mod transport_support;
 
 use std::time::Duration;
 
-use common::*;
 use espoir::{NodeType, wire::CallError};
+use espoir_testkit::{TOKEN, wait_until};
+use transport_support::*;
 
 /// A bound on waits for something that should happen; generous, and still
 /// far below the 60 s deadline the first test's call must not wait for.
@@ -24,7 +25,8 @@ async fn a_call_fails_as_soon_as_its_link_is_lost() {
     let call = tokio::spawn(async move {
         endpoint.call(&link, request(b"never answered"), Duration::from_secs(60)).await
     });
-    assert!(eventually(UP, || async { client.endpoint.pending_calls() == 1 }).await);
+    wait_until("client.endpoint.pending_calls() == 1", || async { client.endpoint.pending_calls() == 1 })
+        .await;
     server.shutdown.trigger();
     let result =
         tokio::time::timeout(UP, call).await.expect("the call ends long before its deadline").unwrap();
@@ -59,7 +61,7 @@ async fn a_call_keeps_waiting_while_another_link_to_the_peer_is_up() {
     let call = tokio::spawn(async move { endpoint.call(&sent_on, request(b"late"), UP).await });
     let incoming = got_rx.recv().await.unwrap();
     dialed.close();
-    assert!(eventually(UP, || async { first.is_closed() }).await);
+    wait_until("first.is_closed()", || async { first.is_closed() }).await;
     // The answer comes back on the link the server dialed.
     let answer = server_endpoint.response_to(&incoming.envelope, bytes::Bytes::from_static(b"ok"));
     server_endpoint.send(client.endpoint.node_id(), answer).unwrap();

@@ -6,13 +6,11 @@
 //! Needs the IPv6 loopback; without it the test is skipped, except under
 //! `CI=true`, where its absence fails.
 
-mod support;
-
 use std::path::Path;
 
 use espoir::{Context, EventTable, NodeConfig, NodeId, Status, events, register_event};
+use espoir_testkit::*;
 use serde_json::{Value, json};
-use support::*;
 use tokio::net::TcpListener;
 
 #[register_event(20000)]

@@ -1,19 +1,20 @@
 //! RPC links over real loopback sockets: authentication, calls, deadlines,
 //! reconnection, dead-peer detection and limits.
 
-mod common;
+mod transport_support;
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::*;
 use espoir::{
     NodeType,
     wire::{CallError, Envelope, Kind, PeerState, TransportStats},
 };
+use espoir_testkit::{TOKEN, wait_until};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+use transport_support::*;
 
 /// A bound on waits for something that should happen: only a broken build
 /// waits this long, so it is generous for a CPU-starved machine.
@@ -41,7 +42,8 @@ async fn handshake_with_the_right_token_carries_calls_both_ways() {
     let back = server.endpoint.link(client.endpoint.node_id()).expect("inbound link registered");
     let reply = server.endpoint.call(&back, request(b"pong"), UP).await.unwrap();
     assert_eq!(reply.payload, Bytes::from_static(b"pong"));
-    assert!(eventually(UP, || async { server_seen.lock().unwrap().len() == 1 }).await);
+    wait_until("server_seen.lock().unwrap().len() == 1", || async { server_seen.lock().unwrap().len() == 1 })
+        .await;
 }
 
 #[tokio::test]
@@ -53,9 +55,10 @@ async fn wrong_token_is_refused_and_nothing_is_dispatched() {
 
     // Evidence that an attempt ran to its end, instead of a pause: the
     // dialer counted the server's proof as wrong.
-    assert!(
-        eventually(UP, || async { TransportStats::get(&client.endpoint.stats().auth_failures) >= 1 }).await
-    );
+    wait_until("TransportStats::get(&client.endpoint.stats().auth_failures) >= 1", || async {
+        TransportStats::get(&client.endpoint.stats().auth_failures) >= 1
+    })
+    .await;
     assert!(peer.link().is_none());
     assert!(matches!(peer.state(), PeerState::Down { .. } | PeerState::Connecting));
     assert!(client.endpoint.links().is_empty() && server.endpoint.links().is_empty());
@@ -72,10 +75,10 @@ async fn a_dialer_that_skips_the_server_check_still_cannot_get_in() {
     raw.write_all(b"\x00\x00\x00\x05hello").await.unwrap();
     let mut buf = Vec::new();
     let _ = tokio::time::timeout(UP, raw.read_to_end(&mut buf)).await.expect("server closes");
-    assert!(
-        eventually(UP, || async { TransportStats::get(&server.endpoint.stats().handshake_failures) == 1 })
-            .await
-    );
+    wait_until("TransportStats::get(&server.endpoint.stats().handshake_failures) == 1", || async {
+        TransportStats::get(&server.endpoint.stats().handshake_failures) == 1
+    })
+    .await;
     assert!(seen.lock().unwrap().is_empty());
 }
 
@@ -90,10 +93,10 @@ async fn a_silent_connection_is_closed_after_the_handshake_timeout() {
     let n = tokio::time::timeout(UP, raw.read(&mut buf)).await.expect("closed by server").unwrap_or(0);
     assert_eq!(n, 0, "nothing is said to a silent peer");
     assert!(started.elapsed() >= Duration::from_millis(400), "not before the handshake timeout");
-    assert!(
-        eventually(UP, || async { TransportStats::get(&server.endpoint.stats().handshake_failures) == 1 })
-            .await
-    );
+    wait_until("TransportStats::get(&server.endpoint.stats().handshake_failures) == 1", || async {
+        TransportStats::get(&server.endpoint.stats().handshake_failures) == 1
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -113,9 +116,10 @@ async fn a_replayed_handshake_is_refused() {
     raw.write_all(&recorded).await.unwrap();
     let mut reply = Vec::new();
     let _ = tokio::time::timeout(UP, raw.read_to_end(&mut reply)).await.expect("server closes");
-    assert!(
-        eventually(UP, || async { TransportStats::get(&server.endpoint.stats().auth_failures) == 1 }).await
-    );
+    wait_until("TransportStats::get(&server.endpoint.stats().auth_failures) == 1", || async {
+        TransportStats::get(&server.endpoint.stats().auth_failures) == 1
+    })
+    .await;
     let n = seen.lock().unwrap().iter().filter(|e| e.payload == Bytes::from_static(b"genuine")).count();
     assert_eq!(n, 1, "the replayed request was not dispatched");
 }
@@ -136,12 +140,13 @@ async fn encrypted_links_carry_calls_and_a_tampered_frame_closes_the_link() {
 
     relay.corrupt_next.store(true, Ordering::SeqCst);
     let _ = link.send(Envelope { kind: Kind::Notify as i32, command: 1, ..Envelope::default() });
-    assert!(eventually(UP, || async { link.is_closed() }).await);
-    assert!(
-        eventually(UP, || async { TransportStats::get(&server.endpoint.stats().protocol_errors) == 1 }).await
-    );
+    wait_until("link.is_closed()", || async { link.is_closed() }).await;
+    wait_until("TransportStats::get(&server.endpoint.stats().protocol_errors) == 1", || async {
+        TransportStats::get(&server.endpoint.stats().protocol_errors) == 1
+    })
+    .await;
     // And the peer link dials again by itself.
-    assert!(eventually(UP, || async { peer.link().is_some() }).await);
+    wait_until("peer.link().is_some()", || async { peer.link().is_some() }).await;
 }
 
 #[tokio::test]
@@ -165,9 +170,10 @@ async fn a_request_past_its_deadline_times_out_and_the_late_answer_is_dropped() 
     assert_eq!(err, CallError::Timeout(Duration::from_millis(50)));
     assert_eq!(client.endpoint.pending_calls(), 0);
     gave_up.notify_one();
-    assert!(
-        eventually(UP, || async { TransportStats::get(&client.endpoint.stats().late_responses) == 1 }).await
-    );
+    wait_until("TransportStats::get(&client.endpoint.stats().late_responses) == 1", || async {
+        TransportStats::get(&client.endpoint.stats().late_responses) == 1
+    })
+    .await;
     assert_eq!(TransportStats::get(&client.endpoint.stats().call_timeouts), 1);
 }
 
@@ -182,7 +188,7 @@ async fn a_link_survives_its_peer_restarting() {
     client.endpoint.call(&link, request(b"before"), UP).await.unwrap();
 
     assert!(server.shutdown.finish(UP).await, "server stops cleanly");
-    assert!(eventually(UP, || async { link.is_closed() }).await);
+    wait_until("link.is_closed()", || async { link.is_closed() }).await;
 
     let mut restarted = node_on(TcpListener::bind(addr).await.unwrap(), NodeType::Route, TOKEN, false);
     echo(&mut restarted);
@@ -203,14 +209,14 @@ async fn a_black_holed_peer_is_detected_by_heartbeat_and_redialed() {
 
     // No FIN, no RST: the relay just stops forwarding.
     relay.black_hole.store(true, Ordering::SeqCst);
-    assert!(eventually(UP, || async { link.is_closed() }).await, "dead peer detected without a close");
+    wait_until("dead peer detected without a close", || async { link.is_closed() }).await;
     // Both ends sit behind the hole; whichever notices the silence first
     // closes, and the relay then passes that close on to the other.
     let silent = || {
         TransportStats::get(&client.endpoint.stats().heartbeat_timeouts)
             + TransportStats::get(&server.endpoint.stats().heartbeat_timeouts)
     };
-    assert!(eventually(UP, || async { silent() >= 1 }).await);
+    wait_until("silent() >= 1", || async { silent() >= 1 }).await;
 
     relay.black_hole.store(false, Ordering::SeqCst);
     let link = peer.wait_up(UP).await.expect("redialed once the path heals");
@@ -256,7 +262,7 @@ async fn queued_frames_are_coalesced_into_fewer_writes() {
         };
         link.send(env).unwrap();
     }
-    assert!(eventually(UP, || async { seen.lock().unwrap().len() == 2000 }).await);
+    wait_until("seen.lock().unwrap().len() == 2000", || async { seen.lock().unwrap().len() == 2000 }).await;
     let commands: Vec<i32> = seen.lock().unwrap().iter().map(|e| e.command).collect();
     assert_eq!(commands, (0..2000).collect::<Vec<_>>(), "order is kept on a link");
     let frames = TransportStats::get(&client.endpoint.stats().frames_written) - before_frames;

@@ -8,7 +8,6 @@ mod crash_support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
 use betting::{EmbeddedStore, MongoStore, Store};
 use crash_support::bettors::{
@@ -19,6 +18,7 @@ use crash_support::load::{Progress, all_served, bet_loop, wait_members};
 use crash_support::*;
 use espoir_client::Admin;
 use espoir_client::Bettor;
+use espoir_testkit::{WAIT, wait_until};
 use tokio::sync::mpsc;
 use tokio::time::{Instant, timeout};
 
@@ -157,17 +157,12 @@ fn cluster_port(cluster: &Cluster, name: &str) -> u16 {
 /// Waits until the proxy whose admin port is `http` has its own links to
 /// `services` service nodes (configured, or learned from the route).
 async fn wait_linked_to_service(http: u16, proxy: &str, services: usize) {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        // Distinct services: a proxy may hold two links to one (each side
-        // dialled), which must not pass for two services.
-        let linked = linked_peers(http, "service");
-        if linked.is_some_and(|n| n >= services) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "{proxy} never linked to {services} service(s): {linked:?}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    // Distinct services: a proxy may hold two links to one (each side
+    // dialled), which must not pass for two services.
+    wait_until(&format!("{proxy} links to {services} service(s)"), async || {
+        linked_peers(http, "service").is_some_and(|n| n >= services)
+    })
+    .await;
 }
 
 /// Clients per proxy in the route and proxy test.

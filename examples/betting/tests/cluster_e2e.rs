@@ -6,7 +6,8 @@
 mod common;
 
 use betting::{PUSH_SETTLEMENT, PUSH_STATE};
-use common::cluster::{Admin, Client, Cluster};
+use common::cluster::Cluster;
+use espoir_testkit::{Admin, Client};
 use serde_json::{Value, json};
 
 const LOGIN: i32 = 100_002;
@@ -18,7 +19,7 @@ const BALANCE: i32 = 100_030;
 
 async fn login(url: &str, name: &str) -> Client {
     let mut client = Client::connect(url).await;
-    let reply = client.request(LOGIN, &json!({"name": name, "password": format!("{name}-pw")})).await;
+    let reply = client.call(LOGIN, &json!({"name": name, "password": format!("{name}-pw")})).await;
     assert_eq!(reply["name"], name, "{reply}");
     client
 }
@@ -54,7 +55,7 @@ async fn admin_runs_a_match_users_bet_and_each_is_paid_through_the_cluster() {
     // Before logging in, commands are refused with 6001.
     let mut stranger = Client::connect(&url).await;
     assert_eq!(
-        stranger.request(BET, &json!({"match_id": id, "option": "home", "amount": 1})).await["code"],
+        stranger.call(BET, &json!({"match_id": id, "option": "home", "amount": 1})).await["code"],
         6001
     );
     stranger.close().await;
@@ -62,19 +63,19 @@ async fn admin_runs_a_match_users_bet_and_each_is_paid_through_the_cluster() {
     let mut ann = login(&url, "ann").await;
     let mut bob = login(&url, "bob").await;
     let mut cy = login(&url, "cy").await;
-    let listed = ann.request(LIST, &json!({"status": "doing"})).await;
+    let listed = ann.call(LIST, &json!({"status": "doing"})).await;
     assert_eq!(listed["matches"][0]["id"], id, "{listed}");
-    assert_eq!(ann.request(DETAIL, &json!({"match_id": id})).await["options"][2]["odds"], 2.8);
+    assert_eq!(ann.call(DETAIL, &json!({"match_id": id})).await["options"][2]["odds"], 2.8);
 
     let bets = [(&mut ann, "home", 100), (&mut bob, "away", 200), (&mut cy, "home", 50)];
     for (client, option, amount) in bets {
-        let reply = client.request(BET, &json!({"match_id": id, "option": option, "amount": amount})).await;
+        let reply = client.call(BET, &json!({"match_id": id, "option": option, "amount": amount})).await;
         assert_eq!(reply["balance"], 1000 - amount, "{reply}");
         assert!(reply["order_id"].as_str().unwrap().parse::<u64>().is_ok(), "ids are decimal strings");
     }
-    let reply = cy.request(BET, &json!({"match_id": id, "option": "draw", "amount": 10})).await;
+    let reply = cy.call(BET, &json!({"match_id": id, "option": "draw", "amount": 10})).await;
     assert_eq!(reply["balance"], 940);
-    let broke = bob.request(BET, &json!({"match_id": id, "option": "away", "amount": 801})).await;
+    let broke = bob.call(BET, &json!({"match_id": id, "option": "away", "amount": 801})).await;
     assert_eq!(broke["code"], 6014, "insufficient balance: {broke}");
 
     let (status, m) =
@@ -109,8 +110,8 @@ async fn admin_runs_a_match_users_bet_and_each_is_paid_through_the_cluster() {
             }
         }
     }
-    assert_eq!(ann.request(BALANCE, &json!({})).await["balance"], 1150);
-    let mine = cy.request(MY_BETS, &json!({})).await;
+    assert_eq!(ann.call(BALANCE, &json!({})).await["balance"], 1150);
+    let mine = cy.call(MY_BETS, &json!({})).await;
     let statuses: Vec<&Value> = mine["orders"].as_array().unwrap().iter().map(|o| &o["status"]).collect();
     assert_eq!(statuses, [&json!(4), &json!(9)], "newest first: the lost draw, then the won home bet");
     // The read-only audit: 3 × 1000 credited; 1150 + 800 + 1065 held, the
@@ -135,11 +136,11 @@ async fn admin_runs_a_match_users_bet_and_each_is_paid_through_the_cluster() {
     let cluster = Cluster::start(&data).await;
     let url = cluster.ws_url();
     let mut ann = Client::connect(&url).await;
-    let wrong = ann.request(LOGIN, &json!({"name": "ann", "password": "nope"})).await;
+    let wrong = ann.call(LOGIN, &json!({"name": "ann", "password": "nope"})).await;
     assert_eq!(wrong["code"], 6002);
-    let again = ann.request(LOGIN, &json!({"name": "ann", "password": "ann-pw"})).await;
+    let again = ann.call(LOGIN, &json!({"name": "ann", "password": "ann-pw"})).await;
     assert_eq!((&again["balance"], &again["created"]), (&json!(1150), &json!(false)));
-    let finished = ann.request(LIST, &json!({"status": "finished"})).await;
+    let finished = ann.call(LIST, &json!({"status": "finished"})).await;
     assert_eq!(finished["matches"][0]["state"], 4, "{finished}");
     ann.close().await;
     cluster.stop().await;

@@ -15,6 +15,7 @@ use betting::{
 use common::store_suite::{bet, user};
 use common::{TempStore, assert_conserved, reopen, three_way};
 use espoir::{AppState, Context, EventTable, NodeId, NodeType, SessionId, Shutdown, Status};
+use espoir_testkit::wait_until;
 use serde_json::{Value, json};
 
 #[derive(Default)]
@@ -69,16 +70,6 @@ fn harness_on(store: Arc<dyn Store>, dir: tempfile::TempDir, bonus: u64) -> Harn
 fn harness(bonus: u64) -> Harness {
     let t = TempStore::new();
     harness_on(Arc::new(t.store), t.dir, bonus)
-}
-
-/// Polls until `cond` holds. The deadline is wall-clock time (generous,
-/// for a loaded machine), so it also holds while tokio's clock is paused.
-async fn until<F: AsyncFnMut() -> bool>(what: &str, mut cond: F) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while !cond().await {
-        assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
 }
 
 async fn open_match(betting: &Betting, spec: &NewMatch) -> u64 {
@@ -204,7 +195,7 @@ async fn pushes_reach_exactly_the_bettors_of_the_match() {
     assert_eq!(told, [a, c], "each bettor of m1 once (the proxies reach all their sessions), not b");
 
     h.betting.apply(m1, Action::SetResult, Some("home")).await.unwrap();
-    until("settlement pushes", async || {
+    wait_until("settlement pushes", async || {
         h.pushes.pushes.lock().unwrap().iter().filter(|p| p.1 == PUSH_SETTLEMENT).count() == 3
     })
     .await;
@@ -224,7 +215,8 @@ async fn pushes_reach_exactly_the_bettors_of_the_match() {
     let mut want = vec![(a, 10, 25, 115), (c, 4, 10, 86), (c, 20, 0, 76)];
     want.sort_unstable();
     assert_eq!(settled, want);
-    until("match settled", async || h.store.get_match(m1).await.unwrap().state == MatchState::Settled).await;
+    wait_until("match settled", async || h.store.get_match(m1).await.unwrap().state == MatchState::Settled)
+        .await;
     assert_eq!(h.betting.balance(c).await.unwrap(), 100 - 24 + 10);
     let final_push = h.pushes.take(PUSH_STATE);
     assert!(
@@ -249,8 +241,10 @@ async fn betting_stops_by_itself_at_the_start_time_and_bettors_are_told() {
     // whenever the runtime waits, and the store's I/O is such a wait.
     tokio::time::pause();
     tokio::time::sleep(Duration::from_secs(61)).await;
-    until("the kickoff push", async || h.pushes.pushes.lock().unwrap().iter().any(|p| p.1 == PUSH_STATE))
-        .await;
+    wait_until("the kickoff push", async || {
+        h.pushes.pushes.lock().unwrap().iter().any(|p| p.1 == PUSH_STATE)
+    })
+    .await;
     assert_eq!(h.store.get_match(id).await.unwrap().state, MatchState::Closed);
     let told = h.pushes.take(PUSH_STATE);
     assert_eq!(told.len(), 1);
@@ -286,11 +280,11 @@ async fn a_restart_resumes_payouts_and_overdue_kickoffs_from_the_store() {
 
     let store: Arc<dyn Store> = Arc::new(reopen(&path).await);
     let h = harness_on(store, t.dir, 0);
-    until("payout resumed", async || {
+    wait_until("payout resumed", async || {
         h.store.get_match(settling.id).await.unwrap().state == MatchState::Settled
     })
     .await;
-    until("kickoff resumed", async || {
+    wait_until("kickoff resumed", async || {
         h.store.get_match(overdue.id).await.unwrap().state == MatchState::Closed
     })
     .await;

@@ -8,6 +8,7 @@ mod support;
 use std::time::Duration;
 
 use espoir_client::{Admin, Bettor, Client, ClientError, ClientOptions, Event, commands};
+use espoir_testkit::WAIT;
 use support::*;
 use tokio::sync::broadcast;
 

@@ -1,6 +1,6 @@
 //! A cluster for the session tests: two proxies, one route, two services
 //! with handlers that bind, push to users, set and read session data, kick,
-//! join groups and broadcast. Uses `support` (the generic cluster helpers).
+//! join groups and broadcast. Built on `espoir_testkit`.
 #![allow(dead_code, unreachable_pub, missing_docs)]
 
 use std::sync::{Arc, Mutex};
@@ -9,7 +9,7 @@ use espoir::{Context, EventTable, Member, Status, events, register_event};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::support::*;
+use espoir_testkit::*;
 
 pub const LOGIN: i32 = 21000;
 pub const PUSH_USER: i32 = 21001;
@@ -246,52 +246,4 @@ pub fn proxy_config(name: &str, ports: &Ports, remotes: &[String], sessions: &st
     );
     espoir::NodeConfig::from_json5_str(&text, std::path::Path::new(&format!("{name}.json5")))
         .unwrap_or_else(|e| panic!("{e}\n{text}"))
-}
-
-/// Polls `cond` every 10 ms until it holds, failing after [`WAIT`].
-pub async fn until(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while !cond() {
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-}
-
-/// The next frame with `command`, skipping others.
-pub async fn next_of(client: &mut Client, command: i32) -> espoir::ClientFrame {
-    loop {
-        let frame =
-            client.recv().await.unwrap_or_else(|| panic!("connection closed before a {command} frame"));
-        if frame.command == command {
-            return frame;
-        }
-    }
-}
-
-pub fn json_of(frame: &espoir::ClientFrame) -> Value {
-    serde_json::from_slice(&frame.body).unwrap_or(Value::Null)
-}
-
-/// A minimal HTTP/1.1 POST (tests only): status and JSON body.
-pub async fn http_post(
-    addr: std::net::SocketAddr,
-    path: &str,
-    token: Option<&str>,
-    body: &str,
-) -> (u16, Value) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("http connects");
-    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
-    let request = format!(
-        "POST {path} HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n{auth}\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut raw = Vec::new();
-    tokio::time::timeout(WAIT, stream.read_to_end(&mut raw)).await.expect("http answers").unwrap();
-    let text = String::from_utf8_lossy(&raw);
-    let status = text.split(' ').nth(1).and_then(|s| s.parse().ok()).expect("a status line");
-    let json =
-        text.split_once("\r\n\r\n").and_then(|(_, b)| serde_json::from_str(b).ok()).unwrap_or(Value::Null);
-    (status, json)
 }

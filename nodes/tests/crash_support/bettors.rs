@@ -8,7 +8,9 @@ use std::time::Duration;
 use espoir_client::{Admin, Audit, Bettor, Client, ClientError, ClientOptions, Order};
 use tokio::time::{Instant, sleep, timeout};
 
-use super::{ADMIN_TOKEN, BONUS, CALL_TIMEOUT_SECS, WAIT, now};
+use espoir_testkit::WAIT;
+
+use super::{ADMIN_TOKEN, BONUS, CALL_TIMEOUT_SECS, now};
 
 /// One bet the client saw acknowledged.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -10,7 +10,9 @@ use espoir_client::{Bettor, ClientError};
 use tokio::time::{Instant, sleep};
 
 use super::bettors::{Acked, Ledger, connect, retryable, timed_out};
-use super::{WAIT, members};
+use espoir_testkit::wait_until;
+
+use super::members;
 
 /// Bets per user before a client moves to a new user, so one "my bets"
 /// page (100) holds every order of a user.
@@ -185,26 +187,16 @@ pub async fn all_served(
 ) -> Duration {
     let started = Instant::now();
     progress.lock().unwrap().successes.iter_mut().for_each(|n| *n = 0);
-    loop {
+    wait_until(what, async || {
         // A copy, so a failed assert never poisons the lock the loops share.
         let served = progress.lock().unwrap().successes[clients.clone()].to_vec();
-        if served.iter().all(|n| *n > 0) {
-            return started.elapsed();
-        }
-        assert!(started.elapsed() < WAIT, "{what}: bets acknowledged per client {served:?}");
-        sleep(Duration::from_millis(10)).await;
-    }
+        served.iter().all(|n| *n > 0)
+    })
+    .await;
+    started.elapsed()
 }
 
 /// Waits until the node's `/nodes` lists exactly `want` as members.
 pub async fn wait_members(http: u16, want: &[String], what: &str) {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let seen = members(http);
-        if seen.as_deref() == Some(want) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "{what}: {seen:?}");
-        sleep(Duration::from_millis(20)).await;
-    }
+    wait_until(what, async || members(http).as_deref() == Some(want)).await;
 }

@@ -7,11 +7,13 @@
 pub mod bettors;
 pub mod load;
 
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use espoir_testkit::WAIT;
+use espoir_testkit::process::{free_ports, log_tail};
 use serde_json::{Value, json};
 use tokio::time::{Instant, sleep};
 
@@ -21,8 +23,6 @@ pub const TOKEN: &str = "espoir-crash-test-cluster-token-01";
 pub const ADMIN_TOKEN: &str = "espoir-crash-test-admin-token-0001";
 /// Coins every new user starts with.
 pub const BONUS: u64 = 1000;
-/// Generous: CI machines are small and busy.
-pub const WAIT: Duration = Duration::from_secs(30);
 /// Frames per second (and burst) each client may send to a test proxy:
 /// 20 times what the fastest loop here sends (see [`proxy`]).
 pub const MESSAGE_RATE: u32 = 1000;
@@ -91,9 +91,7 @@ impl Proc {
     }
 
     pub fn log_tail(&self) -> String {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(40)..].join("\n")
+        log_tail(&self.log, 40)
     }
 }
 
@@ -184,15 +182,6 @@ impl Drop for Cluster {
             }
         }
     }
-}
-
-/// `n` distinct free ports. Bind-and-release races with other processes;
-/// [`Cluster::start`] picks again when a node loses that race.
-pub fn free_ports(n: usize) -> Vec<u16> {
-    // Hold them all until every one is picked, so none repeats.
-    let held: Vec<TcpListener> =
-        (0..n).map(|_| TcpListener::bind("127.0.0.1:0").expect("a free port")).collect();
-    held.iter().map(|l| l.local_addr().expect("addr").port()).collect()
 }
 
 /// How long a proxy waits for a service's answer (`rpc.call_timeout`).

@@ -1,23 +1,15 @@
 //! A betting cluster in-process on 127.0.0.1:0 (proxy, route, betting
-//! service, laid out as `configs/local`), a websocket client speaking
-//! obespoir's framing, and a small HTTP client for the admin API.
+//! service, laid out as `configs/local`). Its clients (the websocket
+//! `Client`, the admin API's [`Admin`]) come from `espoir_testkit`.
 
 use std::path::Path;
-use std::time::Duration;
 
-use espoir::{ClientDecoder, ClientFrame, Node, NodeConfig, RunningNode, Shutdown};
-use futures_util::{SinkExt, StreamExt};
-use serde_json::Value;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use espoir::{Node, NodeConfig, RunningNode, Shutdown};
+use espoir_testkit::{Admin, WAIT, wait_until};
+use tokio::net::TcpListener;
 
 pub const TOKEN: &str = "espoir-test-cluster-token-00001";
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
-/// How long a test waits for anything (generous: CI machines are busy; it
-/// only runs out when something is broken).
-pub const WAIT: Duration = Duration::from_secs(30);
 
 async fn listener() -> TcpListener {
     TcpListener::bind("127.0.0.1:0").await.unwrap()
@@ -94,13 +86,11 @@ impl Cluster {
         let proxy =
             Node::builder(proxy).rpc_listener(p_rpc).websocket_listener(p_ws).start(&shutdown).await.unwrap();
         let cluster = Cluster { shutdown, proxy, route, service };
-        let deadline = tokio::time::Instant::now() + WAIT;
-        while cluster.proxy.endpoint().link(cluster.service.id()).is_none()
-            || cluster.route.endpoint().link(cluster.service.id()).is_none()
-        {
-            assert!(tokio::time::Instant::now() < deadline, "the cluster never linked up");
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        wait_until("the cluster links up", async || {
+            cluster.proxy.endpoint().link(cluster.service.id()).is_some()
+                && cluster.route.endpoint().link(cluster.service.id()).is_some()
+        })
+        .await;
         cluster
     }
 
@@ -109,117 +99,10 @@ impl Cluster {
     }
 
     pub fn admin(&self) -> Admin {
-        Admin { addr: self.service.addresses().http.unwrap().to_string() }
+        Admin::new(self.service.addresses().http.unwrap().to_string(), ADMIN_TOKEN)
     }
 
     pub async fn stop(self) {
         assert!(self.shutdown.finish(WAIT).await, "the cluster stops within the grace period");
-    }
-}
-
-/// The admin API over plain HTTP/1.1.
-pub struct Admin {
-    pub addr: String,
-}
-
-impl Admin {
-    /// `method path` with a JSON body and the admin token; (status, body).
-    pub async fn call(&self, method: &str, path: &str, body: &Value) -> (u16, Value) {
-        self.call_with(method, path, body, Some(ADMIN_TOKEN)).await
-    }
-
-    pub async fn call_with(
-        &self,
-        method: &str,
-        path: &str,
-        body: &Value,
-        token: Option<&str>,
-    ) -> (u16, Value) {
-        let body = serde_json::to_vec(body).unwrap();
-        let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
-        let head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: test\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-            body.len()
-        );
-        let mut stream = TcpStream::connect(&self.addr).await.unwrap();
-        stream.write_all(head.as_bytes()).await.unwrap();
-        stream.write_all(&body).await.unwrap();
-        let mut raw = Vec::new();
-        tokio::time::timeout(WAIT, stream.read_to_end(&mut raw)).await.expect("admin answers").unwrap();
-        let text = String::from_utf8_lossy(&raw);
-        let status = text.split(' ').nth(1).and_then(|s| s.parse().ok()).expect("a status line");
-        let json = text.split_once("\r\n\r\n").map(|(_, b)| serde_json::from_str(b).unwrap_or(Value::Null));
-        (status, json.unwrap_or(Value::Null))
-    }
-}
-
-/// A websocket client speaking obespoir's framing.
-pub struct Client {
-    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
-    decoder: ClientDecoder,
-    pending: std::collections::VecDeque<ClientFrame>,
-}
-
-impl Client {
-    pub async fn connect(url: &str) -> Client {
-        let (ws, _) = tokio_tungstenite::connect_async(url).await.expect("websocket connects");
-        Client { ws, decoder: ClientDecoder::new(1 << 20), pending: Default::default() }
-    }
-
-    pub async fn send(&mut self, command: i32, body: &Value) {
-        let frame = ClientFrame::new(command, serde_json::to_vec(body).unwrap()).encode(1 << 20).unwrap();
-        self.ws.send(Message::Binary(frame)).await.unwrap();
-    }
-
-    /// The next frame (reply or push).
-    pub async fn recv(&mut self) -> (i32, Value) {
-        loop {
-            if let Some(frame) = self.pending.pop_front() {
-                return (frame.command, serde_json::from_slice(&frame.body).unwrap_or(Value::Null));
-            }
-            let msg = tokio::time::timeout(WAIT, self.ws.next()).await.expect("a frame within the wait");
-            match msg {
-                Some(Ok(Message::Binary(data))) => {
-                    let mut out = Vec::new();
-                    self.decoder.feed(data, &mut out).expect("server frames are valid");
-                    self.pending.extend(out);
-                }
-                Some(Ok(_)) => {}
-                other => panic!("connection ended: {other:?}"),
-            }
-        }
-    }
-
-    /// Sends a request and returns its reply, keeping pushes that arrive
-    /// first for [`Client::push`].
-    pub async fn request(&mut self, command: i32, body: &Value) -> Value {
-        self.send(command, body).await;
-        let mut pushes = Vec::new();
-        let reply = loop {
-            let (cmd, body) = self.recv().await;
-            if cmd == command {
-                break body;
-            }
-            pushes.push((cmd, body));
-        };
-        for (cmd, body) in pushes.into_iter().rev() {
-            let frame = ClientFrame::new(cmd, serde_json::to_vec(&body).unwrap());
-            self.pending.push_front(frame);
-        }
-        reply
-    }
-
-    /// The next push with `command`, skipping others.
-    pub async fn push(&mut self, command: i32) -> Value {
-        loop {
-            let (cmd, body) = self.recv().await;
-            if cmd == command {
-                return body;
-            }
-        }
-    }
-
-    pub async fn close(mut self) {
-        let _ = self.ws.close(None).await;
     }
 }

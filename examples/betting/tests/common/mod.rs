@@ -6,6 +6,7 @@ pub mod mongo;
 pub mod store_suite;
 
 use betting::{Audit, EmbeddedStore, NewMatch, NewOption, Store};
+use espoir_testkit::wait_until;
 
 /// A fresh embedded store in its own temporary directory.
 pub struct TempStore {
@@ -26,19 +27,20 @@ impl TempStore {
 }
 
 /// Opens the store at `path` once the previous handle's writer thread has
-/// let go of the file (it notices its queue closing asynchronously). The
-/// deadline is generous: it only runs out when the handle is never let go.
+/// let go of the file (it notices its queue closing asynchronously).
 pub async fn reopen(path: &std::path::Path) -> EmbeddedStore {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    loop {
-        match EmbeddedStore::open(path) {
-            Ok(store) => return store,
-            Err(err) if std::time::Instant::now() < deadline && err.to_string().contains("already open") => {
-                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-            }
-            Err(err) => panic!("cannot reopen {}: {err}", path.display()),
+    let mut store = None;
+    let what = format!("{} can be opened again", path.display());
+    wait_until(&what, async || match EmbeddedStore::open(path) {
+        Ok(opened) => {
+            store = Some(opened);
+            true
         }
-    }
+        Err(err) if err.to_string().contains("already open") => false,
+        Err(err) => panic!("cannot reopen {}: {err}", path.display()),
+    })
+    .await;
+    store.expect("opened above")
 }
 
 /// The money conservation check: balances + open stakes + the house's

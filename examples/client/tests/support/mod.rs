@@ -10,18 +10,16 @@
 //! times), so none is refused however fast the machine runs.
 #![allow(dead_code, unreachable_pub, missing_docs)]
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use espoir::{Node, NodeBuilder, NodeError, RunningNode, Shutdown};
+use espoir_testkit::{free_port, wait_until};
 
 /// The admin token of configs/local.
 pub const ADMIN_TOKEN: &str = "local-admin-token-change-me-0001";
 /// The websocket token the tests set when they encrypt.
 pub const WS_TOKEN: &str = "espoir-test-websocket-token-0001";
-/// Generous: CI machines are small and busy.
-pub const WAIT: Duration = Duration::from_secs(30);
 
 /// The ports configs/local uses, in the order of [`Cluster::port`].
 const LOCAL_PORTS: [u16; 7] = [30000, 30001, 30002, 31001, 31002, 32001, 32002];
@@ -38,12 +36,6 @@ pub struct Cluster {
     pub proxy: RunningFile,
     pub route: RunningFile,
     pub betting: RunningFile,
-}
-
-fn free_port() -> u16 {
-    // Bind-and-release: a small race with other processes, acceptable in
-    // tests; a node that loses it fails loudly at start.
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
 }
 
 fn repo() -> PathBuf {
@@ -146,11 +138,10 @@ impl Cluster {
 
     /// Waits until the proxy reaches the betting service.
     pub async fn wait_linked(&self) {
-        let deadline = tokio::time::Instant::now() + WAIT;
-        while self.proxy.node.endpoint().link(self.betting.node.id()).is_none() {
-            assert!(tokio::time::Instant::now() < deadline, "the proxy never linked to the betting service");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        wait_until("the proxy links to the betting service", async || {
+            self.proxy.node.endpoint().link(self.betting.node.id()).is_some()
+        })
+        .await;
     }
 
     /// Stops the proxy (every client connection is cut) and starts it again
@@ -158,23 +149,24 @@ impl Cluster {
     pub async fn restart_proxy(&mut self) {
         self.proxy.shutdown.finish(Duration::from_secs(5)).await;
         let path = self.proxy.path.clone();
-        // The ports were just released; retry briefly if the OS is slow to
-        // let go of them.
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
+        // The ports were just released; retry if the OS is slow to let go
+        // of them.
+        let mut restarted = None;
+        wait_until("the proxy restarts on its ports", async || {
             let shutdown = Shutdown::new();
             match Node::from_file(&path).expect("proxy config").start(&shutdown).await {
                 Ok(node) => {
-                    self.proxy = RunningFile { path, node, shutdown };
-                    break;
+                    restarted = Some(RunningFile { path: path.clone(), node, shutdown });
+                    true
                 }
-                Err(e) if tokio::time::Instant::now() < deadline => {
+                Err(e) => {
                     eprintln!("proxy restart: {e}; retrying");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    false
                 }
-                Err(e) => panic!("proxy restart failed: {e}"),
             }
-        }
+        })
+        .await;
+        self.proxy = restarted.expect("restarted above");
         self.wait_linked().await;
     }
 

@@ -1,7 +1,8 @@
-//! Helpers shared by the transport integration tests.
+//! Helpers shared by the transport tests (`transport_*.rs`): raw RPC
+//! endpoints without a node around them, and a relay that can corrupt or
+//! black-hole their traffic. Waits and the token come from `espoir_testkit`.
 #![allow(dead_code, unreachable_pub, missing_docs)]
 
-use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -16,8 +17,6 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
-pub const TOKEN: &str = "helloworldiloveyou~1234567890123";
-
 /// Fast timers so failure paths finish in well under a second.
 pub fn quick_settings() -> LinkSettings {
     LinkSettings {
@@ -28,7 +27,9 @@ pub fn quick_settings() -> LinkSettings {
     }
 }
 
-pub struct TestNode {
+/// An RPC endpoint listening on 127.0.0.1, with its inbound envelopes
+/// until a test takes them.
+pub struct TestEndpoint {
     pub endpoint: RpcEndpoint,
     pub addr: SocketAddr,
     pub shutdown: Shutdown,
@@ -36,7 +37,7 @@ pub struct TestNode {
 }
 
 /// A node listening on `listener` with the given token.
-pub fn node_on(listener: TcpListener, node_type: NodeType, token: &str, encrypt: bool) -> TestNode {
+pub fn node_on(listener: TcpListener, node_type: NodeType, token: &str, encrypt: bool) -> TestEndpoint {
     let addr = listener.local_addr().unwrap();
     let mut cfg = EndpointConfig::new(NodeId::of("127.0.0.1", addr.port()), node_type, Token::from(token));
     cfg.encrypt = encrypt;
@@ -44,10 +45,10 @@ pub fn node_on(listener: TcpListener, node_type: NodeType, token: &str, encrypt:
     let shutdown = Shutdown::new();
     let (endpoint, rx) = RpcEndpoint::new(cfg, &shutdown);
     endpoint.serve(listener);
-    TestNode { endpoint, addr, shutdown, inbound: Some(rx) }
+    TestEndpoint { endpoint, addr, shutdown, inbound: Some(rx) }
 }
 
-pub async fn node(node_type: NodeType, token: &str, encrypt: bool) -> TestNode {
+pub async fn node(node_type: NodeType, token: &str, encrypt: bool) -> TestEndpoint {
     node_on(TcpListener::bind("127.0.0.1:0").await.unwrap(), node_type, token, encrypt)
 }
 
@@ -63,7 +64,7 @@ pub fn spec(addr: SocketAddr, token: &str, encrypt: bool) -> PeerSpec {
 }
 
 /// Answers every request with its payload; records everything else.
-pub fn echo(node: &mut TestNode) -> Arc<Mutex<Vec<Envelope>>> {
+pub fn echo(node: &mut TestEndpoint) -> Arc<Mutex<Vec<Envelope>>> {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let mut rx = node.inbound.take().unwrap();
     let endpoint = node.endpoint.clone();
@@ -82,24 +83,6 @@ pub fn echo(node: &mut TestNode) -> Arc<Mutex<Vec<Envelope>>> {
 
 pub fn request(payload: &'static [u8]) -> Envelope {
     Envelope { command: 20000, payload: Bytes::from_static(payload), ..Envelope::default() }
-}
-
-/// Polls `cond` until true or `limit` passes.
-pub async fn eventually<F, Fut>(limit: Duration, mut cond: F) -> bool
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + limit;
-    loop {
-        if cond().await {
-            return true;
-        }
-        if tokio::time::Instant::now() >= deadline {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
 }
 
 /// A TCP relay between a dialer and a listener that records what the
