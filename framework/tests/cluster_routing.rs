@@ -31,7 +31,7 @@ struct Rendezvous(tokio::sync::Barrier);
 /// How long a first handler waits for the others. Generous, so a starved
 /// machine still meets it; a serial implementation never does and fails
 /// after it instead of hanging.
-const RENDEZVOUS_WAIT: Duration = Duration::from_secs(5);
+const RENDEZVOUS_WAIT: Duration = espoir_testkit::WAIT;
 
 fn counters(ctx: &Context) -> Result<Arc<Counters>, Status> {
     ctx.state::<Arc<Counters>>().map(|c| Arc::clone(&*c))

@@ -2,14 +2,10 @@
 //! to every proxy keeps its order, whichever routes are linked.
 
 mod session_support;
-mod support;
 
+use espoir_testkit::*;
 use serde_json::json;
 use session_support::*;
-use support::*;
-
-const SERVICE_RULES: &str = r#", "route": {"range": {"service": [[5001, 100000]]}}"#;
-const ROUTE_RULES: &str = r#", "route": {"range": {"route": [[0, 5000]], "service": [[5001, 100000]]}}"#;
 
 /// Two routes, one service and one proxy, the service and the proxy each
 /// dialing both routes.
@@ -54,7 +50,7 @@ async fn broadcasts_from_one_service_keep_their_order_over_two_routes() {
         sender.send(BROADCAST, &json!({ "group": "g", "value": i })).await;
     }
     for i in 0..64 {
-        assert_eq!(json_of(&next_of(&mut member, BROADCASTED).await), json!(i), "in the order sent");
+        assert_eq!(json_of(&member.next_of(BROADCASTED).await), json!(i), "in the order sent");
     }
     let relayed: Vec<u64> =
         routes.iter().map(|r| espoir::SessionStats::get(&r.node.session_stats().fanouts_relayed)).collect();
