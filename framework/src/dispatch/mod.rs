@@ -22,4 +22,4 @@ mod router;
 pub(crate) use handlers::Handlers;
 pub(crate) use inbound::{NodeInbound, run_handler};
 pub(crate) use reply::{NO_REPLY, decode as decode_reply};
-pub(crate) use router::{Live, Router};
+pub(crate) use router::{AppliedConfig, Router};

@@ -21,7 +21,7 @@ use crate::transport::{Link, RpcEndpoint};
 /// What a reload replaces, swapped as one value so that a message never
 /// sees the routing table of one config and the `no_state` set of another.
 #[derive(Debug)]
-pub(crate) struct Live {
+pub(crate) struct AppliedConfig {
     /// The config as last applied.
     pub(crate) config: Arc<NodeConfig>,
     pub(crate) routes: RouteTable,
@@ -35,7 +35,7 @@ pub(crate) struct Router {
     pub(crate) endpoint: RpcEndpoint,
     /// Routing and `no_state` tables and the applied config; replaced by
     /// reloads.
-    pub(crate) live: ArcSwap<Live>,
+    pub(crate) live: ArcSwap<AppliedConfig>,
     /// Requests relayed here and not answered yet, failed fast when their
     /// next hop is lost.
     pub(crate) relays: RelayLedger,
@@ -46,7 +46,7 @@ pub(crate) struct Router {
 }
 
 impl Router {
-    pub(crate) fn new(config: &Arc<NodeConfig>, endpoint: RpcEndpoint, live: Live) -> Router {
+    pub(crate) fn new(config: &Arc<NodeConfig>, endpoint: RpcEndpoint, live: AppliedConfig) -> Router {
         Router {
             id: endpoint.node_id().clone(),
             node_type: endpoint.node_type(),

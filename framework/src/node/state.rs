@@ -7,7 +7,7 @@ use bytes::Bytes;
 
 use crate::cluster::ClusterState;
 use crate::config::NodeConfig;
-use crate::dispatch::{Handlers, Live, Router};
+use crate::dispatch::{AppliedConfig, Handlers, Router};
 use crate::id::NodeId;
 use crate::metrics::{NodeMetrics, Via};
 use crate::proto::{Envelope, NodeType, Pin};
@@ -70,7 +70,7 @@ impl NodeState {
             shutdown,
             source,
         } = parts;
-        let live = Live { config: Arc::clone(&config), routes, stateless };
+        let live = AppliedConfig { config: Arc::clone(&config), routes, stateless };
         NodeState {
             router: Router::new(&config, endpoint, live),
             cluster: ClusterState::default(),

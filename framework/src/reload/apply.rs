@@ -18,7 +18,7 @@ use serde::Serialize;
 use super::diff::{self, ConfigDiff};
 use crate::cluster::PeerOrigin;
 use crate::config::{ConfigError, NodeConfig, RemotePort};
-use crate::dispatch::Live;
+use crate::dispatch::AppliedConfig;
 use crate::id::NodeId;
 use crate::node::NodeState;
 
@@ -216,11 +216,11 @@ async fn read_and_apply(shared: &Arc<NodeState>) -> Result<ReloadReport, ReloadE
     };
     let routes = new.route_table().map_err(|e| as_problem("rpc.route", e))?;
     let stateless = new.state_table().map_err(|e| as_problem("websocket.no_state", e))?;
-    apply(shared, &diff, Live { config: Arc::new(new), routes, stateless });
+    apply(shared, &diff, AppliedConfig { config: Arc::new(new), routes, stateless });
     Ok(report(source.describe(), &diff))
 }
 
-fn apply(shared: &NodeState, diff: &ConfigDiff, live: Live) {
+fn apply(shared: &NodeState, diff: &ConfigDiff, live: AppliedConfig) {
     for entry in diff.added.iter().chain(&diff.changed) {
         shared.cluster.peers.configure(
             &shared.router.endpoint,
