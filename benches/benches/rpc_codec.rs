@@ -8,7 +8,7 @@ use std::hint::black_box;
 use bytes::{Bytes, BytesMut};
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_main};
 use espoir::{
-    NodeId, NodeType, Token,
+    Lane, NodeId, NodeType, Token,
     secure::{CipherError, Dialer, Established, HandshakeParams, Listener, NONCE_LEN, Opener, Sealer},
     wire::{DEFAULT_MAX_RPC_FRAME, Envelope, Kind, PROTOCOL_VERSION, RpcDecoder, RpcEncoder, RpcFrameError},
 };
@@ -83,6 +83,7 @@ fn handshake(encrypt: bool) -> (Established, Established) {
         node_type,
         token: Token::from(TOKEN),
         encrypt,
+        lane: Lane::SOLE,
     };
     let (dialer, hello) = Dialer::start(params(21001, NodeType::Proxy), [1; NONCE_LEN]);
     let (awaiting, l_hello) =

@@ -107,7 +107,7 @@ pub use mongo::{
 pub use node::{Addresses, HandlerGroups, Node, NodeBuilder, NodeError, RunningNode, UnknownGroup};
 pub use proto::NodeType;
 pub use reload::{ConfigSource, FileSource, PeerChange, ReloadError, ReloadReport};
-pub use routing::{RangeRef, RouteTable, StateTable, TableError, Target};
+pub use routing::{Lane, LaneKey, RangeRef, RouteTable, StateTable, TableError, Target};
 pub use schedule::{DEFAULT_MAX_TIMERS, ScheduleError, Scheduler};
 pub use secure::Token;
 pub use session::{DataError, Member, SessionStats};
@@ -130,7 +130,8 @@ pub use status::{Code, Status};
 ///   [`secure`].
 /// * Transport: [`RpcEndpoint`](wire::RpcEndpoint) (listener, peers and
 ///   calls), [`Link`](wire::Link) (one authenticated connection),
-///   [`PeerLink`](wire::PeerLink) (an outbound link that redials), their
+///   [`PeerLink`](wire::PeerLink) (an outbound link that redials, one
+///   connection per [`Lane`]), their
 ///   settings, errors and [`TransportStats`](wire::TransportStats).
 pub mod wire {
     pub use crate::codec::{
@@ -138,9 +139,9 @@ pub mod wire {
     };
     pub use crate::proto::{Envelope, Kind, Member as ClusterMember, MemberState, Members as ClusterMembers};
     pub use crate::transport::{
-        Backoff, CallError, Direction, EndpointConfig, InboundHandler, Incoming, Link, LinkError,
+        Backoff, CallError, Direction, EndpointConfig, InboundHandler, Incoming, Link, LinkError, LinkId,
         LinkSettings, ListenerSettings, PeerLink, PeerSpec, PeerState, RpcEndpoint, SendError,
-        TransportStats,
+        TransportStats, default_lanes,
     };
 }
 

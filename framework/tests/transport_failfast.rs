@@ -4,7 +4,10 @@ mod transport_support;
 
 use std::time::Duration;
 
-use espoir::{NodeType, wire::CallError};
+use espoir::{
+    NodeType,
+    wire::{CallError, TransportStats},
+};
 use espoir_testkit::{TOKEN, wait_until};
 use transport_support::*;
 
@@ -36,10 +39,10 @@ async fn a_call_fails_as_soon_as_its_link_is_lost() {
 }
 
 #[tokio::test]
-async fn a_call_keeps_waiting_while_another_link_to_the_peer_is_up() {
-    // Two links to one peer (each side dialed the other): losing the one
-    // the request went out on does not fail the call, since the answer may
-    // come back on the other.
+async fn a_call_fails_when_its_own_link_dies_even_while_another_link_to_the_peer_is_up() {
+    // Two links to one peer (each side dialed the other). The request may
+    // have died with the link it went out on, so its caller hears at once;
+    // an answer that still comes back on the other link is counted late.
     let mut server = node(NodeType::Service, TOKEN, false).await;
     let mut client = node(NodeType::Proxy, TOKEN, false).await;
     echo(&mut client);
@@ -61,10 +64,15 @@ async fn a_call_keeps_waiting_while_another_link_to_the_peer_is_up() {
     let call = tokio::spawn(async move { endpoint.call(&sent_on, request(b"late"), UP).await });
     let incoming = got_rx.recv().await.unwrap();
     dialed.close();
-    wait_until("first.is_closed()", || async { first.is_closed() }).await;
-    // The answer comes back on the link the server dialed.
+    let result = tokio::time::timeout(UP, call).await.expect("the call ends at once").unwrap();
+    assert_eq!(result.unwrap_err(), CallError::LinkLost);
+    assert_eq!(client.endpoint.pending_calls(), 0);
+    assert!(client.endpoint.link(server.endpoint.node_id()).is_some(), "the other link is still up");
+
     let answer = server_endpoint.response_to(&incoming.envelope, bytes::Bytes::from_static(b"ok"));
     server_endpoint.send(client.endpoint.node_id(), answer).unwrap();
-    let response = tokio::time::timeout(UP, call).await.unwrap().unwrap().expect("answered");
-    assert_eq!(&response.payload[..], b"ok");
+    wait_until("the late answer is counted", || async {
+        TransportStats::get(&client.endpoint.stats().late_responses) == 1
+    })
+    .await;
 }

@@ -221,6 +221,9 @@ impl NodeConfig {
         config.encrypt = self.rpc.encrypt;
         config.link = self.rpc_link_settings();
         config.listener = self.rpc_listener_settings();
+        if let Some(lanes) = self.rpc.lanes {
+            config.lanes = lanes;
+        }
         config
     }
 

@@ -74,6 +74,12 @@ pub struct RpcConfig {
     /// than proxy → route → service → route → proxy needs.
     #[serde(default = "defaults::hop_limit")]
     pub hop_limit: u32,
+    /// *Espoir extension.* Links (lanes) this node dials to each peer, each
+    /// with its own reader and writer, so that a node pair's traffic uses
+    /// several cores; a session's messages always take one lane. Default:
+    /// one per core the process may use, at most 16. At most 64.
+    #[serde(default)]
+    pub lanes: Option<u16>,
 }
 
 /// `rpc.route`: which node type handles each command id.

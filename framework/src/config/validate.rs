@@ -12,6 +12,10 @@ use super::error::Problem;
 use super::fields::type_name;
 use super::node::{NodeConfig, Storage};
 use crate::codec::CLIENT_HEADER_LEN;
+
+/// Most lanes a node may dial to one peer: each is a connection and a
+/// task pair on both ends, and past the core count they only cost.
+const MAX_LANES: u16 = 64;
 use crate::proto::NodeType;
 use crate::routing::{self, RangeRef, TableError};
 use crate::secure::Token;
@@ -236,6 +240,11 @@ fn limits(cfg: &NodeConfig, r: &mut Report<'_>) {
     }
     if rpc.hop_limit == 0 {
         r.add("rpc.hop_limit", "must be greater than 0");
+    }
+    if let Some(lanes) = rpc.lanes
+        && !(1..=MAX_LANES).contains(&lanes)
+    {
+        r.add("rpc.lanes", format_args!("must be between 1 and {MAX_LANES}"));
     }
     for (field, reason) in cfg.handlers.problems() {
         r.add(format!("handlers.{field}"), reason);

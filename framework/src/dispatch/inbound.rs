@@ -14,7 +14,7 @@ use crate::limits;
 use crate::metrics::Via;
 use crate::node::NodeState;
 use crate::proto::{Envelope, Kind, NodeType};
-use crate::routing::Target;
+use crate::routing::{LaneKey, Target};
 use crate::sessions;
 use crate::status::Status;
 use crate::transport::{InboundHandler, Incoming, Link};
@@ -53,17 +53,15 @@ impl InboundHandler for NodeInbound {
 
     fn link_down(&self, link: &Link) {
         let Some(shared) = self.shared.upgrade() else { return };
-        if shared.router.endpoint.link(link.peer_id()).is_none() {
-            // Requests relayed to the lost peer will never be answered:
-            // tell their callers now rather than at their deadline.
-            let peer = link.peer_id();
-            for request in shared.router.relays.lost(peer) {
-                fail(
-                    &shared,
-                    &request,
-                    Status::unavailable(format!("node {peer} was lost before it answered")),
-                );
-            }
+        // Requests relayed on the lost link (lane) may never be answered:
+        // tell their callers now rather than at their deadline.
+        let peer = link.peer_id();
+        for request in shared.router.relays.lost(link.id()) {
+            fail(
+                &shared,
+                &request,
+                Status::unavailable(format!("link to node {peer} was lost before it answered")),
+            );
         }
         cluster::link_down(&shared, link);
     }
@@ -141,7 +139,7 @@ fn relay_to_node(shared: &NodeState, mut envelope: Envelope) {
         tracing::warn!(to = %envelope.to, "dropping message with an invalid destination id");
         return;
     };
-    let Some(link) = shared.router.link_for_node(&dest) else {
+    let Some(link) = shared.router.link_for_node(&dest, LaneKey::of_session(&envelope.session_id)) else {
         fail(shared, &envelope, Status::unavailable(format!("node {dest} unreachable")));
         return;
     };
@@ -162,7 +160,7 @@ fn send_relayed(
     on_error: impl FnOnce(crate::transport::SendError) -> Status,
 ) {
     let command = envelope.command;
-    shared.router.relays.relayed(link.peer_id(), &envelope);
+    shared.router.relays.relayed(link.id(), &envelope);
     match link.send_or_return(envelope) {
         Ok(()) => shared.metrics.sent(Via::Rpc, command),
         Err((err, envelope)) => {
@@ -177,7 +175,8 @@ fn forward_to_type(shared: &NodeState, mut envelope: Envelope, node_type: NodeTy
         fail(shared, &envelope, Status::unavailable("hop limit exceeded"));
         return;
     }
-    let Some(link) = shared.link_for_type(node_type, &envelope.pins) else {
+    let lane = LaneKey::of_session(&envelope.session_id);
+    let Some(link) = shared.link_for_type(node_type, &envelope.pins, lane) else {
         fail(shared, &envelope, Status::unavailable(format!("no live {node_type:?} node")));
         return;
     };

@@ -3,8 +3,8 @@
 //!
 //! A caller waiting on a request it sent through a route cannot see the
 //! route's link to the service die; without this ledger it would wait for
-//! its call deadline. The route remembers each relayed request by the peer
-//! it went to; when the last link to that peer drops, it answers every
+//! its call deadline. The route remembers each relayed request by the link
+//! (lane) it went out on; when that link drops, it answers every
 //! such request with `503` for the caller, right away.
 //!
 //! Bounded: at most [`MAX_ENTRIES`] requests are tracked (beyond that a
@@ -18,8 +18,8 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::id::NodeId;
 use crate::proto::{Envelope, Kind};
+use crate::transport::LinkId;
 
 /// Most relayed requests tracked at once.
 pub(crate) const MAX_ENTRIES: usize = 65_536;
@@ -29,7 +29,7 @@ const SWEEP_EVERY: u64 = 1024;
 
 #[derive(Debug)]
 struct Entry {
-    peer: NodeId,
+    link: LinkId,
     /// What is needed to answer the caller: kind, command, request id,
     /// session and source of the original request.
     request: Envelope,
@@ -67,9 +67,9 @@ impl RelayLedger {
         (self.hasher.hash_one(caller), request_id)
     }
 
-    /// Records a request relayed to `peer`. Only requests expecting an
+    /// Records a request relayed on `link`. Only requests expecting an
     /// answer are tracked.
-    pub(crate) fn relayed(&self, peer: &NodeId, envelope: &Envelope) {
+    pub(crate) fn relayed(&self, link: LinkId, envelope: &Envelope) {
         if envelope.kind() != Kind::Request || envelope.request_id == 0 {
             return;
         }
@@ -90,7 +90,7 @@ impl RelayLedger {
             inner.entries.retain(|_, e| now.duration_since(e.at) < ttl);
         }
         if inner.entries.len() < MAX_ENTRIES {
-            inner.entries.insert(key, Entry { peer: peer.clone(), request, at: now });
+            inner.entries.insert(key, Entry { link, request, at: now });
         }
     }
 
@@ -108,15 +108,15 @@ impl RelayLedger {
         self.lock().entries.remove(&key);
     }
 
-    /// The last link to `peer` closed: the requests relayed to it that are
-    /// still waiting, for the caller to be told.
-    pub(crate) fn lost(&self, peer: &NodeId) -> Vec<Envelope> {
+    /// `link` closed: the requests relayed on it that are still waiting,
+    /// for the caller to be told.
+    pub(crate) fn lost(&self, link: LinkId) -> Vec<Envelope> {
         let mut inner = self.lock();
         let ttl = self.ttl;
         let now = Instant::now();
         let mut lost = Vec::new();
         inner.entries.retain(|_, e| {
-            if &e.peer != peer {
+            if e.link != link {
                 return now.duration_since(e.at) < ttl;
             }
             if now.duration_since(e.at) < ttl {
@@ -152,30 +152,30 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn losing_a_peer_returns_only_its_unanswered_requests() {
+    async fn losing_a_link_returns_only_its_unanswered_requests() {
         let ledger = RelayLedger::new(Duration::from_secs(10));
-        let (a, b) = (NodeId::of("h", 1), NodeId::of("h", 2));
-        ledger.relayed(&a, &request("p1", 1));
-        ledger.relayed(&a, &request("p1", 2));
-        ledger.relayed(&a, &request("p2", 1));
-        ledger.relayed(&b, &request("p1", 3));
-        ledger.relayed(&a, &Envelope { kind: Kind::Notify as i32, ..request("p1", 9) });
+        let (a, b) = (LinkId(1), LinkId(2));
+        ledger.relayed(a, &request("p1", 1));
+        ledger.relayed(a, &request("p1", 2));
+        ledger.relayed(a, &request("p2", 1));
+        ledger.relayed(b, &request("p1", 3));
+        ledger.relayed(a, &Envelope { kind: Kind::Notify as i32, ..request("p1", 9) });
         ledger.answered(&response("p1", 2));
         let mut lost: Vec<(String, u64)> =
-            ledger.lost(&a).into_iter().map(|e| (e.source, e.request_id)).collect();
+            ledger.lost(a).into_iter().map(|e| (e.source, e.request_id)).collect();
         lost.sort();
         assert_eq!(lost, [("p1".to_owned(), 1), ("p2".to_owned(), 1)]);
-        assert_eq!(ledger.len(), 1, "the request to the other peer stays");
-        assert!(ledger.lost(&a).is_empty());
+        assert_eq!(ledger.len(), 1, "the request on the other link stays");
+        assert!(ledger.lost(a).is_empty());
     }
 
     #[tokio::test(start_paused = true)]
     async fn old_entries_expire_instead_of_failing_late() {
         let ledger = RelayLedger::new(Duration::from_secs(1));
-        let peer = NodeId::of("h", 1);
-        ledger.relayed(&peer, &request("p", 1));
+        let peer = LinkId(1);
+        ledger.relayed(peer, &request("p", 1));
         tokio::time::advance(Duration::from_secs(2)).await;
-        assert!(ledger.lost(&peer).is_empty(), "its caller already gave up");
+        assert!(ledger.lost(peer).is_empty(), "its caller already gave up");
         assert_eq!(ledger.len(), 0);
     }
 
@@ -184,9 +184,9 @@ mod tests {
         let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
         rt.block_on(async {
             let ledger = RelayLedger::new(Duration::from_secs(60));
-            let peer = NodeId::of("h", 1);
+            let peer = LinkId(1);
             for id in 1..=(MAX_ENTRIES as u64 + 100) {
-                ledger.relayed(&peer, &request("p", id));
+                ledger.relayed(peer, &request("p", id));
             }
             assert_eq!(ledger.len(), MAX_ENTRIES);
         });

@@ -14,7 +14,7 @@ use super::reply::encode as encode_reply;
 use crate::config::NodeConfig;
 use crate::id::{NodeId, SessionId};
 use crate::proto::{Envelope, Kind, NodeType, Pin};
-use crate::routing::{Hop, RouteTable, StateTable, Target, next_hops, rendezvous};
+use crate::routing::{Hop, LaneKey, RouteTable, StateTable, Target, next_hops, rendezvous};
 use crate::status::Status;
 use crate::transport::{Link, RpcEndpoint};
 
@@ -80,44 +80,47 @@ impl Router {
 
     /// The link for a message whose next stop is a node of type `target`,
     /// by the routing policy ([`next_hops`]), among the links `usable`
-    /// accepts.
+    /// accepts, on the lane `lane` picks.
     pub(crate) fn link_where(
         &self,
         target: NodeType,
         pins: &[Pin],
+        lane: LaneKey,
         usable: impl Fn(&Link) -> bool,
     ) -> Option<Link> {
         next_hops(self.node_type, target, pins).find_map(|hop| match hop {
-            Hop::Pinned(id) => self.endpoint.link(&id).filter(&usable),
-            Hop::AnyOf(t) => self.endpoint.pick_where(t, self.next_seed(), &usable),
+            Hop::Pinned(id) => self.endpoint.link_for(&id, lane).filter(&usable),
+            Hop::AnyOf(t) => self.endpoint.pick_where(t, self.next_seed(), lane, &usable),
         })
     }
 
-    /// The link towards node `dest`: direct when linked, else through a
-    /// route (routes only relay; they never relay to a route they cannot reach).
+    /// The link towards node `dest` on the lane `lane` picks: direct when
+    /// linked, else through a route (routes only relay; they never relay to
+    /// a route they cannot reach).
     ///
     /// Every message to `dest` takes the same route while the set of routes
     /// stays the same ([`rendezvous`] hashing of `dest` over the routes):
     /// a handler's pushes and its reply then travel one path and keep their
     /// order, which messages spread over two routes would not.
-    pub(crate) fn link_for_node(&self, dest: &NodeId) -> Option<Link> {
-        if let Some(link) = self.endpoint.link(dest) {
+    pub(crate) fn link_for_node(&self, dest: &NodeId, lane: LaneKey) -> Option<Link> {
+        if let Some(link) = self.endpoint.link_for(dest, lane) {
             return Some(link);
         }
         if self.node_type == NodeType::Route {
             return None;
         }
-        self.route_for(dest)
+        self.route_for(dest, lane)
     }
 
     /// The route that messages about `key` take: the same one while the
-    /// set of linked routes stays the same ([`rendezvous`] hashing).
-    pub(crate) fn route_for(&self, key: &NodeId) -> Option<Link> {
+    /// set of linked routes stays the same ([`rendezvous`] hashing), on the
+    /// lane `lane` picks.
+    pub(crate) fn route_for(&self, key: &NodeId, lane: LaneKey) -> Option<Link> {
         let links = self.endpoint.links();
         let routes = links.iter().filter(|l| l.peer_type() == NodeType::Route && !l.is_closed());
         let route = rendezvous(key.as_str(), routes.map(|l| l.peer_id().as_str()))?;
         let route = NodeId::parse(route).ok()?;
-        self.endpoint.link(&route)
+        self.endpoint.link_for(&route, lane)
     }
 
     /// A fresh envelope originating here.

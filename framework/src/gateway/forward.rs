@@ -7,7 +7,7 @@ use crate::id::{NodeId, SessionId};
 use crate::metrics::Via;
 use crate::node::{NO_REPLY, NodeState};
 use crate::proto::{Envelope, Kind, NodeType};
-use crate::routing::worth_another_node;
+use crate::routing::{LaneKey, worth_another_node};
 use crate::sessions::RequestInfo;
 use crate::status::{Code, Status};
 use crate::transport::Link;
@@ -32,7 +32,8 @@ pub(crate) async fn forward(
         request.uid.clone_from(&uid);
         request.session_data = info.data.clone();
         let avoid = first.as_ref().and_then(|(refusal, _)| NodeId::parse(&refusal.source).ok());
-        let Some(link) = shared.link_for_type_except(node_type, &request.pins, avoid.as_ref()) else {
+        let lane = LaneKey::of_session(&request.session_id);
+        let Some(link) = shared.link_for_type_except(node_type, &request.pins, lane, avoid.as_ref()) else {
             // Nobody else to try: the client hears the first refusal.
             match first {
                 Some(refused) => break refused,

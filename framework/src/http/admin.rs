@@ -126,6 +126,10 @@ fn nodes(shared: &NodeState) -> HttpResponse {
                 "type": type_name(l.peer_type()),
                 "direction": if l.direction() == Direction::Outbound { "outbound" } else { "inbound" },
                 "remote": l.remote_addr().to_string(),
+                "lane": l.lane().index,
+                "lanes": l.lane().count,
+                "frames_sent": l.frames_sent(),
+                "frames_received": l.frames_received(),
                 "encrypted": l.encrypted(),
                 "draining": shared.cluster.members.is_draining(l.peer_id()),
             })

@@ -10,6 +10,7 @@ use crate::handler::{ApiFuture, AppState, CallScope, NodeApi};
 use crate::id::{NodeId, SessionId};
 use crate::metrics::Via;
 use crate::proto::{Envelope, Kind, NodeType};
+use crate::routing::LaneKey;
 use crate::session::SessionRequest;
 use crate::sessions;
 use crate::status::Status;
@@ -35,7 +36,7 @@ impl NodeState {
         if !self.router.is_stateless(command) {
             env.pins = scope.pins;
         }
-        let link = self.link_for_type(target, &env.pins);
+        let link = self.link_for_type(target, &env.pins, LaneKey::of_session(&env.session_id));
         (env, link)
     }
 }

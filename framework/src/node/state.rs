@@ -12,7 +12,7 @@ use crate::id::NodeId;
 use crate::metrics::{NodeMetrics, Via};
 use crate::proto::{Envelope, NodeType, Pin};
 use crate::reload::{ConfigSource, Reloader};
-use crate::routing::{RouteTable, StateTable};
+use crate::routing::{LaneKey, RouteTable, StateTable};
 use crate::session::{LoginClock, SessionStats};
 use crate::sessions::Sessions;
 use crate::shutdown::Shutdown;
@@ -95,8 +95,8 @@ impl NodeState {
 
     /// The link for a message whose next stop is a node of type `target`
     /// ([`Router::link_where`]); draining and evicted nodes are not usable.
-    pub(crate) fn link_for_type(&self, target: NodeType, pins: &[Pin]) -> Option<Link> {
-        self.link_for_type_except(target, pins, None)
+    pub(crate) fn link_for_type(&self, target: NodeType, pins: &[Pin], lane: LaneKey) -> Option<Link> {
+        self.link_for_type_except(target, pins, lane, None)
     }
 
     /// As [`NodeState::link_for_type`], never choosing `avoid`.
@@ -104,16 +104,20 @@ impl NodeState {
         &self,
         target: NodeType,
         pins: &[Pin],
+        lane: LaneKey,
         avoid: Option<&NodeId>,
     ) -> Option<Link> {
         let members = &self.cluster.members;
-        self.router.link_where(target, pins, |l| Some(l.peer_id()) != avoid && !members.excluded(l.peer_id()))
+        self.router
+            .link_where(target, pins, lane, |l| Some(l.peer_id()) != avoid && !members.excluded(l.peer_id()))
     }
 
-    /// Sends an envelope addressed (`to`) to `dest`, counting it.
+    /// Sends an envelope addressed (`to`) to `dest` on its session's lane,
+    /// counting it.
     pub(crate) fn send_to_node(&self, dest: &NodeId, envelope: Envelope) -> Result<(), SendError> {
         let command = envelope.command;
-        self.router.link_for_node(dest).ok_or(SendError::NoLink)?.send(envelope)?;
+        let lane = LaneKey::of_session(&envelope.session_id);
+        self.router.link_for_node(dest, lane).ok_or(SendError::NoLink)?.send(envelope)?;
         self.metrics.sent(Via::Rpc, command);
         Ok(())
     }

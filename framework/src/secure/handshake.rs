@@ -32,6 +32,7 @@ use super::token::Token;
 use crate::codec::PROTOCOL_VERSION;
 use crate::id::NodeId;
 use crate::proto::{Handshake, Hello, NodeType, Proof, Verdict, handshake::Step};
+use crate::routing::Lane;
 
 /// Length of each side's random nonce.
 pub const NONCE_LEN: usize = 32;
@@ -53,6 +54,8 @@ pub struct HandshakeParams {
     pub token: Token,
     /// Whether this side wants the link encrypted.
     pub encrypt: bool,
+    /// The dialer's lane for this connection (ignored on the listening side).
+    pub lane: Lane,
 }
 
 /// The result of a successful handshake.
@@ -62,6 +65,8 @@ pub struct Established {
     pub peer_id: NodeId,
     /// The peer's role.
     pub peer_type: NodeType,
+    /// The connection's lane, as its dialer numbered it.
+    pub lane: Lane,
     /// Seals outgoing payloads, when the link is encrypted.
     pub sealer: Option<Sealer>,
     /// Opens incoming payloads, when the link is encrypted.
@@ -136,11 +141,12 @@ struct Side {
     node_type: NodeType,
     nonce: [u8; NONCE_LEN],
     encrypt: bool,
+    lane: Lane,
 }
 
 impl Side {
     fn ours(p: &HandshakeParams, nonce: [u8; NONCE_LEN]) -> Side {
-        Side { id: p.node_id.clone(), node_type: p.node_type, nonce, encrypt: p.encrypt }
+        Side { id: p.node_id.clone(), node_type: p.node_type, nonce, encrypt: p.encrypt, lane: p.lane }
     }
 
     fn hello(&self, proof: Vec<u8>) -> Handshake {
@@ -151,6 +157,8 @@ impl Side {
             nonce: self.nonce.to_vec().into(),
             encrypt: self.encrypt,
             proof: proof.into(),
+            lane: u32::from(self.lane.index),
+            lanes: u32::from(self.lane.count),
         }))
     }
 
@@ -169,7 +177,12 @@ impl Side {
             .ok_or(HandshakeError::Malformed("unknown node type"))?;
         let nonce: [u8; NONCE_LEN] =
             h.nonce.as_ref().try_into().map_err(|_| HandshakeError::Malformed("nonce must be 32 bytes"))?;
-        Ok((Side { id, node_type, nonce, encrypt: h.encrypt }, h.proof.to_vec()))
+        // A hello without lanes (0 of 0) is the sole lane.
+        let count = u16::try_from(h.lanes.max(1)).map_err(|_| HandshakeError::Malformed("too many lanes"))?;
+        let index = u16::try_from(h.lane).ok();
+        let lane =
+            index.and_then(|i| Lane::new(i, count)).ok_or(HandshakeError::Malformed("lane out of range"))?;
+        Ok((Side { id, node_type, nonce, encrypt: h.encrypt, lane }, h.proof.to_vec()))
     }
 }
 
@@ -187,6 +200,8 @@ fn transcript(dialer: &Side, listener: &Side) -> Vec<u8> {
         t.extend_from_slice(&(side.node_type as i32).to_be_bytes());
         t.extend_from_slice(&side.nonce);
         t.push(u8::from(side.encrypt));
+        t.extend_from_slice(&side.lane.index.to_be_bytes());
+        t.extend_from_slice(&side.lane.count.to_be_bytes());
     }
     t
 }
@@ -252,7 +267,13 @@ impl Dialer {
         } else {
             (None, None)
         };
-        let established = Established { peer_id: listener.id, peer_type: listener.node_type, sealer, opener };
+        let established = Established {
+            peer_id: listener.id,
+            peer_type: listener.node_type,
+            lane: ours.lane,
+            sealer,
+            opener,
+        };
         Ok((DialerAwaitingVerdict { established }, step(Step::Proof(Proof { mac: reply.into() }))))
     }
 }
@@ -334,8 +355,13 @@ impl ListenerAwaitingProof {
         } else {
             (None, None)
         };
-        let established =
-            Established { peer_id: self.dialer.id, peer_type: self.dialer.node_type, sealer, opener };
+        let established = Established {
+            peer_id: self.dialer.id,
+            peer_type: self.dialer.node_type,
+            lane: self.dialer.lane,
+            sealer,
+            opener,
+        };
         Ok((established, step(Step::Verdict(Verdict { accepted: true, reason: String::new() }))))
     }
 }

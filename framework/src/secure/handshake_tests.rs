@@ -3,7 +3,13 @@ use bytes::BytesMut;
 use super::*;
 
 fn params(port: u16, token: &str, encrypt: bool, node_type: NodeType) -> HandshakeParams {
-    HandshakeParams { node_id: NodeId::of("127.0.0.1", port), node_type, token: Token::from(token), encrypt }
+    HandshakeParams {
+        node_id: NodeId::of("127.0.0.1", port),
+        node_type,
+        token: Token::from(token),
+        encrypt,
+        lane: Lane::SOLE,
+    }
 }
 
 const TOKEN: &str = "0123456789abcdef0123456789abcdef";
@@ -142,4 +148,43 @@ fn encryption_is_on_when_either_side_asks_and_keys_match_per_direction() {
         assert!(l.opener.as_mut().unwrap().open(&mut buf.clone()).is_err());
         d.opener.as_mut().unwrap().open(&mut buf).unwrap();
     }
+}
+
+#[test]
+fn both_sides_learn_the_dialer_s_lane() {
+    let mut d = params(1, TOKEN, false, NodeType::Proxy);
+    d.lane = Lane::new(2, 4).unwrap();
+    let (d, l) = run(d, params(2, TOKEN, false, NodeType::Service));
+    assert_eq!(d.unwrap().lane, Lane::new(2, 4).unwrap());
+    assert_eq!(l.unwrap().lane, Lane::new(2, 4).unwrap());
+}
+
+#[test]
+fn a_hello_without_lanes_is_the_sole_lane_and_a_lane_out_of_range_is_refused() {
+    let l = || params(2, TOKEN, false, NodeType::Route);
+    let (_, mut hello) = Dialer::start(params(1, TOKEN, false, NodeType::Proxy), [1; NONCE_LEN]);
+    if let Some(Step::Hello(h)) = &mut hello.step {
+        (h.lane, h.lanes) = (0, 0);
+    }
+    assert!(Listener::on_hello(l(), hello.clone(), [2; NONCE_LEN]).is_ok());
+    for (lane, lanes) in [(4, 4), (1, 0), (0, 70_000)] {
+        if let Some(Step::Hello(h)) = &mut hello.step {
+            (h.lane, h.lanes) = (lane, lanes);
+        }
+        let err = Listener::on_hello(l(), hello.clone(), [2; NONCE_LEN]).unwrap_err();
+        assert!(matches!(err, HandshakeError::Malformed(_)), "{lane}/{lanes}: {err:?}");
+    }
+}
+
+#[test]
+fn a_tampered_lane_breaks_the_proof() {
+    let mut d = params(1, TOKEN, false, NodeType::Proxy);
+    d.lane = Lane::new(1, 2).unwrap();
+    let (dialer, mut hello) = Dialer::start(d, [1; NONCE_LEN]);
+    if let Some(Step::Hello(h)) = &mut hello.step {
+        h.lane = 0;
+    }
+    let (_, l_hello) =
+        Listener::on_hello(params(2, TOKEN, false, NodeType::Route), hello, [2; NONCE_LEN]).unwrap();
+    assert_eq!(dialer.on_hello(l_hello).unwrap_err(), HandshakeError::BadProof);
 }

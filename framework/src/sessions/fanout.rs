@@ -5,6 +5,7 @@
 use crate::id::NodeId;
 use crate::node::NodeState;
 use crate::proto::{Envelope, NodeType};
+use crate::routing::LaneKey;
 use crate::session::SessionStats;
 use crate::status::Status;
 
@@ -15,9 +16,10 @@ pub(crate) fn fan_out(shared: &NodeState, env: Envelope) -> Result<(), Status> {
         relay_to_proxies(shared, env);
         return Ok(());
     }
-    // One route for all of this node's fan-outs (not round-robin): two
-    // broadcasts then reach every member in the order they were sent.
-    if let Some(route) = shared.router.route_for(shared.id()) {
+    // One route and one lane for all of this node's fan-outs (not
+    // round-robin): two broadcasts then reach every member in the order
+    // they were sent.
+    if let Some(route) = shared.router.route_for(shared.id(), LaneKey::NODE) {
         route.send(env).map_err(Status::from)?;
         SessionStats::bump(&shared.session_stats.fanouts_sent);
         return Ok(());

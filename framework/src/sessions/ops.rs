@@ -28,6 +28,7 @@ use crate::id::{NodeId, SessionId};
 use crate::node::NodeState;
 use crate::proto::session_op::Op;
 use crate::proto::{Envelope, Kind, NodeType};
+use crate::routing::LaneKey;
 use crate::session::{SessionRequest, SessionStats};
 use crate::status::Status;
 
@@ -210,7 +211,7 @@ pub(crate) fn call(shared: &NodeState, request: SessionRequest) -> ApiFuture<Res
     if session.proxy() == shared.id() {
         return Box::pin(std::future::ready(apply(shared, &env)));
     }
-    let link = shared.router.link_for_node(session.proxy());
+    let link = shared.router.link_for_node(session.proxy(), LaneKey::of_session(&env.session_id));
     let endpoint = shared.router.endpoint.clone();
     let deadline = shared.router.call_timeout;
     Box::pin(async move {

@@ -20,6 +20,7 @@ use super::settings::{LinkSettings, ListenerSettings};
 use super::stats::TransportStats;
 use crate::id::NodeId;
 use crate::proto::{Envelope, Kind, NodeType};
+use crate::routing::LaneKey;
 use crate::secure::Token;
 use crate::shutdown::Shutdown;
 
@@ -41,6 +42,17 @@ pub struct EndpointConfig {
     /// Received envelopes that may wait for the node before readers pause
     /// (and TCP pushes back on the peers). Default 8192.
     pub inbound_queue: usize,
+    /// Links (lanes) dialed to each peer, each with its own reader and
+    /// writer, so that one node pair's traffic spreads over the cores.
+    /// Default: [`default_lanes`].
+    pub lanes: u16,
+}
+
+/// The default lane count: one per core this process may run on (its
+/// affinity mask, as tokio sizes its workers), at most 16.
+pub fn default_lanes() -> u16 {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    u16::try_from(cores.clamp(1, 16)).unwrap_or(1)
 }
 
 impl EndpointConfig {
@@ -54,6 +66,7 @@ impl EndpointConfig {
             link: LinkSettings::default(),
             listener: ListenerSettings::default(),
             inbound_queue: 8192,
+            lanes: default_lanes(),
         }
     }
 }
@@ -102,12 +115,14 @@ impl RpcEndpoint {
             pending: Arc::new(PendingCalls::default()),
             inbound,
             links: Arc::new(LinkRegistry::default()),
+            next_link: std::sync::atomic::AtomicU64::new(0),
         });
         let inner = EndpointState {
             node_id: config.node_id,
             node_type: config.node_type,
             token: config.token,
             encrypt: config.encrypt,
+            lanes: config.lanes.max(1),
             listener_settings: config.listener,
             ctx,
             stats,
@@ -132,48 +147,68 @@ impl RpcEndpoint {
         self.inner.shutdown.spawn(accept_loop(inner, listener));
     }
 
-    /// Dials a peer and keeps the link up until closed or shutdown.
-    pub fn connect(&self, spec: PeerSpec) -> PeerLink {
-        PeerLink::spawn(Arc::clone(&self.inner), spec)
+    /// Links dialed to each peer.
+    pub fn lanes(&self) -> u16 {
+        self.inner.lanes
     }
 
-    /// A live link to `peer`, in either direction.
+    /// Dials a peer, once per lane, and keeps the lanes up until closed or
+    /// shutdown.
+    pub fn connect(&self, spec: PeerSpec) -> PeerLink {
+        PeerLink::spawn(Arc::clone(&self.inner), spec, self.inner.lanes)
+    }
+
+    /// A live link to `peer` for messages about no session (lane 0 when up).
     pub fn link(&self, peer: &NodeId) -> Option<Link> {
-        self.inner.ctx.links.get(peer)
+        self.inner.ctx.links.get(peer, LaneKey::NODE)
+    }
+
+    /// The live link to `peer` that messages with `key` take (see
+    /// [`LaneKey`]).
+    pub fn link_for(&self, peer: &NodeId, key: LaneKey) -> Option<Link> {
+        self.inner.ctx.links.get(peer, key)
     }
 
     /// A live link to some node of type `node_type`; `seed` spreads the
     /// choice over the candidates (pass a counter for round-robin).
     pub fn pick(&self, node_type: NodeType, seed: usize) -> Option<Link> {
-        self.inner.ctx.links.pick(node_type, seed)
+        self.inner.ctx.links.pick_where(node_type, seed, LaneKey::NODE, |_| true)
     }
 
-    /// As [`RpcEndpoint::pick`], among the links `keep` accepts (used to
-    /// leave draining nodes out of balancing).
-    pub fn pick_where(&self, node_type: NodeType, seed: usize, keep: impl Fn(&Link) -> bool) -> Option<Link> {
-        self.inner.ctx.links.pick_where(node_type, seed, keep)
+    /// As [`RpcEndpoint::pick`], on the lane `key` picks, among the links
+    /// `keep` accepts (used to leave draining nodes out of balancing).
+    pub fn pick_where(
+        &self,
+        node_type: NodeType,
+        seed: usize,
+        key: LaneKey,
+        keep: impl Fn(&Link) -> bool,
+    ) -> Option<Link> {
+        self.inner.ctx.links.pick_where(node_type, seed, key, keep)
     }
 
-    /// Every live link.
+    /// Every live link, every lane.
     pub fn links(&self) -> Vec<Link> {
         self.inner.ctx.links.all()
     }
 
-    /// Sends an envelope to `peer` without waiting.
+    /// Sends an envelope to `peer` without waiting, on the lane of its
+    /// session.
     ///
     /// # Errors
     /// [`SendError::NoLink`] when no link to `peer` is up, or the link's error.
     pub fn send(&self, peer: &NodeId, envelope: Envelope) -> Result<(), SendError> {
-        self.link(peer).ok_or(SendError::NoLink)?.send(envelope)
+        let key = LaneKey::of_session(&envelope.session_id);
+        self.link_for(peer, key).ok_or(SendError::NoLink)?.send(envelope)
     }
 
     /// Sends a request on `link` and waits for its response, at most
     /// `deadline`. Sets the kind, request id and source.
     ///
-    /// A request whose link closes is failed at once with
-    /// [`CallError::LinkLost`] instead of waiting out the deadline, unless
-    /// another link to the same peer is still up (the answer may come back
-    /// on it).
+    /// A request whose link (lane) closes is failed at once with
+    /// [`CallError::LinkLost`] instead of waiting out the deadline, even
+    /// when other lanes to the peer are up: the lane may have died before
+    /// the request left, and its sessions move to another lane.
     ///
     /// # Errors
     /// [`CallError::Send`] if it could not be sent, [`CallError::Timeout`]
@@ -193,21 +228,13 @@ impl RpcEndpoint {
         }
         link.send(request)?;
         let expires = tokio::time::sleep(deadline);
-        tokio::pin!(expires);
-        let mut watched = link.clone();
-        loop {
-            tokio::select! {
-                biased;
-                response = pending.response() => match response {
-                    Some(response) => return Ok(response),
-                    None => break,
-                },
-                () = &mut expires => break,
-                () = watched.closed() => match self.link(watched.peer_id()) {
-                    Some(other) => watched = other,
-                    None => return Err(CallError::LinkLost),
-                },
-            }
+        tokio::select! {
+            biased;
+            response = pending.response() => if let Some(response) = response {
+                return Ok(response);
+            },
+            () = expires => {}
+            () = link.closed() => return Err(CallError::LinkLost),
         }
         TransportStats::bump(&self.inner.stats.call_timeouts);
         Err(CallError::Timeout(deadline))

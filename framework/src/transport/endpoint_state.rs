@@ -8,6 +8,7 @@ use super::settings::ListenerSettings;
 use super::stats::TransportStats;
 use crate::id::NodeId;
 use crate::proto::NodeType;
+use crate::routing::Lane;
 use crate::secure::{HandshakeError, HandshakeParams, Token};
 use crate::shutdown::Shutdown;
 
@@ -19,6 +20,8 @@ pub(super) struct EndpointState {
     pub(super) node_type: NodeType,
     pub(super) token: Token,
     pub(super) encrypt: bool,
+    /// Links dialed to each peer.
+    pub(super) lanes: u16,
     pub(super) listener_settings: ListenerSettings,
     pub(super) ctx: Arc<LinkContext>,
     pub(super) stats: Arc<TransportStats>,
@@ -26,8 +29,8 @@ pub(super) struct EndpointState {
 }
 
 impl EndpointState {
-    pub(super) fn handshake_params(&self, token: Token, encrypt: bool) -> HandshakeParams {
-        HandshakeParams { node_id: self.node_id.clone(), node_type: self.node_type, token, encrypt }
+    pub(super) fn handshake_params(&self, token: Token, encrypt: bool, lane: Lane) -> HandshakeParams {
+        HandshakeParams { node_id: self.node_id.clone(), node_type: self.node_type, token, encrypt, lane }
     }
 
     pub(super) fn count_handshake_failure(&self, err: &LinkError) {

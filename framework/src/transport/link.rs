@@ -4,6 +4,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use prost::Message;
 use tokio::sync::mpsc;
@@ -14,6 +15,7 @@ use super::stats::TransportStats;
 use crate::codec::PROTOCOL_VERSION;
 use crate::id::NodeId;
 use crate::proto::{Envelope, NodeType};
+use crate::routing::Lane;
 use crate::secure::TAG_LEN;
 
 /// Which side opened the TCP connection.
@@ -25,6 +27,11 @@ pub enum Direction {
     Outbound,
 }
 
+/// Names one link among those of its endpoint, for as long as the
+/// endpoint lives (ids are never reused).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LinkId(pub(crate) u64);
+
 /// A handle to an established link. Cheap to clone.
 #[derive(Clone)]
 pub struct Link {
@@ -33,16 +40,25 @@ pub struct Link {
 
 /// What a link handle shares with its I/O task.
 pub(super) struct LinkState {
+    pub(super) id: LinkId,
     pub(super) peer_id: NodeId,
     pub(super) peer_type: NodeType,
     pub(super) encrypted: bool,
     pub(super) direction: Direction,
     pub(super) remote: SocketAddr,
+    pub(super) lane: Lane,
     pub(super) max_frame: usize,
     /// The writer's queue.
     pub(super) tx: mpsc::Sender<Envelope>,
     /// Cancelled when the link closes, from either side.
     pub(super) closed: CancellationToken,
+    /// Set when the link closes. Routing asks "is it closed?" for every
+    /// message; a token answers that under a mutex, a flag without one.
+    pub(super) down: AtomicBool,
+    /// Frames written and read on this link (heartbeats included); only
+    /// this link's tasks write them, so they cost no shared cache line.
+    pub(super) frames_out: AtomicU64,
+    pub(super) frames_in: AtomicU64,
     pub(super) stats: Arc<TransportStats>,
 }
 
@@ -53,6 +69,7 @@ impl std::fmt::Debug for Link {
             .field("peer_type", &self.inner.peer_type)
             .field("direction", &self.inner.direction)
             .field("remote", &self.inner.remote)
+            .field("lane", &self.inner.lane)
             .field("encrypted", &self.inner.encrypted)
             .field("closed", &self.is_closed())
             .finish()
@@ -90,10 +107,31 @@ impl Link {
         self.inner.remote
     }
 
+    /// This link's id among its endpoint's links.
+    pub fn id(&self) -> LinkId {
+        self.inner.id
+    }
+
+    /// Which of the dialer's lanes to this peer the link is.
+    pub fn lane(&self) -> Lane {
+        self.inner.lane
+    }
+
+    /// Frames sent on this link so far, heartbeats included.
+    pub fn frames_sent(&self) -> u64 {
+        self.inner.frames_out.load(Ordering::Relaxed)
+    }
+
+    /// Frames received on this link so far, heartbeats included.
+    pub fn frames_received(&self) -> u64 {
+        self.inner.frames_in.load(Ordering::Relaxed)
+    }
+
     /// True once the link is closed (it never reopens; a peer link dials a
-    /// new one).
+    /// new one). On node shutdown this turns true when the link's task has
+    /// stopped, a moment after [`Link::closed`] resolves.
     pub fn is_closed(&self) -> bool {
-        self.inner.closed.is_cancelled()
+        self.inner.down.load(Ordering::Acquire)
     }
 
     /// Resolves when the link closes.
@@ -106,8 +144,17 @@ impl Link {
         Arc::ptr_eq(&self.inner, &other.inner)
     }
 
+    pub(super) fn count_sent(&self, frames: u64) {
+        self.inner.frames_out.fetch_add(frames, Ordering::Relaxed);
+    }
+
+    pub(super) fn count_received(&self) {
+        self.inner.frames_in.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Closes the link.
     pub fn close(&self) {
+        self.inner.down.store(true, Ordering::Release);
         self.inner.closed.cancel();
     }
 

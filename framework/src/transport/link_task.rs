@@ -25,7 +25,7 @@ use tokio_util::codec::Decoder;
 
 use super::error::LinkError;
 use super::inbound::{Inbound, Incoming};
-use super::link::{Direction, Link, LinkState};
+use super::link::{Direction, Link, LinkId, LinkState};
 use super::origin;
 use super::pending::PendingCalls;
 use super::registry::LinkRegistry;
@@ -50,6 +50,8 @@ pub(crate) struct LinkContext {
     pub(crate) pending: Arc<PendingCalls>,
     pub(crate) inbound: Inbound,
     pub(crate) links: Arc<LinkRegistry>,
+    /// The id of the next link made.
+    pub(crate) next_link: std::sync::atomic::AtomicU64,
 }
 
 /// Starts the I/O task of a freshly authenticated connection and returns
@@ -66,15 +68,21 @@ pub(super) fn start(
     // We coalesce writes ourselves; Nagle would only add latency.
     let _ = stream.set_nodelay(true);
     let (tx, rx) = mpsc::channel(ctx.settings.send_queue.max(1));
+    let id = LinkId(ctx.next_link.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
     let link = Link::new(LinkState {
+        id,
         peer_id: established.peer_id,
         peer_type: established.peer_type,
         encrypted: established.sealer.is_some(),
         direction,
         remote,
+        lane: established.lane,
         max_frame: ctx.settings.max_frame,
         tx,
         closed: shutdown.token().child_token(),
+        down: std::sync::atomic::AtomicBool::new(false),
+        frames_out: std::sync::atomic::AtomicU64::new(0),
+        frames_in: std::sync::atomic::AtomicU64::new(0),
         stats: Arc::clone(&ctx.stats),
     });
     TransportStats::bump(&ctx.stats.links_established);
@@ -95,8 +103,9 @@ pub(super) fn start(
         // Count first, then announce the close, so that whoever wakes
         // up on the close sees the counters already updated.
         let peer = task_link.peer_id();
+        let lane = task_link.lane().index;
         match result {
-            Ok(()) => tracing::info!(%peer, remote = %task_link.remote_addr(), "rpc link closed"),
+            Ok(()) => tracing::info!(%peer, lane, remote = %task_link.remote_addr(), "rpc link closed"),
             Err(err) => {
                 if err.is_protocol_violation() {
                     TransportStats::bump(&ctx.stats.protocol_errors);
@@ -104,11 +113,13 @@ pub(super) fn start(
                 if matches!(err, LinkError::Silent(_)) {
                     TransportStats::bump(&ctx.stats.heartbeat_timeouts);
                 }
-                tracing::warn!(%peer, remote = %task_link.remote_addr(), error = %err, "rpc link lost");
+                tracing::warn!(%peer, lane, remote = %task_link.remote_addr(), error = %err, "rpc link lost");
             }
         }
-        ctx.links.remove(&task_link);
+        // Closed before it leaves the registry, so that nothing picks it
+        // between the two.
         task_link.close();
+        ctx.links.remove(&task_link);
         if let Inbound::Handler(handler) = &ctx.inbound {
             handler.link_down(&task_link);
         }
@@ -140,6 +151,7 @@ async fn read_loop(
                 Ok(Err(err)) => return Err(err.into()),
             }
         };
+        link.count_received();
         if let Some(opener) = opener.as_mut() {
             opener.open(&mut frame)?;
         }
@@ -234,6 +246,7 @@ async fn write_loop(
         }
         writer.write_all(&buf).await?;
         ctx.stats.frames_written.fetch_add(frames, std::sync::atomic::Ordering::Relaxed);
+        link.count_sent(frames);
         TransportStats::bump(&ctx.stats.writes);
         buf.clear();
         // A burst may have grown the buffer; give the memory back rather

@@ -12,6 +12,7 @@ use super::handshake_io;
 use super::link::Direction;
 use super::link_task;
 use super::stats::TransportStats;
+use crate::routing::Lane;
 use crate::secure::HandshakeError;
 
 /// Longest pause after a failing `accept` (for example out of file
@@ -55,7 +56,8 @@ pub(super) async fn accept_loop(inner: Arc<EndpointState>, listener: TcpListener
         shutdown.spawn(async move {
             let _permit = permit;
             let deadline = inner.ctx.settings.handshake_timeout;
-            let params = inner.handshake_params(inner.token.clone(), inner.encrypt);
+            // The dialer numbers the lanes; ours is not used.
+            let params = inner.handshake_params(inner.token.clone(), inner.encrypt, Lane::SOLE);
             let outcome = tokio::select! {
                 () = inner.shutdown.cancelled() => return,
                 r = tokio::time::timeout(deadline, handshake_io::accept(&mut stream, params)) => r,
@@ -63,7 +65,7 @@ pub(super) async fn accept_loop(inner: Arc<EndpointState>, listener: TcpListener
             let result = outcome.unwrap_or(Err(LinkError::Handshake(HandshakeError::Timeout)));
             match result {
                 Ok((established, leftover)) => {
-                    tracing::info!(%addr, peer = %established.peer_id, peer_type = ?established.peer_type,
+                    tracing::info!(%addr, peer = %established.peer_id, peer_type = ?established.peer_type, lane = established.lane.index,
                         encrypted = established.encrypted(), "rpc link accepted");
                     let link = link_task::start(
                         stream,

@@ -31,10 +31,10 @@ mod registry;
 mod settings;
 mod stats;
 
-pub use endpoint::{EndpointConfig, RpcEndpoint};
+pub use endpoint::{EndpointConfig, RpcEndpoint, default_lanes};
 pub use error::{CallError, LinkError, SendError};
 pub use inbound::{InboundHandler, Incoming};
-pub use link::{Direction, Link};
+pub use link::{Direction, Link, LinkId};
 pub use peer::{PeerLink, PeerSpec, PeerState};
 pub use settings::{Backoff, LinkSettings, ListenerSettings};
 pub use stats::TransportStats;

@@ -1,4 +1,9 @@
 //! Outbound links that reconnect forever, with jittered exponential backoff.
+//!
+//! A peer is dialed once per lane (see [`crate::routing::Lane`]): each lane
+//! is its own connection with its own handshake, keys, heartbeats and
+//! reconnection, so a lane that drops is redialed while the others carry
+//! its sessions.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,6 +20,7 @@ use super::link_task;
 use super::settings::Backoff;
 use super::stats::TransportStats;
 use crate::id::NodeId;
+use crate::routing::Lane;
 use crate::secure::{HandshakeError, Token};
 
 /// Where and how to reach a peer (one `remote_ports` entry).
@@ -60,24 +66,34 @@ pub enum PeerState {
     Closed,
 }
 
-/// Handle to an outbound peer link. Dropping it does not stop the link;
-/// [`PeerLink::close`] does.
+/// Handle to an outbound peer link (all its lanes). Dropping it does not
+/// stop the link; [`PeerLink::close`] does.
 #[derive(Debug, Clone)]
 pub struct PeerLink {
     spec: Arc<PeerSpec>,
-    state: watch::Receiver<PeerState>,
+    /// The state of each lane, by lane index.
+    lanes: watch::Receiver<Vec<PeerState>>,
     stop: CancellationToken,
 }
 
 impl PeerLink {
-    pub(super) fn spawn(inner: Arc<EndpointState>, spec: PeerSpec) -> PeerLink {
-        let (tx, rx) = watch::channel(PeerState::Connecting);
+    pub(super) fn spawn(inner: Arc<EndpointState>, spec: PeerSpec, lanes: u16) -> PeerLink {
+        let lanes = lanes.max(1);
+        let (tx, rx) = watch::channel(vec![PeerState::Connecting; usize::from(lanes)]);
+        let tx = Arc::new(tx);
         let stop = inner.shutdown.token().child_token();
         let spec = Arc::new(spec);
-        let task_stop = stop.clone();
-        let task_spec = Arc::clone(&spec);
-        inner.shutdown.clone().spawn(async move { run(inner, task_spec, tx, task_stop).await });
-        PeerLink { spec, state: rx, stop }
+        for index in 0..lanes {
+            let lane = LaneDialer {
+                inner: Arc::clone(&inner),
+                spec: Arc::clone(&spec),
+                lane: Lane { index, count: lanes },
+                states: Arc::clone(&tx),
+                stop: stop.clone(),
+            };
+            inner.shutdown.clone().spawn(lane.run());
+        }
+        PeerLink { spec, lanes: rx, stop }
     }
 
     /// The spec this link dials.
@@ -85,101 +101,149 @@ impl PeerLink {
         &self.spec
     }
 
-    /// The current state.
+    /// The state of the peer as a whole: up while any lane is up (the
+    /// first such lane is the link shown), else the first lane's trouble.
     pub fn state(&self) -> PeerState {
-        self.state.borrow().clone()
+        summarize(&self.lanes.borrow())
     }
 
-    /// The live link, if up.
+    /// The state of each lane, by lane index.
+    pub fn lane_states(&self) -> Vec<PeerState> {
+        self.lanes.borrow().clone()
+    }
+
+    /// A live lane, if any is up.
     pub fn link(&self) -> Option<Link> {
-        match &*self.state.borrow() {
-            PeerState::Up(link) if !link.is_closed() => Some(link.clone()),
-            _ => None,
-        }
+        self.lanes.borrow().iter().find_map(live)
     }
 
-    /// Waits until the link is up, at most `timeout`.
+    /// Waits until some lane is up, at most `timeout`.
     pub async fn wait_up(&self, timeout: Duration) -> Option<Link> {
-        let mut rx = self.state.clone();
-        let wait = rx.wait_for(|s| matches!(s, PeerState::Up(l) if !l.is_closed()));
+        let mut rx = self.lanes.clone();
+        let wait = rx.wait_for(|lanes| lanes.iter().any(|s| live(s).is_some()));
         match tokio::time::timeout(timeout, wait).await {
-            Ok(Ok(state)) => match &*state {
-                PeerState::Up(link) => Some(link.clone()),
-                _ => None,
-            },
+            Ok(Ok(lanes)) => lanes.iter().find_map(live),
             _ => None,
         }
     }
 
-    /// Stops reconnecting and closes the link.
+    /// Waits until every lane is up, at most `timeout`.
+    pub async fn wait_all_up(&self, timeout: Duration) -> bool {
+        let mut rx = self.lanes.clone();
+        let wait = rx.wait_for(|lanes| lanes.iter().all(|s| live(s).is_some()));
+        matches!(tokio::time::timeout(timeout, wait).await, Ok(Ok(_)))
+    }
+
+    /// Stops reconnecting and closes every lane.
     pub fn close(&self) {
         self.stop.cancel();
     }
 }
 
-async fn run(
-    inner: Arc<EndpointState>,
-    spec: Arc<PeerSpec>,
-    state: watch::Sender<PeerState>,
-    stop: CancellationToken,
-) {
-    let mut backoff = Backoff::new(spec.reconnect, spec.max_backoff);
-    let mut failures: u32 = 0;
-    let mut attempts: u64 = 0;
-    let addr = format!("{}:{}", spec.host, spec.port);
-    loop {
-        if attempts > 0 {
-            TransportStats::bump(&inner.stats.reconnects);
-        }
-        attempts += 1;
-        state.send_replace(PeerState::Connecting);
-        let deadline = inner.ctx.settings.handshake_timeout;
-        let attempt = tokio::select! {
-            () = stop.cancelled() => break,
-            r = tokio::time::timeout(deadline, dial(&inner, &spec)) => r,
-        };
-        let error = match attempt.unwrap_or(Err(LinkError::Handshake(HandshakeError::Timeout))) {
-            Ok(link) => {
-                failures = 0;
-                backoff.reset();
-                tracing::info!(%addr, peer = %link.peer_id(), encrypted = link.encrypted(), "rpc link up");
-                state.send_replace(PeerState::Up(link.clone()));
-                tokio::select! {
-                    () = stop.cancelled() => {
-                        link.close();
-                        break;
-                    }
-                    () = link.closed() => {}
-                }
-                "link closed".to_owned()
-            }
-            Err(err) => {
-                if let LinkError::Handshake(h) = &err {
-                    inner.count_handshake_failure_kind(h);
-                }
-                failures = failures.saturating_add(1);
-                // Say it loudly once, then quietly: a peer that is down for
-                // an hour must not flood the log.
-                if failures == 1 {
-                    tracing::warn!(%addr, error = %err, "rpc link to peer failed; will keep retrying");
-                } else {
-                    tracing::debug!(%addr, error = %err, failures, "rpc link attempt failed");
-                }
-                err.to_string()
-            }
-        };
-        state.send_replace(PeerState::Down { error, failures });
-        tokio::select! {
-            () = stop.cancelled() => break,
-            () = tokio::time::sleep(backoff.next_delay()) => {}
-        }
+fn live(state: &PeerState) -> Option<Link> {
+    match state {
+        PeerState::Up(link) if !link.is_closed() => Some(link.clone()),
+        _ => None,
     }
-    state.send_replace(PeerState::Closed);
 }
 
-async fn dial(inner: &Arc<EndpointState>, spec: &PeerSpec) -> Result<Link, LinkError> {
+/// One state for the peer out of its lanes' states.
+fn summarize(lanes: &[PeerState]) -> PeerState {
+    if let Some(link) = lanes.iter().find_map(live) {
+        return PeerState::Up(link);
+    }
+    if lanes.iter().all(|s| matches!(s, PeerState::Closed)) {
+        return PeerState::Closed;
+    }
+    lanes
+        .iter()
+        .find(|s| matches!(s, PeerState::Down { .. }))
+        .or_else(|| lanes.first())
+        .cloned()
+        .unwrap_or(PeerState::Closed)
+}
+
+/// The reconnect loop of one lane.
+struct LaneDialer {
+    inner: Arc<EndpointState>,
+    spec: Arc<PeerSpec>,
+    lane: Lane,
+    states: Arc<watch::Sender<Vec<PeerState>>>,
+    stop: CancellationToken,
+}
+
+impl LaneDialer {
+    fn set(&self, state: PeerState) {
+        let index = usize::from(self.lane.index);
+        self.states.send_modify(|lanes| lanes[index] = state);
+    }
+
+    async fn run(self) {
+        self.dial_forever().await;
+        self.set(PeerState::Closed);
+    }
+
+    async fn dial_forever(&self) {
+        let LaneDialer { inner, spec, stop, .. } = self;
+        let mut backoff = Backoff::new(spec.reconnect, spec.max_backoff);
+        let mut failures: u32 = 0;
+        let mut attempts: u64 = 0;
+        let addr = format!("{}:{}", spec.host, spec.port);
+        let lane = self.lane.index;
+        loop {
+            if attempts > 0 {
+                TransportStats::bump(&inner.stats.reconnects);
+            }
+            attempts += 1;
+            self.set(PeerState::Connecting);
+            let deadline = inner.ctx.settings.handshake_timeout;
+            let attempt = tokio::select! {
+                () = stop.cancelled() => return,
+                r = tokio::time::timeout(deadline, dial(inner, spec, self.lane)) => r,
+            };
+            let error = match attempt.unwrap_or(Err(LinkError::Handshake(HandshakeError::Timeout))) {
+                Ok(link) => {
+                    failures = 0;
+                    backoff.reset();
+                    tracing::info!(%addr, peer = %link.peer_id(), lane, encrypted = link.encrypted(), "rpc link up");
+                    self.set(PeerState::Up(link.clone()));
+                    tokio::select! {
+                        () = stop.cancelled() => {
+                            link.close();
+                            return;
+                        }
+                        () = link.closed() => {}
+                    }
+                    "link closed".to_owned()
+                }
+                Err(err) => {
+                    if let LinkError::Handshake(h) = &err {
+                        inner.count_handshake_failure_kind(h);
+                    }
+                    failures = failures.saturating_add(1);
+                    // Say it loudly once per peer (lane 0 speaks for all),
+                    // then quietly: a peer that is down for an hour must not
+                    // flood the log.
+                    if failures == 1 && lane == 0 {
+                        tracing::warn!(%addr, error = %err, "rpc link to peer failed; will keep retrying");
+                    } else {
+                        tracing::debug!(%addr, lane, error = %err, failures, "rpc link attempt failed");
+                    }
+                    err.to_string()
+                }
+            };
+            self.set(PeerState::Down { error, failures });
+            tokio::select! {
+                () = stop.cancelled() => return,
+                () = tokio::time::sleep(backoff.next_delay()) => {}
+            }
+        }
+    }
+}
+
+async fn dial(inner: &Arc<EndpointState>, spec: &PeerSpec, lane: Lane) -> Result<Link, LinkError> {
     let mut stream = TcpStream::connect((spec.host.as_str(), spec.port)).await?;
-    let params = inner.handshake_params(spec.token.clone(), spec.encrypt);
+    let params = inner.handshake_params(spec.token.clone(), spec.encrypt, lane);
     let (established, leftover) = handshake_io::dial(&mut stream, params).await?;
     let expected = spec.expected_id();
     if established.peer_id != expected {

@@ -1,4 +1,10 @@
 //! The established links of a node, by peer node id.
+//!
+//! A peer may have several live links: the lanes its dialer opened (see
+//! [`crate::routing::LaneKey`]), and, when both nodes dial each other, a
+//! set in each direction. Messages take the lanes we dialed when there are
+//! any (we control their reconnection, so they come back after a blip),
+//! and among them the lane the message's key picks.
 
 use std::collections::HashMap;
 use std::sync::RwLock;
@@ -6,9 +12,9 @@ use std::sync::RwLock;
 use super::link::{Direction, Link};
 use crate::id::NodeId;
 use crate::proto::NodeType;
+use crate::routing::LaneKey;
 
-/// Live links by peer. Two nodes may hold two links (each dialed the
-/// other); either may carry frames.
+/// Live links by peer.
 #[derive(Debug, Default)]
 pub(crate) struct LinkRegistry {
     by_peer: RwLock<HashMap<NodeId, Vec<Link>>>,
@@ -32,31 +38,27 @@ impl LinkRegistry {
         }
     }
 
-    /// A live link to `peer`, preferring one we dialed (we control its
-    /// reconnection, so it is the one that comes back after a blip).
-    pub(crate) fn get(&self, peer: &NodeId) -> Option<Link> {
+    /// The live link to `peer` that messages with `key` take.
+    pub(crate) fn get(&self, peer: &NodeId, key: LaneKey) -> Option<Link> {
         let map = self.by_peer.read().unwrap_or_else(|p| p.into_inner());
-        Self::best(map.get(peer)?).cloned()
+        Self::best(map.get(peer)?, key).cloned()
     }
 
-    /// One live link to a node of type `node_type`, spread over the
-    /// candidates by `seed` (a round-robin counter). Allocation-free: this
-    /// runs for every balanced message.
-    pub(crate) fn pick(&self, node_type: NodeType, seed: usize) -> Option<Link> {
-        self.pick_where(node_type, seed, |_| true)
-    }
-
-    /// As [`LinkRegistry::pick`], among the links `keep` accepts.
+    /// One live link to a node of type `node_type` among those `keep`
+    /// accepts: the node spread over the candidates by `seed` (a
+    /// round-robin counter), the lane by `key`. Allocation-free: this runs
+    /// for every balanced message.
     pub(crate) fn pick_where(
         &self,
         node_type: NodeType,
         seed: usize,
+        key: LaneKey,
         keep: impl Fn(&Link) -> bool,
     ) -> Option<Link> {
         let map = self.by_peer.read().unwrap_or_else(|p| p.into_inner());
         let candidates = || {
             map.values()
-                .filter_map(|links| Self::best(links))
+                .filter_map(|links| Self::best(links, key))
                 .filter(|l| l.peer_type() == node_type && keep(l))
         };
         let count = candidates().count();
@@ -66,11 +68,16 @@ impl LinkRegistry {
         candidates().nth(seed % count).cloned()
     }
 
-    fn best(links: &[Link]) -> Option<&Link> {
-        let live = || links.iter().filter(|l| !l.is_closed());
-        live().find(|l| l.direction() == Direction::Outbound).or_else(|| live().next())
+    /// Among one peer's links: the live lanes we dialed if any, else those
+    /// it dialed; of those, the one `key` picks, or the next live one when
+    /// that lane is down.
+    fn best(links: &[Link], key: LaneKey) -> Option<&Link> {
+        let live = |dir: Direction| links.iter().filter(move |l| l.direction() == dir && !l.is_closed());
+        let pick = |dir| live(dir).min_by_key(|l| l.lane().distance(key));
+        pick(Direction::Outbound).or_else(|| pick(Direction::Inbound))
     }
 
+    /// Every live link, every lane.
     pub(crate) fn all(&self) -> Vec<Link> {
         let map = self.by_peer.read().unwrap_or_else(|p| p.into_inner());
         map.values().flatten().filter(|l| !l.is_closed()).cloned().collect()

@@ -42,6 +42,9 @@ pub fn node_on(listener: TcpListener, node_type: NodeType, token: &str, encrypt:
     let mut cfg = EndpointConfig::new(NodeId::of("127.0.0.1", addr.port()), node_type, Token::from(token));
     cfg.encrypt = encrypt;
     cfg.link = quick_settings();
+    // One link per peer, so that these tests see exactly the links they
+    // make; lanes have their own tests (transport_lanes.rs).
+    cfg.lanes = 1;
     let shutdown = Shutdown::new();
     let (endpoint, rx) = RpcEndpoint::new(cfg, &shutdown);
     endpoint.serve(listener);
@@ -50,6 +53,23 @@ pub fn node_on(listener: TcpListener, node_type: NodeType, token: &str, encrypt:
 
 pub async fn node(node_type: NodeType, token: &str, encrypt: bool) -> TestEndpoint {
     node_on(TcpListener::bind("127.0.0.1:0").await.unwrap(), node_type, token, encrypt)
+}
+
+/// A node that dials `lanes` links to each peer.
+pub async fn node_with_lanes(node_type: NodeType, lanes: u16) -> TestEndpoint {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut cfg = EndpointConfig::new(
+        NodeId::of("127.0.0.1", addr.port()),
+        node_type,
+        Token::from(espoir_testkit::TOKEN),
+    );
+    cfg.link = quick_settings();
+    cfg.lanes = lanes;
+    let shutdown = Shutdown::new();
+    let (endpoint, rx) = RpcEndpoint::new(cfg, &shutdown);
+    endpoint.serve(listener);
+    TestEndpoint { endpoint, addr, shutdown, inbound: Some(rx) }
 }
 
 pub fn spec(addr: SocketAddr, token: &str, encrypt: bool) -> PeerSpec {
