@@ -128,8 +128,8 @@ fn nodes(shared: &NodeState) -> HttpResponse {
                 "remote": l.remote_addr().to_string(),
                 "lane": l.lane().index,
                 "lanes": l.lane().count,
-                "frames_sent": l.frames_sent(),
-                "frames_received": l.frames_received(),
+                "messages_sent": l.messages_sent(),
+                "messages_received": l.messages_received(),
                 "encrypted": l.encrypted(),
                 "draining": shared.cluster.members.is_draining(l.peer_id()),
             })

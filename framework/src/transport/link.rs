@@ -55,10 +55,10 @@ pub(super) struct LinkState {
     /// Set when the link closes. Routing asks "is it closed?" for every
     /// message; a token answers that under a mutex, a flag without one.
     pub(super) down: AtomicBool,
-    /// Frames written and read on this link (heartbeats included); only
-    /// this link's tasks write them, so they cost no shared cache line.
-    pub(super) frames_out: AtomicU64,
-    pub(super) frames_in: AtomicU64,
+    /// Messages written and read on this link (heartbeats not counted);
+    /// only this link's tasks write them, so they share no cache line.
+    pub(super) messages_out: AtomicU64,
+    pub(super) messages_in: AtomicU64,
     pub(super) stats: Arc<TransportStats>,
 }
 
@@ -117,14 +117,14 @@ impl Link {
         self.inner.lane
     }
 
-    /// Frames sent on this link so far, heartbeats included.
-    pub fn frames_sent(&self) -> u64 {
-        self.inner.frames_out.load(Ordering::Relaxed)
+    /// Messages sent on this link so far (heartbeats not counted).
+    pub fn messages_sent(&self) -> u64 {
+        self.inner.messages_out.load(Ordering::Relaxed)
     }
 
-    /// Frames received on this link so far, heartbeats included.
-    pub fn frames_received(&self) -> u64 {
-        self.inner.frames_in.load(Ordering::Relaxed)
+    /// Messages received on this link so far (heartbeats not counted).
+    pub fn messages_received(&self) -> u64 {
+        self.inner.messages_in.load(Ordering::Relaxed)
     }
 
     /// True once the link is closed (it never reopens; a peer link dials a
@@ -144,12 +144,12 @@ impl Link {
         Arc::ptr_eq(&self.inner, &other.inner)
     }
 
-    pub(super) fn count_sent(&self, frames: u64) {
-        self.inner.frames_out.fetch_add(frames, Ordering::Relaxed);
+    pub(super) fn count_sent(&self, messages: u64) {
+        self.inner.messages_out.fetch_add(messages, Ordering::Relaxed);
     }
 
     pub(super) fn count_received(&self) {
-        self.inner.frames_in.fetch_add(1, Ordering::Relaxed);
+        self.inner.messages_in.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Closes the link.

@@ -81,8 +81,8 @@ pub(super) fn start(
         tx,
         closed: shutdown.token().child_token(),
         down: std::sync::atomic::AtomicBool::new(false),
-        frames_out: std::sync::atomic::AtomicU64::new(0),
-        frames_in: std::sync::atomic::AtomicU64::new(0),
+        messages_out: std::sync::atomic::AtomicU64::new(0),
+        messages_in: std::sync::atomic::AtomicU64::new(0),
         stats: Arc::clone(&ctx.stats),
     });
     TransportStats::bump(&ctx.stats.links_established);
@@ -151,7 +151,6 @@ async fn read_loop(
                 Ok(Err(err)) => return Err(err.into()),
             }
         };
-        link.count_received();
         if let Some(opener) = opener.as_mut() {
             opener.open(&mut frame)?;
         }
@@ -165,10 +164,13 @@ async fn read_loop(
                 "dropping a message sent in another node's name (only routes relay)");
             continue;
         }
+        // Heartbeats only prove the peer alive; other control frames
+        // (membership, drain notices) are the node's business.
+        if envelope.kind() == Kind::Control && envelope.command == CONTROL_HEARTBEAT {
+            continue;
+        }
+        link.count_received();
         match envelope.kind() {
-            // Heartbeats only prove the peer alive; other control frames
-            // (membership, drain notices) are the node's business.
-            Kind::Control if envelope.command == CONTROL_HEARTBEAT => {}
             Kind::Response if envelope.to.is_empty() || envelope.to == ctx.self_id.as_str() => {
                 if !ctx.pending.complete(envelope) {
                     TransportStats::bump(&ctx.stats.late_responses);
@@ -224,29 +226,31 @@ async fn write_loop(
     let closed = link.closed();
     tokio::pin!(closed);
     loop {
-        let first = tokio::select! {
+        let (first, messages) = tokio::select! {
             biased;
             env = rx.recv() => match env {
-                Some(env) => env,
+                Some(env) => (env, 1),
                 None => return Ok(()),
             },
-            _ = heartbeat.tick() => beat.clone(),
+            _ = heartbeat.tick() => (beat.clone(), 0),
             () = &mut closed => return Ok(()),
         };
         encode(&mut buf, &first)?;
         let mut frames = 1u64;
+        let mut messages: u64 = messages;
         while buf.len() < coalesce {
             match rx.try_recv() {
                 Ok(env) => {
                     encode(&mut buf, &env)?;
                     frames += 1;
+                    messages += 1;
                 }
                 Err(_) => break,
             }
         }
         writer.write_all(&buf).await?;
         ctx.stats.frames_written.fetch_add(frames, std::sync::atomic::Ordering::Relaxed);
-        link.count_sent(frames);
+        link.count_sent(messages);
         TransportStats::bump(&ctx.stats.writes);
         buf.clear();
         // A burst may have grown the buffer; give the memory back rather

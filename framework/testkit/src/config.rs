@@ -80,7 +80,7 @@ pub fn config_idle(
             "name": "{name}", "type": "{node_type}", "host": "127.0.0.1",
             {ws}
             "http": {{"port": {http}, "token": "{TOKEN}", "encode": 0}},
-            "rpc": {{"port": {rpc}, "token": "{TOKEN}", "encode": 0, "reconnect_time": 0.05, "heartbeat_interval": 0.1, "dead_after": 1 {rpc_extra}}},
+            "rpc": {{"port": {rpc}, "token": "{TOKEN}", "encode": 0, "reconnect_time": 0.05, "heartbeat_interval": 0.1, "dead_after": 1 {lanes}{rpc_extra}}},
             "remote_ports": [{remotes}],
             "handler_timeout": 2,
             {extra}
@@ -88,6 +88,7 @@ pub fn config_idle(
         http = ports.http_port(),
         rpc = ports.rpc_port(),
         remotes = remotes.join(","),
+        lanes = one_lane_unless_set(rpc_extra),
     );
     parse(name, &text)
 }
@@ -117,14 +118,23 @@ pub fn config_text(
             {ws}
             "http": {{"port": {http}, "token": "{TOKEN}"}},
             "rpc": {{"port": {rpc}, "token": "{TOKEN}", "reconnect_time": 0.05, "max_backoff": 0.2,
-                     "heartbeat_interval": 0.1, "dead_after": 1 {rpc_extra}}},
+                     "heartbeat_interval": 0.1, "dead_after": 1 {lanes}{rpc_extra}}},
             "remote_ports": [{remotes}],
             "handler_timeout": 5,
         }}"#,
         http = ports.http_port(),
         rpc = ports.rpc_port(),
         remotes = remotes.join(","),
+        lanes = one_lane_unless_set(rpc_extra),
     )
+}
+
+/// `rpc.lanes: 1` unless `rpc_extra` sets the lanes itself. Many tests
+/// take a marker's arrival as proof that what was sent before it arrived
+/// too; that holds on one link, not across lanes (a marker session may take
+/// another lane). Lanes have their own tests, which set them.
+fn one_lane_unless_set(rpc_extra: &str) -> &'static str {
+    if rpc_extra.contains("\"lanes\"") { "" } else { r#", "lanes": 1"# }
 }
 
 /// A lone proxy that handles command ids 1..=9999 itself (no links), with
