@@ -77,7 +77,7 @@ fn request(to: &NodeId) -> Envelope {
     Envelope {
         command: 20000,
         session_id: "3a868e96c1d28dac1076c9108fbfec48_1".into(),
-        to: to.to_string(),
+        to: to.to_wire(),
         prev: NodeType::Proxy as i32,
         ttl: 8,
         payload: Bytes::from_static(PAYLOAD),

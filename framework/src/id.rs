@@ -11,17 +11,21 @@
 //!   reach whoever got that number next).
 
 use std::fmt;
-use std::sync::Arc;
+use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use bytes::{BufMut, Bytes, BytesMut};
 use md5::{Digest, Md5};
 
 /// Length of a node id: 32 lowercase hex digits.
 const NODE_ID_LEN: usize = 32;
 
 /// A node's identity: hex md5 of `"{host}_{rpc_port}"`.
+///
+/// Held inline (32 bytes, no allocation): every message names nodes, and
+/// parsing or cloning an id must not cost an allocation or a shared counter.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct NodeId(Arc<str>);
+pub struct NodeId([u8; NODE_ID_LEN]);
 
 impl NodeId {
     /// The id of the node whose RPC listener is configured at `host:rpc_port`.
@@ -31,14 +35,14 @@ impl NodeId {
     /// assert_eq!(NodeId::of("127.0.0.1", 21002).as_str(), "b05f15475700128b7db26c8fc1198a0c");
     /// ```
     pub fn of(host: &str, rpc_port: u16) -> Self {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
         let digest = Md5::digest(format!("{host}_{rpc_port}").as_bytes());
-        let mut hex = String::with_capacity(NODE_ID_LEN);
-        for byte in digest {
-            use fmt::Write;
-            // Writing to a String cannot fail.
-            let _ = write!(hex, "{byte:02x}");
+        let mut hex = [0u8; NODE_ID_LEN];
+        for (i, byte) in digest.iter().enumerate() {
+            hex[2 * i] = HEX[usize::from(byte >> 4)];
+            hex[2 * i + 1] = HEX[usize::from(byte & 0xf)];
         }
-        NodeId(hex.into())
+        NodeId(hex)
     }
 
     /// Parses an id received from a peer: exactly 32 lowercase hex digits.
@@ -47,26 +51,43 @@ impl NodeId {
     /// Returns [`InvalidId`] for anything else, so a peer cannot smuggle
     /// separators or arbitrary text into routing keys and logs.
     pub fn parse(text: &str) -> Result<Self, InvalidId> {
-        let ok = text.len() == NODE_ID_LEN
-            && text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-        if ok { Ok(NodeId(text.into())) } else { Err(InvalidId::Node(truncate_for_error(text))) }
+        Self::parse_bytes(text.as_bytes())
+    }
+
+    /// As [`NodeId::parse`], from a message's bytes.
+    ///
+    /// # Errors
+    /// As [`NodeId::parse`].
+    pub fn parse_bytes(text: &[u8]) -> Result<Self, InvalidId> {
+        let hex = |b: &u8| b.is_ascii_digit() || (b'a'..=b'f').contains(b);
+        match <[u8; NODE_ID_LEN]>::try_from(text) {
+            Ok(id) if id.iter().all(hex) => Ok(NodeId(id)),
+            _ => Err(InvalidId::Node(truncate_for_error(text))),
+        }
     }
 
     /// The id as text.
     pub fn as_str(&self) -> &str {
-        &self.0
+        // Only hex digits ever get in (`of`, `parse_bytes`), and they are ASCII.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+
+    /// The id as a message carries it. Allocates: a node keeps its own id's
+    /// bytes rather than calling this per message.
+    pub fn to_wire(&self) -> Bytes {
+        Bytes::copy_from_slice(&self.0)
     }
 }
 
 impl fmt::Debug for NodeId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "NodeId({})", self.0)
+        write!(f, "NodeId({})", self.as_str())
     }
 }
 
 impl fmt::Display for NodeId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
     }
 }
 
@@ -89,17 +110,35 @@ impl SessionId {
     /// [`InvalidId`] unless the text is a valid node id, one `_`, and a
     /// decimal sequence number of at least 1.
     pub fn parse(text: &str) -> Result<Self, InvalidId> {
+        Self::parse_bytes(text.as_bytes())
+    }
+
+    /// As [`SessionId::parse`], from a message's bytes (no allocation).
+    ///
+    /// # Errors
+    /// As [`SessionId::parse`].
+    pub fn parse_bytes(text: &[u8]) -> Result<Self, InvalidId> {
         let bad = || InvalidId::Session(truncate_for_error(text));
-        let (proxy, seq) = text.split_once('_').ok_or_else(bad)?;
-        let proxy = NodeId::parse(proxy).map_err(|_| bad())?;
-        if seq.is_empty() || !seq.bytes().all(|b| b.is_ascii_digit()) {
+        let split = text.iter().position(|&b| b == b'_').ok_or_else(bad)?;
+        let (proxy, seq) = (&text[..split], &text[split + 1..]);
+        let proxy = NodeId::parse_bytes(proxy).map_err(|_| bad())?;
+        if seq.is_empty() || seq.len() > 20 || !seq.iter().all(u8::is_ascii_digit) {
             return Err(bad());
         }
-        let seq: u64 = seq.parse().map_err(|_| bad())?;
-        if seq == 0 {
-            return Err(bad());
+        let seq = seq.iter().try_fold(0u64, |n, &d| n.checked_mul(10)?.checked_add(u64::from(d - b'0')));
+        match seq {
+            Some(seq) if seq > 0 => Ok(SessionId { proxy, seq }),
+            _ => Err(bad()),
         }
-        Ok(SessionId { proxy, seq })
+    }
+
+    /// The id as a message carries it: `"{proxy}_{seq}"`.
+    pub fn to_wire(&self) -> Bytes {
+        let mut out = BytesMut::with_capacity(NODE_ID_LEN + 21);
+        out.put_slice(&self.proxy.0);
+        // Writing into a BytesMut cannot fail.
+        let _ = write!(out, "_{}", self.seq);
+        out.freeze()
     }
 
     /// The proxy that holds this session's client.
@@ -174,8 +213,8 @@ pub enum InvalidId {
 
 /// Keeps error messages (and the logs they end up in) small when a peer
 /// sends a huge bogus id.
-fn truncate_for_error(text: &str) -> String {
-    text.chars().take(80).collect()
+fn truncate_for_error(text: &[u8]) -> String {
+    String::from_utf8_lossy(&text[..text.len().min(80)]).into_owned()
 }
 
 #[cfg(test)]
@@ -225,6 +264,12 @@ mod tests {
     fn session_id_round_trips_and_rejects_garbage() {
         let s = SessionId::new(NodeId::of("127.0.0.1", 20002), 42);
         assert_eq!(SessionId::parse(&s.to_string()).unwrap(), s);
+        assert_eq!(s.to_wire(), s.to_string().as_bytes());
+        assert_eq!(SessionId::parse_bytes(&s.to_wire()).unwrap(), s);
+        let max = SessionId::new(NodeId::of("127.0.0.1", 20002), u64::MAX);
+        assert_eq!(SessionId::parse_bytes(&max.to_wire()).unwrap(), max);
+        assert!(SessionId::parse_bytes(b"3a868e96c1d28dac1076c9108fbfec48_\xff").is_err());
+        assert!(NodeId::parse_bytes(b"3a868e96c1d28dac1076c9108fbfec4\xff").is_err());
         for bad in [
             "",
             "_1",
@@ -235,6 +280,7 @@ mod tests {
             "3a868e96c1d28dac1076c9108fbfec48_1_2",
             "3a868e96c1d28dac1076c9108fbfec48_+1",
             "3a868e96c1d28dac1076c9108fbfec48_99999999999999999999999",
+            "3a868e96c1d28dac1076c9108fbfec48_18446744073709551616",
         ] {
             assert!(SessionId::parse(bad).is_err(), "{bad:?} should be refused");
         }

@@ -115,7 +115,7 @@ async fn a_message_out_of_hops_is_refused_not_forwarded() {
         version: PROTOCOL_VERSION,
         kind: Kind::Request as i32,
         command: 20000,
-        to: elsewhere.clone(),
+        to: elsewhere.clone().into(),
         ttl,
         payload: Bytes::from_static(b"{}"),
         ..Envelope::default()

@@ -187,9 +187,9 @@ async fn a_peer_with_the_token_cannot_push_in_another_nodes_name() {
         version: PROTOCOL_VERSION,
         kind: Kind::Push as i32,
         command: PUSHED,
-        session_id: session.clone(),
-        source: source.to_owned(),
-        to: c.proxy.node.id().to_string(),
+        session_id: session.clone().into(),
+        source: source.to_owned().into(),
+        to: c.proxy.node.id().to_wire(),
         payload: Bytes::from_static(body),
         ..Envelope::default()
     };
@@ -223,9 +223,9 @@ async fn a_peer_with_the_token_cannot_answer_a_call_a_client_waits_on() {
                 kind: Kind::Response as i32,
                 command: SLOW,
                 request_id,
-                session_id: session.clone(),
-                source: source.to_owned(),
-                to: c.proxy.node.id().to_string(),
+                session_id: session.clone().into(),
+                source: source.to_owned().into(),
+                to: c.proxy.node.id().to_wire(),
                 payload: Bytes::from_static(b"{\"forged\":true}"),
                 ..Envelope::default()
             };
@@ -243,8 +243,8 @@ async fn a_peer_with_the_token_cannot_answer_a_call_a_client_waits_on() {
         version: PROTOCOL_VERSION,
         kind: Kind::Request as i32,
         command: 1,
-        source: insider.node_id().to_string(),
-        to: c.proxy.node.id().to_string(),
+        source: insider.node_id().to_wire(),
+        to: c.proxy.node.id().to_wire(),
         ..Envelope::default()
     };
     let deadline = tokio::time::Instant::now() + WAIT;

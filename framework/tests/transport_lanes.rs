@@ -24,9 +24,9 @@ const PER_SESSION: u64 = 40;
 fn message(source: &NodeId, session: usize, seq: u64) -> Envelope {
     Envelope {
         kind: Kind::Notify as i32,
-        source: source.to_string(),
+        source: source.to_wire(),
         command: 30000,
-        session_id: format!("s-{session}"),
+        session_id: format!("s-{session}").into(),
         payload: Bytes::from(seq.to_be_bytes().to_vec()),
         ..Envelope::default()
     }
@@ -42,7 +42,11 @@ async fn take(rx: &mut mpsc::Receiver<Incoming>, n: usize) -> Vec<(u16, String, 
     while got.len() < n {
         let Incoming { link, envelope } =
             tokio::time::timeout(WAIT, rx.recv()).await.expect("messages keep coming").expect("open");
-        got.push((link.lane().index, envelope.session_id.clone(), seq_of(&envelope)));
+        got.push((
+            link.lane().index,
+            String::from_utf8_lossy(&envelope.session_id).into_owned(),
+            seq_of(&envelope),
+        ));
     }
     got
 }
@@ -111,7 +115,7 @@ async fn a_dead_lane_moves_only_its_sessions_fails_only_its_calls_and_is_rediale
     let endpoint = server.endpoint.clone();
     tokio::spawn(async move {
         while let Some(Incoming { link, envelope }) = rx.recv().await {
-            if envelope.kind() == Kind::Request && !envelope.session_id.starts_with("hold") {
+            if envelope.kind() == Kind::Request && !envelope.session_id.starts_with(b"hold") {
                 let _ = link.send(endpoint.response_to(&envelope, envelope.payload.clone()));
             }
         }
@@ -134,7 +138,7 @@ async fn a_dead_lane_moves_only_its_sessions_fails_only_its_calls_and_is_rediale
     // A call waiting on the victim's lane fails at once when that lane dies.
     let waiting = {
         let endpoint = client.endpoint.clone();
-        let req = Envelope { session_id: victim.clone(), ..request(b"held") };
+        let req = Envelope { session_id: victim.clone().into(), ..request(b"held") };
         let link = dead.clone();
         tokio::spawn(async move { endpoint.call(&link, req, Duration::from_secs(3600)).await })
     };
@@ -147,7 +151,7 @@ async fn a_dead_lane_moves_only_its_sessions_fails_only_its_calls_and_is_rediale
     let moved = lane_link(&victim);
     assert!(!moved.same(&dead) && !moved.is_closed());
     assert!(lane_link(&bystander).same(&keeps), "other sessions keep their lane");
-    let req = Envelope { session_id: bystander.clone(), ..request(b"ok") };
+    let req = Envelope { session_id: bystander.clone().into(), ..request(b"ok") };
     let reply = client.endpoint.call(&keeps, req, WAIT).await.expect("the other lanes still answer");
     assert_eq!(reply.payload, Bytes::from_static(b"ok"));
 

@@ -257,7 +257,7 @@ async fn queued_frames_are_coalesced_into_fewer_writes() {
         let env = Envelope {
             kind: Kind::Notify as i32,
             command: i,
-            source: client.endpoint.node_id().to_string(),
+            source: client.endpoint.node_id().to_wire(),
             ..Envelope::default()
         };
         link.send(env).unwrap();
@@ -306,7 +306,7 @@ async fn a_full_send_queue_fails_fast_and_is_counted() {
         let env = Envelope {
             kind: Kind::Notify as i32,
             payload: big.clone(),
-            source: endpoint.node_id().to_string(),
+            source: endpoint.node_id().to_wire(),
             ..Envelope::default()
         };
         if link.send(env) == Err(espoir::wire::SendError::QueueFull) {

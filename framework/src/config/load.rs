@@ -38,7 +38,12 @@ impl NodeConfig {
         let path = path.as_ref();
         let text = fs::read_to_string(path)
             .map_err(|source| ConfigError::Read { file: path.to_path_buf(), source })?;
-        let mut config = NodeConfig::from_json5_str(&text, path)?;
+        NodeConfig::from_file_text(&text, path)
+    }
+
+    /// As [`NodeConfig::load`], from the text already read from `path`.
+    pub(crate) fn from_file_text(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        let mut config = NodeConfig::from_json5_str(text, path)?;
         // A relative `http.static_dir` names a folder beside the file, so a
         // cluster folder works from any working directory.
         if let (Some(http), Some(folder)) = (config.http.as_mut(), path.parent())

@@ -96,7 +96,7 @@ fn handle(shared: &Arc<NodeState>, link: &Link, envelope: Envelope) {
 /// Spends one hop of the envelope's budget; false when it is used up.
 fn take_hop(shared: &NodeState, envelope: &mut Envelope) -> bool {
     if envelope.ttl == 0 {
-        tracing::warn!(command = envelope.command, source = %envelope.source, to = %envelope.to,
+        tracing::warn!(command = envelope.command, source = %String::from_utf8_lossy(&envelope.source), to = %String::from_utf8_lossy(&envelope.to),
             "hop limit reached; dropping message (routing loop?)");
         return false;
     }
@@ -122,7 +122,7 @@ fn answer_failure(shared: &NodeState, envelope: &Envelope, status: Status, not_r
         return;
     }
     shared.metrics.error(&status);
-    let Ok(source) = NodeId::parse(&envelope.source) else { return };
+    let Ok(source) = NodeId::parse_bytes(&envelope.source) else { return };
     let mut response = shared.router.response(envelope, Err(status));
     response.not_run = not_run;
     if let Err(err) = shared.send_to_node(&source, response) {
@@ -135,8 +135,8 @@ fn relay_to_node(shared: &NodeState, mut envelope: Envelope) {
         fail(shared, &envelope, Status::unavailable("hop limit exceeded"));
         return;
     }
-    let Ok(dest) = NodeId::parse(&envelope.to) else {
-        tracing::warn!(to = %envelope.to, "dropping message with an invalid destination id");
+    let Ok(dest) = NodeId::parse_bytes(&envelope.to) else {
+        tracing::warn!(to = %String::from_utf8_lossy(&envelope.to), "dropping message with an invalid destination id");
         return;
     };
     let Some(link) = shared.router.link_for_node(&dest, LaneKey::of_session(&envelope.session_id)) else {
@@ -185,12 +185,12 @@ fn forward_to_type(shared: &NodeState, mut envelope: Envelope, node_type: NodeTy
 
 fn deliver_push(shared: &NodeState, envelope: Envelope) {
     let Some(sessions) = &shared.sessions else {
-        tracing::debug!(session = %envelope.session_id, "push reached a node without clients; dropped");
+        tracing::debug!(session = %String::from_utf8_lossy(&envelope.session_id), "push reached a node without clients; dropped");
         return;
     };
     // Deliver only to sessions of this proxy: the proxy part of the id must
     // be ours, not just the sequence number (obespoir bug 13).
-    match SessionId::parse(&envelope.session_id) {
+    match SessionId::parse_bytes(&envelope.session_id) {
         Ok(session) if session.proxy() == shared.id() => {
             if let Err(status) =
                 shared.push_local(sessions, session.seq(), envelope.command, envelope.payload)
@@ -198,7 +198,9 @@ fn deliver_push(shared: &NodeState, envelope: Envelope) {
                 tracing::debug!(%session, error = %status, "push not delivered");
             }
         }
-        _ => tracing::warn!(session = %envelope.session_id, "push for a session of another proxy; dropped"),
+        _ => {
+            tracing::warn!(session = %String::from_utf8_lossy(&envelope.session_id), "push for a session of another proxy; dropped")
+        }
     }
 }
 
@@ -234,9 +236,9 @@ fn dispatch(shared: &Arc<NodeState>, link: &Link, mut envelope: Envelope) {
         },
         _ => None,
     };
-    let session = match envelope.session_id.as_str() {
-        "" => None,
-        text => match SessionId::parse(text) {
+    let session = match &envelope.session_id[..] {
+        [] => None,
+        text => match SessionId::parse_bytes(text) {
             Ok(s) => Some(s),
             Err(err) => {
                 fail(shared, &envelope, Status::bad_request(err.to_string()));
@@ -286,7 +288,7 @@ fn answer(shared: &NodeState, link: &Link, request: &Envelope, result: Result<Op
     } else {
         response
     };
-    let Ok(source) = NodeId::parse(&request.source) else { return };
+    let Ok(source) = NodeId::parse_bytes(&request.source) else { return };
     if let Err(err) = shared.send_to_node(&source, response) {
         tracing::warn!(%source, command = request.command, error = %err, "could not send a response");
     }

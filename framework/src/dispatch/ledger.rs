@@ -63,7 +63,7 @@ impl RelayLedger {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn key(&self, caller: &str, request_id: u64) -> (u64, u64) {
+    fn key(&self, caller: &[u8], request_id: u64) -> (u64, u64) {
         (self.hasher.hash_one(caller), request_id)
     }
 
@@ -100,7 +100,7 @@ impl RelayLedger {
     }
 
     /// Stops tracking request `request_id` of `caller`.
-    pub(crate) fn forget(&self, caller: &str, request_id: u64) {
+    pub(crate) fn forget(&self, caller: &[u8], request_id: u64) {
         if request_id == 0 {
             return;
         }
@@ -141,14 +141,19 @@ mod tests {
         Envelope {
             kind: Kind::Request as i32,
             request_id: id,
-            source: source.into(),
+            source: source.to_owned().into(),
             command: 7,
             ..Envelope::default()
         }
     }
 
     fn response(to: &str, id: u64) -> Envelope {
-        Envelope { kind: Kind::Response as i32, request_id: id, to: to.into(), ..Envelope::default() }
+        Envelope {
+            kind: Kind::Response as i32,
+            request_id: id,
+            to: to.to_owned().into(),
+            ..Envelope::default()
+        }
     }
 
     #[tokio::test(start_paused = true)]
@@ -161,10 +166,10 @@ mod tests {
         ledger.relayed(b, &request("p1", 3));
         ledger.relayed(a, &Envelope { kind: Kind::Notify as i32, ..request("p1", 9) });
         ledger.answered(&response("p1", 2));
-        let mut lost: Vec<(String, u64)> =
+        let mut lost: Vec<(bytes::Bytes, u64)> =
             ledger.lost(a).into_iter().map(|e| (e.source, e.request_id)).collect();
         lost.sort();
-        assert_eq!(lost, [("p1".to_owned(), 1), ("p2".to_owned(), 1)]);
+        assert_eq!(lost, [(bytes::Bytes::from("p1"), 1), (bytes::Bytes::from("p2"), 1)]);
         assert_eq!(ledger.len(), 1, "the request on the other link stays");
         assert!(ledger.lost(a).is_empty());
     }

@@ -31,6 +31,9 @@ pub(crate) struct AppliedConfig {
 /// The node's links and routing state.
 pub(crate) struct Router {
     pub(crate) id: NodeId,
+    /// `id` as messages carry it, made once: every envelope this node
+    /// originates names it.
+    pub(crate) wire_id: Bytes,
     pub(crate) node_type: NodeType,
     pub(crate) endpoint: RpcEndpoint,
     /// Routing and `no_state` tables and the applied config; replaced by
@@ -49,6 +52,7 @@ impl Router {
     pub(crate) fn new(config: &Arc<NodeConfig>, endpoint: RpcEndpoint, live: AppliedConfig) -> Router {
         Router {
             id: endpoint.node_id().clone(),
+            wire_id: endpoint.node_id().to_wire(),
             node_type: endpoint.node_type(),
             endpoint,
             live: ArcSwap::from_pointee(live),
@@ -134,8 +138,8 @@ impl Router {
         Envelope {
             kind: kind as i32,
             command,
-            session_id: session.map(ToString::to_string).unwrap_or_default(),
-            source: self.id.to_string(),
+            session_id: session.map(SessionId::to_wire).unwrap_or_default(),
+            source: self.wire_id.clone(),
             prev: self.node_type as i32,
             origin_type: self.node_type as i32,
             ttl: self.hop_limit,

@@ -31,7 +31,7 @@ pub(crate) async fn forward(
         request.pins = pins.take().unwrap_or_default();
         request.uid.clone_from(&uid);
         request.session_data = info.data.clone();
-        let avoid = first.as_ref().and_then(|(refusal, _)| NodeId::parse(&refusal.source).ok());
+        let avoid = first.as_ref().and_then(|(refusal, _)| NodeId::parse_bytes(&refusal.source).ok());
         let lane = LaneKey::of_session(&request.session_id);
         let Some(link) = shared.link_for_type_except(node_type, &request.pins, lane, avoid.as_ref()) else {
             // Nobody else to try: the client hears the first refusal.
@@ -63,7 +63,7 @@ pub(crate) async fn forward(
     let source = if response.source == link.peer_id().as_str() {
         Ok(link.peer_id().clone())
     } else {
-        NodeId::parse(&response.source)
+        NodeId::parse_bytes(&response.source)
     };
     let served_by = source.ok().and_then(|id| {
         NodeType::try_from(response.origin_type).ok().filter(|t| *t != NodeType::Unspecified).map(|t| (t, id))

@@ -94,7 +94,7 @@ fn handler_histogram() -> Histogram {
 pub(crate) struct NodeMetrics {
     registry: Registry,
     /// Command ids that have a label of their own.
-    labelled: RwLock<HashSet<i32>>,
+    labelled: RwLock<HashSet<i32, foldhash::fast::RandomState>>,
     received: Family<MessageLabels, Counter>,
     sent: Family<MessageLabels, Counter>,
     handler_seconds: Family<CommandLabels, Histogram, fn() -> Histogram>,

@@ -61,7 +61,7 @@ impl NodeApi for NodeState {
             return self.push_local(sessions, session.seq(), command, body);
         }
         let mut env = self.router.envelope(Kind::Push, command, Some(session), body);
-        env.to = session.proxy().to_string();
+        env.to = session.proxy().to_wire();
         self.send_to_node(session.proxy(), env).map_err(Status::from)
     }
 

@@ -10,7 +10,7 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use futures_util::future::BoxFuture;
 use serde::Serialize;
@@ -48,15 +48,20 @@ pub trait ConfigSource: Send + Sync + fmt::Debug + 'static {
 }
 
 /// A config file, re-read on every load.
+///
+/// The watcher reads it twice a second; parsing JSON5 costs far more than
+/// reading a small file, so the text last parsed is kept and an unchanged
+/// file is not parsed again.
 #[derive(Debug, Clone)]
 pub struct FileSource {
     path: PathBuf,
+    last: Arc<Mutex<Option<(String, NodeConfig)>>>,
 }
 
 impl FileSource {
     /// Reads `path`.
     pub fn new(path: impl Into<PathBuf>) -> Self {
-        FileSource { path: path.into() }
+        FileSource { path: path.into(), last: Arc::default() }
     }
 
     /// The file.
@@ -67,10 +72,22 @@ impl FileSource {
 
 impl ConfigSource for FileSource {
     fn load(&self) -> BoxFuture<'_, Result<NodeConfig, ConfigError>> {
-        let path = self.path.clone();
+        let (path, last) = (self.path.clone(), Arc::clone(&self.last));
         Box::pin(async move {
             // File reads block; keep them off the async workers.
-            let read = tokio::task::spawn_blocking(move || NodeConfig::load(path));
+            let read = tokio::task::spawn_blocking(move || {
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|source| ConfigError::Read { file: path.clone(), source })?;
+                let mut last = last.lock().unwrap_or_else(|p| p.into_inner());
+                if let Some((seen, config)) = last.as_ref()
+                    && *seen == text
+                {
+                    return Ok(config.clone());
+                }
+                let config = NodeConfig::from_file_text(&text, &path)?;
+                *last = Some((text, config.clone()));
+                Ok(config)
+            });
             read.await.unwrap_or_else(|join| {
                 Err(ConfigError::Read { file: self.path.clone(), source: std::io::Error::other(join) })
             })

@@ -51,13 +51,14 @@ impl LaneKey {
     /// The key of the session `session_id` (a message's `session_id`
     /// field); the empty id is [`LaneKey::NODE`]. FNV-1a: stable across
     /// processes and builds, so both ends of a link agree.
-    pub fn of_session(session_id: &str) -> LaneKey {
+    pub fn of_session(session_id: impl AsRef<[u8]>) -> LaneKey {
+        let session_id = session_id.as_ref();
         if session_id.is_empty() {
             return LaneKey::NODE;
         }
         let h = session_id
-            .bytes()
-            .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+            .iter()
+            .fold(0xcbf2_9ce4_8422_2325_u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
         LaneKey(h)
     }
 

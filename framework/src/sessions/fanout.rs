@@ -57,12 +57,12 @@ pub(crate) fn linked_proxies(shared: &NodeState, skip: &NodeId) -> Vec<crate::tr
 /// the one the operation came from (it applied it already).
 pub(crate) fn relay_to_proxies(shared: &NodeState, mut env: Envelope) {
     if env.ttl == 0 {
-        tracing::warn!(source = %env.source, "hop limit reached; dropping a session operation");
+        tracing::warn!(source = %String::from_utf8_lossy(&env.source), "hop limit reached; dropping a session operation");
         return;
     }
     env.ttl -= 1;
     env.prev = shared.node_type() as i32;
-    let source = NodeId::parse(&env.source).unwrap_or_else(|_| shared.id().clone());
+    let source = NodeId::parse_bytes(&env.source).unwrap_or_else(|_| shared.id().clone());
     for link in linked_proxies(shared, &source) {
         match link.send(env.clone()) {
             Ok(()) => SessionStats::bump(&shared.session_stats.fanouts_relayed),

@@ -109,8 +109,12 @@ pub(crate) fn order_claim(shared: &NodeState, mut env: Envelope) -> Vec<Closed> 
     bound.authority = shared.id().to_string();
     let uid = bound.uid.clone();
     // From here on the notice is the authority's: relays skip only it.
-    env.source = shared.id().to_string();
-    let notice = LoginNotice { session: env.session_id.clone(), stamp, authority: shared.id().to_string() };
+    env.source = shared.router.wire_id.clone();
+    let notice = LoginNotice {
+        session: String::from_utf8_lossy(&env.session_id).into_owned(),
+        stamp,
+        authority: shared.id().to_string(),
+    };
     let closed = shared.sessions.as_ref().map(|s| s.ordered(&uid, &notice)).unwrap_or_default();
     send_notice(shared, env);
     closed
@@ -118,7 +122,11 @@ pub(crate) fn order_claim(shared: &NodeState, mut env: Envelope) -> Vec<Closed> 
 
 /// A stamped notice: the binding it names is ordered.
 pub(crate) fn notice_of(env: &Envelope, bound: &proto::Bound) -> LoginNotice {
-    LoginNotice { session: env.session_id.clone(), stamp: bound.stamp, authority: bound.authority.clone() }
+    LoginNotice {
+        session: String::from_utf8_lossy(&env.session_id).into_owned(),
+        stamp: bound.stamp,
+        authority: bound.authority.clone(),
+    }
 }
 
 fn notice(shared: &NodeState, session: &SessionId) -> LoginNotice {

@@ -46,18 +46,18 @@ pub(crate) fn receive(shared: &NodeState, envelope: Envelope) {
         return;
     }
     if envelope.to.is_empty() && shared.sessions.is_none() {
-        tracing::debug!(source = %envelope.source, "session operation for proxies reached a {:?}; dropped", shared.node_type());
+        tracing::debug!(source = %String::from_utf8_lossy(&envelope.source), "session operation for proxies reached a {:?}; dropped", shared.node_type());
         return;
     }
     let result = apply(shared, &envelope);
     if envelope.kind() == Kind::Request {
-        let Ok(source) = NodeId::parse(&envelope.source) else { return };
+        let Ok(source) = NodeId::parse_bytes(&envelope.source) else { return };
         let response = shared.router.response(&envelope, result.map(|()| None));
         if let Err(err) = shared.send_to_node(&source, response) {
             tracing::debug!(%source, error = %err, "could not answer a session operation");
         }
     } else if let Err(status) = result {
-        tracing::debug!(source = %envelope.source, error = %status, "session operation failed");
+        tracing::debug!(source = %String::from_utf8_lossy(&envelope.source), error = %status, "session operation failed");
     }
 }
 
@@ -72,7 +72,7 @@ fn apply(shared: &NodeState, envelope: &Envelope) -> Result<(), Status> {
         .ok_or_else(|| Status::bad_request("empty session operation"))?;
     SessionStats::bump(&shared.session_stats.ops_applied);
     let local_seq = || -> Result<u64, Status> {
-        match SessionId::parse(&envelope.session_id) {
+        match SessionId::parse_bytes(&envelope.session_id) {
             Ok(session) if session.proxy() == shared.id() => Ok(session.seq()),
             Ok(_) => Err(Status::bad_request("the session belongs to another proxy")),
             Err(err) => Err(Status::bad_request(err.to_string())),
@@ -89,7 +89,7 @@ fn apply(shared: &NodeState, envelope: &Envelope) -> Result<(), Status> {
             });
             let (authority, order) = login.unzip();
             let outcome = sessions.bind(seq, uid, order)?;
-            after_bind(shared, outcome, authority, NodeId::parse(&envelope.source).ok());
+            after_bind(shared, outcome, authority, NodeId::parse_bytes(&envelope.source).ok());
         }
         Op::Bound(bound) => {
             for closed in sessions.ordered(&bound.uid, &login::notice_of(envelope, bound)) {
@@ -163,7 +163,7 @@ fn after_bind(
     for node in targets {
         let mut env =
             shared.router.envelope(Kind::Notify, command, Some(&outcome.id), Bytes::from(body.to_string()));
-        env.to = node.to_string();
+        env.to = node.to_wire();
         env.uid = uid.clone().unwrap_or_default();
         env.session_data.clone_from(&outcome.data);
         if let Err(err) = shared.send_to_node(&node, env) {
@@ -185,7 +185,7 @@ pub(crate) fn announce_closed(shared: &NodeState, closed: &Closed) {
     let body = Bytes::from(body.to_string());
     for (_, node) in &closed.served {
         let mut env = shared.router.envelope(Kind::Notify, command, Some(&closed.id), body.clone());
-        env.to = node.to_string();
+        env.to = node.to_wire();
         env.uid = closed.uid.as_deref().unwrap_or_default().to_owned();
         env.session_data.clone_from(&closed.data);
         if let Err(err) = shared.send_to_node(node, env) {
@@ -207,7 +207,7 @@ pub(crate) fn call(shared: &NodeState, request: SessionRequest) -> ApiFuture<Res
     let (op, command, body) = request.into_wire();
     let mut env = shared.router.envelope(Kind::Request, command, Some(&session), body);
     env.session_op = Some(op);
-    env.to = session.proxy().to_string();
+    env.to = session.proxy().to_wire();
     if session.proxy() == shared.id() {
         return Box::pin(std::future::ready(apply(shared, &env)));
     }
@@ -215,7 +215,9 @@ pub(crate) fn call(shared: &NodeState, request: SessionRequest) -> ApiFuture<Res
     let endpoint = shared.router.endpoint.clone();
     let deadline = shared.router.call_timeout;
     Box::pin(async move {
-        let link = link.ok_or_else(|| Status::unavailable(format!("no path to proxy {}", env.to)))?;
+        let link = link.ok_or_else(|| {
+            Status::unavailable(format!("no path to proxy {}", String::from_utf8_lossy(&env.to)))
+        })?;
         let response = endpoint.call(&link, env, deadline).await.map_err(Status::from)?;
         crate::dispatch::decode_reply(&response).map(drop)
     })

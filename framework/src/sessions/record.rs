@@ -82,7 +82,8 @@ pub(crate) struct SessionRecord {
 
 #[derive(Default)]
 pub(crate) struct Table {
-    pub(crate) slots: HashMap<u64, SessionRecord>,
+    /// By session number (this proxy's own counter, so a fast hash).
+    pub(crate) slots: HashMap<u64, SessionRecord, foldhash::fast::RandomState>,
     pub(crate) users: UserIndex,
     pub(crate) groups: GroupIndex,
 }

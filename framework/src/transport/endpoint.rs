@@ -118,6 +118,7 @@ impl RpcEndpoint {
             next_link: std::sync::atomic::AtomicU64::new(0),
         });
         let inner = EndpointState {
+            wire_id: config.node_id.to_wire(),
             node_id: config.node_id,
             node_type: config.node_type,
             token: config.token,
@@ -224,7 +225,7 @@ impl RpcEndpoint {
         request.kind = Kind::Request as i32;
         request.request_id = pending.id();
         if request.source.is_empty() {
-            request.source = self.inner.node_id.to_string();
+            request.source = self.inner.wire_id.clone();
         }
         link.send(request)?;
         let expires = tokio::time::sleep(deadline);
@@ -247,7 +248,7 @@ impl RpcEndpoint {
             command: request.command,
             request_id: request.request_id,
             session_id: request.session_id.clone(),
-            source: self.inner.node_id.to_string(),
+            source: self.inner.wire_id.clone(),
             to: request.source.clone(),
             prev: self.inner.node_type as i32,
             payload,

@@ -17,6 +17,8 @@ use crate::shutdown::Shutdown;
 /// the shutdown that stops them all.
 pub(super) struct EndpointState {
     pub(super) node_id: NodeId,
+    /// `node_id` as messages carry it, made once.
+    pub(super) wire_id: bytes::Bytes,
     pub(super) node_type: NodeType,
     pub(super) token: Token,
     pub(super) encrypt: bool,

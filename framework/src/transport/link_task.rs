@@ -160,7 +160,7 @@ async fn read_loop(
         }
         if !origin::source_allowed(link.peer_id().as_str(), link.peer_type(), &envelope) {
             TransportStats::bump(&ctx.stats.forged_sources);
-            tracing::warn!(peer = %link.peer_id(), source = %envelope.source, command = envelope.command,
+            tracing::warn!(peer = %link.peer_id(), source = %String::from_utf8_lossy(&envelope.source), command = envelope.command,
                 "dropping a message sent in another node's name (only routes relay)");
             continue;
         }

@@ -26,7 +26,7 @@ mod tests {
     const OTHER: &str = "3a868e96c1d28dac1076c9108fbfec48";
 
     fn env(kind: Kind, source: &str) -> Envelope {
-        Envelope { kind: kind as i32, source: source.to_owned(), ..Envelope::default() }
+        Envelope { kind: kind as i32, source: source.to_owned().into(), ..Envelope::default() }
     }
 
     #[test]

@@ -15,7 +15,8 @@ use crate::proto::Envelope;
 /// Calls of one node waiting for their responses.
 #[derive(Debug, Default)]
 pub(crate) struct PendingCalls {
-    waiting: Mutex<HashMap<u64, oneshot::Sender<Envelope>>>,
+    /// By call id (this node's own numbers, so a fast hash).
+    waiting: Mutex<HashMap<u64, oneshot::Sender<Envelope>, foldhash::fast::RandomState>>,
 }
 
 /// One waiting call; dropping it forgets the call.
@@ -63,7 +64,9 @@ impl PendingCalls {
         self.lock().len()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, oneshot::Sender<Envelope>>> {
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<u64, oneshot::Sender<Envelope>, foldhash::fast::RandomState>> {
         // The map is only touched by short, non-panicking critical sections;
         // recover the data if a panic elsewhere poisoned the lock anyway.
         self.waiting.lock().unwrap_or_else(|poison| poison.into_inner())

@@ -9,6 +9,9 @@
 //! The session itself (user, data, groups, pins, replay buffer) lives in
 //! [`Sessions`], not in the connection, so that a client that reconnects
 //! can resume it (`sessions/resume.rs`).
+//!
+//! `write`: how frames reach the client's socket (sealing, write timeout,
+//! several frames per write).
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -17,13 +20,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
 use futures_util::stream::{SplitSink, SplitStream};
-use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+
+mod write;
 
 use super::cipher;
 use super::close::{self, ConnEnd};
@@ -43,6 +48,11 @@ use crate::status::Status;
 /// Client frames decoded but not yet handled; past this the proxy stops
 /// reading the socket until the session catches up.
 const MAX_QUEUED_FRAMES: usize = 64;
+
+/// Pushes already queued that go out in one write with the one that woke
+/// the connection; bounded so that a flood of pushes still lets the loop
+/// turn (replies, reads, the idle timer).
+const MAX_PUSH_BATCH: usize = 64;
 
 type Sink = SplitSink<WebSocketStream<TcpStream>, Message>;
 type Source = SplitStream<WebSocketStream<TcpStream>>;
@@ -260,10 +270,21 @@ impl ClientConn {
     }
 
     /// A push for the client, or `None` when the session's queue closed.
+    /// Pushes queued behind it join it in one write (a broadcast burst
+    /// costs one syscall, not one per push).
     async fn on_push(&mut self, push: Option<Outbound>) -> Result<(), ConnEnd> {
         let Some(push) = push else { return Err(ConnEnd::closed()) };
-        self.open.budget.release(push.cost());
-        self.send(push.encode()).await
+        let mut next = Some(push);
+        let mut batched = 0;
+        while let Some(push) = next.take() {
+            self.open.budget.release(push.cost());
+            self.write(push.encode(), false).await?;
+            batched += 1;
+            if batched < MAX_PUSH_BATCH {
+                next = self.open.outbound.try_recv().ok();
+            }
+        }
+        self.flush().await
     }
 
     /// The frame in flight was handled: the session remembers who served
@@ -339,22 +360,6 @@ impl ClientConn {
     fn stopped(&self) -> ConnEnd {
         let stop = self.sessions.stop_reason(self.session.seq(), self.open.generation);
         ConnEnd::stopped(stop, self.sessions.config().kick_command, self.shared.shutdown.is_triggered())
-    }
-
-    /// Writes one encoded frame to the client: sealed when the link is
-    /// encrypted, and within `websocket.limits.write_timeout`, since a
-    /// client that stops reading fills its socket buffer and stalls the
-    /// write; it is dropped rather than allowed to hold the task.
-    async fn send(&mut self, frame: Bytes) -> Result<(), ConnEnd> {
-        let frame = cipher::outgoing(&mut self.cipher, frame).map_err(|err| ConnEnd::cipher_broken(&err))?;
-        match tokio::time::timeout(self.write_timeout, self.sink.send(Message::Binary(frame))).await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(_)) => Err(ConnEnd::connection_lost()),
-            Err(_) => {
-                self.shared.metrics.limit_hit("write_timeout");
-                Err(ConnEnd::not_reading())
-            }
-        }
     }
 
     /// Says goodbye, ends the session (or detaches it for a resume) and
