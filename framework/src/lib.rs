@@ -66,6 +66,8 @@
 //! [`wire`], a face over `codec`, `proto` and `transport`; everything else
 //! public is re-exported here.
 
+#[cfg(feature = "cli")]
+pub mod cli;
 mod cluster;
 mod codec;
 mod config;
@@ -100,10 +102,12 @@ pub use handler::{
 };
 pub use http::{HttpRequest, HttpResponse, HttpRoutes};
 pub use id::{InvalidId, NodeId, SessionId, SessionIds};
+#[cfg(feature = "mongodb")]
 pub use mongo::{
-    DEFAULT_COLLECTION, DEFAULT_DATABASE, MongoSettings, MongoSource, MongoTarget, OpenedConfig,
-    TransferError, open_node_config, pull_configs, push_configs, redact_uri,
+    DEFAULT_COLLECTION, DEFAULT_DATABASE, MongoSettings, MongoSource, MongoTarget, TransferError,
+    pull_configs, push_configs, redact_uri,
 };
+pub use mongo::{OpenedConfig, open_node_config};
 pub use node::{Addresses, HandlerGroups, Node, NodeBuilder, NodeError, RunningNode, UnknownGroup};
 pub use proto::NodeType;
 pub use reload::{ConfigSource, FileSource, PeerChange, ReloadError, ReloadReport};
