@@ -156,6 +156,9 @@ pub use espoir_macros::{events, register_event};
 pub mod __private {
     pub use bytes::Bytes;
 
-    pub use crate::handler::{Context, EventHandler, EventTable, HandlerFuture, IntoReply, decode_body};
+    pub use crate::handler::{
+        Context, DuplicateIdMessage, EventHandler, EventTable, HandlerFuture, IntoReply, decode_body,
+        duplicate_id,
+    };
     pub use crate::status::Status;
 }

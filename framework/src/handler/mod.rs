@@ -13,6 +13,7 @@
 //! * `scope`: what a message carries of its session, read by the context
 //!   and passed on by its calls.
 //! * `json`: bodies as JSON ([`IntoReply`], [`decode_body`]).
+//! * `unique`: the compile-time duplicate-id check of `events![]`.
 
 mod context;
 mod event;
@@ -20,6 +21,7 @@ mod json;
 mod scope;
 mod session_api;
 mod table;
+mod unique;
 
 pub(crate) use context::{ApiFuture, NodeApi};
 pub use context::{AppState, Context};
@@ -27,3 +29,4 @@ pub use event::{EventHandler, HandlerFuture};
 pub use json::{IntoReply, decode_body, encode_body, error_body};
 pub(crate) use scope::{CallScope, SessionView};
 pub use table::{DuplicateEvent, EventTable};
+pub use unique::{DuplicateIdMessage, duplicate_id};
