@@ -23,6 +23,10 @@ pub const BROADCAST: i32 = 21006;
 pub const ASK: i32 = 21007;
 /// Says which node serves it and what it sees of the session.
 pub const WHO: i32 = 21008;
+/// Always fails, naming its session in the error message.
+pub const FAIL: i32 = 21009;
+/// Answers once the test releases it (`Events::release`).
+pub const HANG: i32 = 21010;
 pub const USER_PUSHED: i32 = 51000;
 pub const BROADCASTED: i32 = 52000;
 pub const KICK_FRAME: i32 = 10003;
@@ -33,6 +37,8 @@ pub const RESUME: i32 = 10001;
 pub struct Events {
     pub binds: Mutex<Vec<(String, String)>>,
     pub closes: Mutex<Vec<(String, Value)>>,
+    /// Lets the [`HANG`] handlers finish.
+    pub release: tokio::sync::Notify,
 }
 
 fn events_of(ctx: &Context) -> Result<Arc<Events>, Status> {
@@ -141,6 +147,17 @@ async fn who(ctx: Context) -> Result<Value, Status> {
     )
 }
 
+#[register_event(21009)]
+async fn fail(ctx: Context) -> Result<Value, Status> {
+    Err(Status::bad_request(format!("refused in session {}", ctx.require_session()?)))
+}
+
+#[register_event(21010)]
+async fn hang(ctx: Context) -> Result<Value, Status> {
+    events_of(&ctx)?.release.notified().await;
+    Ok(json!({}))
+}
+
 #[register_event(998, need_return = false)]
 async fn bound(ctx: Context, body: Value) -> Result<(), Status> {
     let uid = body["uid"].as_str().unwrap_or_default().to_owned();
@@ -157,7 +174,10 @@ async fn closed(ctx: Context, mut body: Value) -> Result<(), Status> {
 }
 
 pub fn service_events() -> EventTable {
-    events![login, push_user, set_data, read_data, kick_user, join, broadcast, ask, who, bound, closed]
+    events![
+        login, push_user, set_data, read_data, kick_user, join, broadcast, ask, who, fail, hang, bound,
+        closed
+    ]
 }
 
 const ROUTE_RULES: &str = r#", "route": {"range": {"route": [[0, 5000]], "service": [[5001, 100000]]}}"#;
