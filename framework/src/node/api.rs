@@ -97,7 +97,7 @@ impl NodeApi for NodeState {
         sessions::session_call(self, request)
     }
 
-    fn session_send(&self, request: SessionRequest) -> Result<(), Status> {
-        sessions::session_send(self, request)
+    fn session_send(&self, request: SessionRequest, serving: Option<&SessionId>) -> Result<(), Status> {
+        sessions::session_send(self, request, serving)
     }
 }

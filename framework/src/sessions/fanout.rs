@@ -1,12 +1,55 @@
 //! Handing a user- or group-scoped operation to every proxy: one copy to a
 //! route, which relays one copy to each proxy it links to; with no route,
-//! one copy to each linked proxy (see `session_ops.rs`).
+//! one copy to each linked proxy (see `ops.rs`). From a handler serving a
+//! session, the copy takes the path of the session's other effects
+//! ([`fan_out_via`]).
 
 use crate::id::NodeId;
 use crate::node::NodeState;
 use crate::proto::{Envelope, NodeType};
 use crate::session::SessionStats;
 use crate::status::Status;
+use crate::transport::Link;
+
+/// The path of an operation for every proxy that must keep its order with
+/// the effects on one proxy's session.
+pub(crate) enum Via {
+    /// The route that relays everything this node sends that proxy: it
+    /// relays the operation to every proxy, that one included, after them.
+    Route(Link),
+    /// A link to that proxy itself: it applies the operation after them,
+    /// then hands it on to the other proxies.
+    Proxy(Link),
+}
+
+/// The path to `proxy` that its sessions' pushes, replies and operations
+/// take ([`Router::link_for_node`](crate::dispatch::Router::link_for_node)),
+/// for an operation for every proxy; `None` when there is none.
+pub(crate) fn fan_out_via(shared: &NodeState, proxy: &NodeId) -> Option<Via> {
+    if shared.node_type() == NodeType::Route {
+        // A route's own fan-out goes to each proxy on the link its other
+        // messages to that proxy take: already in order.
+        return None;
+    }
+    let link = shared.router.link_for_node(proxy)?;
+    Some(if link.peer_id() == proxy { Via::Proxy(link) } else { Via::Route(link) })
+}
+
+impl Via {
+    /// Sends `env` (for every proxy) on this path.
+    pub(crate) fn send(self, shared: &NodeState, mut env: Envelope) -> Result<(), Status> {
+        let link = match self {
+            Via::Route(link) => link,
+            Via::Proxy(link) => {
+                env.to = link.peer_id().to_string();
+                link
+            }
+        };
+        link.send(env).map_err(Status::from)?;
+        SessionStats::bump(&shared.session_stats.fanouts_sent);
+        Ok(())
+    }
+}
 
 /// Hands `env` to every other proxy: through one route when linked to one
 /// (it relays to each proxy), else directly to each linked proxy.

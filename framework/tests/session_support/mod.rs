@@ -27,6 +27,10 @@ pub const WHO: i32 = 21008;
 pub const FAIL: i32 = 21009;
 /// Answers once the test releases it (`Events::release`).
 pub const HANG: i32 = 21010;
+/// Broadcasts "before", joins the group, broadcasts "after".
+pub const JOIN_BETWEEN: i32 = 21011;
+/// Broadcasts to the group's members but the sender.
+pub const SAY: i32 = 21012;
 pub const USER_PUSHED: i32 = 51000;
 pub const BROADCASTED: i32 = 52000;
 pub const KICK_FRAME: i32 = 10003;
@@ -147,6 +151,21 @@ async fn who(ctx: Context) -> Result<Value, Status> {
     )
 }
 
+#[register_event(21011)]
+async fn join_between(ctx: Context, req: Join) -> Result<Value, Status> {
+    let session = ctx.require_session()?.clone();
+    ctx.broadcast(&req.group, BROADCASTED, &json!("before"))?;
+    ctx.join_group(&req.group, Member::Session(session)).await?;
+    ctx.broadcast(&req.group, BROADCASTED, &json!("after"))?;
+    Ok(json!({}))
+}
+
+#[register_event(21012)]
+async fn say(ctx: Context, req: Broadcast) -> Result<Value, Status> {
+    ctx.broadcast_others(&req.group, BROADCASTED, &req.value)?;
+    Ok(json!({}))
+}
+
 #[register_event(21009)]
 async fn fail(ctx: Context) -> Result<Value, Status> {
     Err(Status::bad_request(format!("refused in session {}", ctx.require_session()?)))
@@ -175,7 +194,20 @@ async fn closed(ctx: Context, mut body: Value) -> Result<(), Status> {
 
 pub fn service_events() -> EventTable {
     events![
-        login, push_user, set_data, read_data, kick_user, join, broadcast, ask, who, fail, hang, bound,
+        login,
+        push_user,
+        set_data,
+        read_data,
+        kick_user,
+        join,
+        broadcast,
+        join_between,
+        say,
+        ask,
+        who,
+        fail,
+        hang,
+        bound,
         closed
     ]
 }
