@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use crate::config::NodeConfig;
-use crate::handler::{AppState, EventTable};
+use crate::handler::{AppState, EventTable, MissingHandlers};
 use crate::limits::Inflight;
 
 /// This node's handlers, the state they share, and their bounds.
@@ -14,11 +14,19 @@ pub(crate) struct Handlers {
     pub(crate) inflight: Inflight,
     /// `handler_timeout`.
     pub(crate) timeout: Duration,
+    /// Commands that came without a handler here, hinted at in the log.
+    pub(crate) missing: MissingHandlers,
 }
 
 impl Handlers {
     pub(crate) fn new(config: &NodeConfig, events: EventTable, state: AppState) -> Handlers {
         let inflight = Inflight::new(&config.handlers, &events);
-        Handlers { events, state, inflight, timeout: config.handler_timeout }
+        Handlers {
+            events,
+            state,
+            inflight,
+            timeout: config.handler_timeout,
+            missing: MissingHandlers::default(),
+        }
     }
 }

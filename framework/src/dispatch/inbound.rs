@@ -217,11 +217,7 @@ fn dispatch(shared: &Arc<NodeState>, link: &Link, mut envelope: Envelope) {
         return;
     }
     let Some(handler) = shared.handlers.events.get(envelope.command).cloned() else {
-        let status = Status::not_found(format!(
-            "no handler for command {} on this {:?} node",
-            envelope.command,
-            shared.node_type()
-        ));
+        let status = shared.no_handler(envelope.command, envelope.to.is_empty());
         fail(shared, &envelope, status);
         return;
     };

@@ -117,7 +117,7 @@ async fn handle_locally(
         .events
         .get(frame.command)
         .cloned()
-        .ok_or_else(|| Status::not_found(format!("no handler for command {}", frame.command)))?;
+        .ok_or_else(|| shared.no_handler(frame.command, true))?;
     let view = SessionView::from_wire(info.uid.as_deref().unwrap_or_default(), info.data, info.pins);
     let ctx = Context::new(Arc::clone(shared) as Arc<dyn NodeApi>, Some(session.clone()), frame.command)
         .with_view(view);

@@ -14,10 +14,12 @@
 //!   and passed on by its calls.
 //! * `json`: bodies as JSON ([`IntoReply`], [`decode_body`]).
 //! * `unique`: the compile-time duplicate-id check of `events![]`.
+//! * `missing`: a command without a handler here, and the hint it logs.
 
 mod context;
 mod event;
 mod json;
+mod missing;
 mod scope;
 mod session_api;
 mod table;
@@ -27,6 +29,7 @@ pub(crate) use context::{ApiFuture, NodeApi};
 pub use context::{AppState, Context};
 pub use event::{EventHandler, HandlerFuture};
 pub use json::{IntoReply, decode_body, encode_body, error_body};
+pub(crate) use missing::{Arrival, MissingHandlers};
 pub(crate) use scope::{CallScope, SessionView};
 pub use table::{DuplicateEvent, EventTable};
 pub use unique::{DuplicateIdMessage, duplicate_id};

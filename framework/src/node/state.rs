@@ -8,6 +8,7 @@ use bytes::Bytes;
 use crate::cluster::ClusterState;
 use crate::config::NodeConfig;
 use crate::dispatch::{AppliedConfig, Handlers, Router};
+use crate::handler::Arrival;
 use crate::id::NodeId;
 use crate::metrics::{NodeMetrics, Via};
 use crate::proto::{Envelope, NodeType, Pin};
@@ -120,6 +121,17 @@ impl NodeState {
 }
 
 impl NodeState {
+    /// The status for `command` when this node has no handler for it,
+    /// logging a hint at the routing the first time an id comes routed.
+    pub(crate) fn no_handler(&self, command: i32, routed: bool) -> Status {
+        let arrival = if routed {
+            Arrival::Routed { named: self.router.live.load().routes.names(command) }
+        } else {
+            Arrival::Addressed
+        };
+        self.handlers.missing.not_found(command, &self.config.name, self.node_type(), arrival)
+    }
+
     /// Queues a push for a client of this proxy, counting it; a client
     /// whose queue overflowed is disconnected and counted as a queue drop.
     pub(crate) fn push_local(

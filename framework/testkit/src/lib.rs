@@ -17,6 +17,7 @@
 //! - [`client`]: the websocket test [`Client`], and [`RawWs`] for hostile
 //!   clients.
 //! - [`http`]: a minimal HTTP/1.1 client and the admin API ([`Admin`]).
+//! - [`logs`]: [`Captured`], what nodes log during a test.
 //! - [`mongo`]: [`Mongo`], a real, throwaway `mongod` replica set (feature
 //!   `mongodb`, on by default).
 //! - [`process`]: free ports for other processes' configs, and log tails.
@@ -33,6 +34,7 @@ pub mod cluster;
 pub mod config;
 pub mod handlers;
 pub mod http;
+pub mod logs;
 #[cfg(feature = "mongodb")]
 pub mod mongo;
 pub mod process;
@@ -45,6 +47,7 @@ pub use config::{
     local_proxy_config_ids, remote, temp_dir, write_config,
 };
 pub use http::{Admin, admin, http, http_json};
+pub use logs::Captured;
 #[cfg(feature = "mongodb")]
 pub use mongo::Mongo;
 #[cfg(feature = "mongodb")]
