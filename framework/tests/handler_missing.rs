@@ -11,6 +11,8 @@ use serde_json::json;
 const UNROUTED: i32 = 200_000;
 /// In the services' range, but no service handles it.
 const UNHANDLED: i32 = 60_000;
+/// `whoami`, in the service table of the kit.
+const WHOAMI: i32 = 20000;
 
 #[tokio::test]
 async fn a_command_without_a_handler_is_not_found_and_the_log_hints_at_rpc_route() {
@@ -49,4 +51,36 @@ async fn a_command_without_a_handler_is_not_found_and_the_log_hints_at_rpc_route
         format!("no handler for command {UNHANDLED} on this service node, although rpc.route sends it");
     assert_eq!(logs.matches(&unhandled).count(), 1, "one hint on the service, once:\n{logs}");
     assert!(logs.contains("api_path"), "{logs}");
+}
+
+/// A service with a handler for a command that its own `rpc.route` does not
+/// name sends it to a route (there is none): the client gets 503, and the
+/// service's log says to name the id in its own config.
+#[tokio::test]
+async fn a_handler_that_its_own_node_routes_away_gets_a_hint() {
+    let (logs, _guard) = Captured::install();
+    let ports = Ports::bind().await;
+    // No rpc.route on the service: every id would go to a route.
+    let service =
+        TestNode::start(config("service", "service", &ports, &[], "", ""), ports, service_events()).await;
+    let to_service = [remote(service.node.addresses().rpc.unwrap().port(), "service")];
+    let ports = Ports::bind().await;
+    let proxy = TestNode::start(
+        config("proxy", "proxy", &ports, &to_service, SERVICE_RULES, ""),
+        ports,
+        EventTable::new(),
+    )
+    .await;
+    proxy.wait_linked(&service).await;
+
+    let mut client = Client::connect(&proxy.ws_url()).await;
+    for _ in 0..2 {
+        let (_, body) = client.request(WHOAMI, &json!({})).await;
+        assert_eq!(body["code"], 503, "{body}");
+    }
+    let logs = logs.text();
+    let hint = format!(
+        "command {WHOAMI} has a handler on this service node, but this node's rpc.route sends it to route nodes"
+    );
+    assert_eq!(logs.matches(&hint).count(), 1, "one hint, once:\n{logs}");
 }

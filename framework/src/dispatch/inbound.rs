@@ -178,6 +178,7 @@ fn forward_to_type(shared: &NodeState, mut envelope: Envelope, node_type: NodeTy
         return;
     }
     let Some(link) = shared.link_for_type(node_type, &envelope.pins) else {
+        shared.no_node_for(envelope.command, node_type);
         fail(shared, &envelope, Status::unavailable(format!("no live {node_type:?} node")));
         return;
     };

@@ -37,7 +37,10 @@ pub(crate) async fn forward(
             // Nobody else to try: the client hears the first refusal.
             match first {
                 Some(refused) => break refused,
-                None => return Err(Status::unavailable(format!("no live {node_type:?} node")).into()),
+                None => {
+                    shared.no_node_for(frame.command, node_type);
+                    return Err(Status::unavailable(format!("no live {node_type:?} node")).into());
+                }
             }
         };
         shared.metrics.sent(Via::Rpc, frame.command);

@@ -14,12 +14,13 @@
 //!   and passed on by its calls.
 //! * `json`: bodies as JSON ([`IntoReply`], [`decode_body`]).
 //! * `unique`: the compile-time duplicate-id check of `events![]`.
-//! * `missing`: a command without a handler here, and the hint it logs.
+//! * `hints`: commands that go astray (no handler here, or a handler here
+//!   but routed away), and the hints they log.
 
 mod context;
 mod event;
+mod hints;
 mod json;
-mod missing;
 mod scope;
 mod session_api;
 mod table;
@@ -28,8 +29,8 @@ mod unique;
 pub(crate) use context::{ApiFuture, NodeApi};
 pub use context::{AppState, Context};
 pub use event::{EventHandler, HandlerFuture};
+pub(crate) use hints::{Arrival, RouteHints};
 pub use json::{IntoReply, decode_body, encode_body, error_body};
-pub(crate) use missing::{Arrival, MissingHandlers};
 pub(crate) use scope::{CallScope, SessionView};
 pub use table::{DuplicateEvent, EventTable};
 pub use unique::{DuplicateIdMessage, duplicate_id};

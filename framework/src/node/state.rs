@@ -129,7 +129,15 @@ impl NodeState {
         } else {
             Arrival::Addressed
         };
-        self.handlers.missing.not_found(command, &self.config.name, self.node_type(), arrival)
+        self.handlers.hints.not_found(command, &self.config.name, self.node_type(), arrival)
+    }
+
+    /// Notes that `command` found no `to` node to go to: when this node
+    /// has a handler for it, its own `rpc.route` is what sent it away.
+    pub(crate) fn no_node_for(&self, command: i32, to: NodeType) {
+        if self.handlers.events.get(command).is_some() {
+            self.handlers.hints.misrouted(command, &self.config.name, self.node_type(), to);
+        }
     }
 
     /// Queues a push for a client of this proxy, counting it; a client

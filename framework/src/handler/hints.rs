@@ -1,10 +1,11 @@
-//! A command that reaches a node without a handler for it: the status its
-//! sender gets, and a hint in the node's log at what to fix.
+//! Commands that go astray: one that reaches a node without a handler for
+//! it (the status its sender gets), and one that a node has a handler for
+//! but sends elsewhere; both with a hint in the node's log at what to fix.
 //!
-//! The usual cause is routing, not code: `rpc.route` sends each command id
-//! to a node type, and an id it does not name goes to a route and stops
-//! there. A game adding its own ids meets this first, so the log says so
-//! once per id, with the ids to add.
+//! The usual cause is routing, not code: every node routes by its own
+//! `rpc.route`, which sends each command id to a node type, and an id it
+//! does not name goes to a route and stops there. A game adding its own
+//! ids meets this first, so the log says so once per id.
 
 use std::collections::HashSet;
 use std::sync::Mutex;
@@ -18,7 +19,7 @@ const MAX_HINTED: usize = 64;
 
 /// The ids this node has hinted about.
 #[derive(Debug, Default)]
-pub(crate) struct MissingHandlers {
+pub(crate) struct RouteHints {
     hinted: Mutex<HashSet<i32>>,
 }
 
@@ -33,7 +34,7 @@ pub(crate) enum Arrival {
     Routed { named: bool },
 }
 
-impl MissingHandlers {
+impl RouteHints {
     /// The `NOT_FOUND` status for `command` on node `node`; the first time
     /// per routed id, a warning that says what to check.
     pub(crate) fn not_found(
@@ -70,6 +71,23 @@ impl MissingHandlers {
         status
     }
 
+    /// For a command this node has a handler for, yet its `rpc.route`
+    /// sends to `to` nodes and none is linked: the first time per id, a
+    /// warning to name it for this node's type too.
+    pub(crate) fn misrouted(&self, command: i32, node: &str, node_type: NodeType, to: NodeType) {
+        if !self.first_time(command) {
+            return;
+        }
+        let (kind, to) = (format!("{node_type:?}").to_lowercase(), format!("{to:?}").to_lowercase());
+        tracing::warn!(
+            command,
+            node,
+            "command {command} has a handler on this {kind} node, but this node's rpc.route sends it to \
+             {to} nodes (ids rpc.route does not name go to a route), and none is linked: every node routes \
+             by its own rpc.route, so name {command} under \"{kind}\" in this node's config too"
+        );
+    }
+
     /// True the first time `command` is seen (among the first
     /// [`MAX_HINTED`] ids).
     fn first_time(&self, command: i32) -> bool {
@@ -84,7 +102,7 @@ mod tests {
 
     #[test]
     fn each_id_is_hinted_once_and_only_so_many_ids() {
-        let missing = MissingHandlers::default();
+        let missing = RouteHints::default();
         assert!(missing.first_time(7));
         assert!(!missing.first_time(7));
         for id in 0..MAX_HINTED as i32 * 2 {
