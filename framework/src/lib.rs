@@ -21,14 +21,25 @@
 //! * **[`secure`]** is link security without I/O: the RPC handshake,
 //!   frame sealing, and encrypted client websockets
 //!   ([`secure::ClientLinkDialer`]).
+//! * **`cli`** (feature `cli`) is a game binary's whole command line:
+//!   `cli::run(handler_groups)` gives it `node`, `up`, `check` and
+//!   `config push`/`pull`, with logging and signals (`docs/first-game.md`).
+//!
+//! # Features
+//!
+//! * `cli` (default): the `cli` module, with clap and tracing-subscriber.
+//! * `mongodb` (default): node configs kept in MongoDB (`MongoSource`,
+//!   `config push`/`pull`). Without it the MongoDB driver is not compiled
+//!   and a bootstrap file is refused, saying why.
 //!
 //! # Layout
 //!
 //! * `config`: the typed node configuration ([`NodeConfig`]), loaded from
 //!   JSON5 files and validated, with errors naming file, field and reason.
 //! * `id`: node ids (md5 of `"{host}_{rpc_port}"`) and session ids.
-//! * `mongo`: node configs kept in MongoDB: the bootstrap file, the
-//!   [`MongoSource`] with its change stream and last-known-good copy, and
+//! * `mongo`: opening a node's config file ([`open_node_config`]), and
+//!   (feature `mongodb`) node configs kept in MongoDB: the bootstrap file,
+//!   the `MongoSource` with its change stream and last-known-good copy, and
 //!   `config push`/`pull`.
 //! * `status`: the wire-level outcome of a request ([`Status`], [`Code`]).
 //! * `codec`: pure byte ↔ frame codecs, client side (at the root) and RPC
@@ -62,9 +73,12 @@
 //! * `schedule`: keyed one-shot jobs at a given time ([`Scheduler`]), tied
 //!   to a [`Shutdown`]; timers live in memory.
 //!
-//! Modules are private except [`secure`], whose own file is its face, and
-//! [`wire`], a face over `codec`, `proto` and `transport`; everything else
-//! public is re-exported here.
+//! * `cli`: the command line (feature `cli`), over `node`, `config` and
+//!   `mongo`.
+//!
+//! Modules are private except [`secure`], whose own file is its face,
+//! `cli`, and [`wire`], a face over `codec`, `proto` and `transport`;
+//! everything else public is re-exported here.
 
 #[cfg(feature = "cli")]
 pub mod cli;
