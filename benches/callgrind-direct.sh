@@ -24,7 +24,7 @@ cd "$(dirname "$0")/.."
 dir=${1:-configs/bench}
 clients=${2:-32}
 secs=${3:-20}
-url=ws://127.0.0.1:24000
+url=${URL:-ws://127.0.0.1:24000}
 bin=${BIN:-target/profiling}
 out=target/callgrind
 mkdir -p "$out"

@@ -21,14 +21,25 @@
 //! * **[`secure`]** is link security without I/O: the RPC handshake,
 //!   frame sealing, and encrypted client websockets
 //!   ([`secure::ClientLinkDialer`]).
+//! * **`cli`** (feature `cli`) is a game binary's whole command line:
+//!   `cli::run(handler_groups)` gives it `node`, `up`, `check` and
+//!   `config push`/`pull`, with logging and signals (`docs/first-game.md`).
+//!
+//! # Features
+//!
+//! * `cli` (default): the `cli` module, with clap and tracing-subscriber.
+//! * `mongodb` (default): node configs kept in MongoDB (`MongoSource`,
+//!   `config push`/`pull`). Without it the MongoDB driver is not compiled
+//!   and a bootstrap file is refused, saying why.
 //!
 //! # Layout
 //!
 //! * `config`: the typed node configuration ([`NodeConfig`]), loaded from
 //!   JSON5 files and validated, with errors naming file, field and reason.
 //! * `id`: node ids (md5 of `"{host}_{rpc_port}"`) and session ids.
-//! * `mongo`: node configs kept in MongoDB: the bootstrap file, the
-//!   [`MongoSource`] with its change stream and last-known-good copy, and
+//! * `mongo`: opening a node's config file ([`open_node_config`]), and
+//!   (feature `mongodb`) node configs kept in MongoDB: the bootstrap file,
+//!   the `MongoSource` with its change stream and last-known-good copy, and
 //!   `config push`/`pull`.
 //! * `status`: the wire-level outcome of a request ([`Status`], [`Code`]).
 //! * `codec`: pure byte ↔ frame codecs, client side (at the root) and RPC
@@ -62,10 +73,15 @@
 //! * `schedule`: keyed one-shot jobs at a given time ([`Scheduler`]), tied
 //!   to a [`Shutdown`]; timers live in memory.
 //!
-//! Modules are private except [`secure`], whose own file is its face, and
-//! [`wire`], a face over `codec`, `proto` and `transport`; everything else
-//! public is re-exported here.
+//! * `cli`: the command line (feature `cli`), over `node`, `config` and
+//!   `mongo`.
+//!
+//! Modules are private except [`secure`], whose own file is its face,
+//! `cli`, and [`wire`], a face over `codec`, `proto` and `transport`;
+//! everything else public is re-exported here.
 
+#[cfg(feature = "cli")]
+pub mod cli;
 mod cluster;
 mod codec;
 mod config;
@@ -100,10 +116,12 @@ pub use handler::{
 };
 pub use http::{HttpRequest, HttpResponse, HttpRoutes};
 pub use id::{InvalidId, NodeId, SessionId, SessionIds};
+#[cfg(feature = "mongodb")]
 pub use mongo::{
-    DEFAULT_COLLECTION, DEFAULT_DATABASE, MongoSettings, MongoSource, MongoTarget, OpenedConfig,
-    TransferError, open_node_config, pull_configs, push_configs, redact_uri,
+    DEFAULT_COLLECTION, DEFAULT_DATABASE, MongoSettings, MongoSource, MongoTarget, TransferError,
+    pull_configs, push_configs, redact_uri,
 };
+pub use mongo::{OpenedConfig, open_node_config};
 pub use node::{Addresses, HandlerGroups, Node, NodeBuilder, NodeError, RunningNode, UnknownGroup};
 pub use proto::NodeType;
 pub use reload::{ConfigSource, FileSource, PeerChange, ReloadError, ReloadReport};
@@ -153,6 +171,9 @@ pub use espoir_macros::{events, register_event};
 pub mod __private {
     pub use bytes::Bytes;
 
-    pub use crate::handler::{Context, EventHandler, EventTable, HandlerFuture, IntoReply, decode_body};
+    pub use crate::handler::{
+        Context, DuplicateIdMessage, EventHandler, EventTable, HandlerFuture, IntoReply, decode_body,
+        duplicate_id,
+    };
     pub use crate::status::Status;
 }

@@ -1,3 +1,4 @@
+#![cfg(feature = "mongodb")]
 //! Node configs in a real MongoDB (`"available_way": "mongo"`): start-up
 //! from the document, `config push` refusing an invalid folder, reload
 //! through HTTP and through the change stream, start-up from the

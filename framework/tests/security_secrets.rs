@@ -3,8 +3,6 @@
 //! calls with wrong tokens, with every log line captured at TRACE, leaves
 //! no token in the logs or in `/metrics`.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use espoir::{
@@ -28,20 +26,6 @@ const ADMIN: [(&str, &str); 6] = [
     ("POST", "/sessions/kick"),
 ];
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// Config text with the RPC token `rpc` and the admin token `admin`.
 fn with_tokens(text: &str, rpc: &str, admin: &str) -> String {
     // `text` names the same token for http (first) and rpc and remotes.
@@ -63,15 +47,8 @@ fn assert_no_secret(what: &str, haystack: &str) {
 
 #[tokio::test]
 async fn every_admin_endpoint_refuses_missing_or_wrong_tokens_and_no_token_is_ever_logged() {
-    let logs = Captured::default();
-    let sink = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || sink.clone())
-        .finish();
     // A current-thread runtime: every task of the nodes logs through it.
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (logs, _guard) = Captured::install();
 
     // Node start: a service and a proxy linked to it, from files.
     let dir = temp_dir();
@@ -161,7 +138,7 @@ async fn every_admin_endpoint_refuses_missing_or_wrong_tokens_and_no_token_is_ev
     assert_no_secret("metrics_text", &proxy.node.metrics_text());
     assert_no_secret("the service's metrics", &service.node.metrics_text());
 
-    let logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let logs = logs.text();
     // The capture saw the run: refusals, handshakes and the reload.
     for expected in ["admin request refused", "handshake", "reload"] {
         assert!(logs.contains(expected), "no {expected:?} in the captured logs:\n{logs}");

@@ -33,8 +33,8 @@ async fn two_routes() -> (Vec<TestNode>, TestNode, TestNode) {
     (routes, service, proxy)
 }
 
-/// A service's broadcasts reach every member in the order it sent them:
-/// all of one node's fan-outs take one route. Spread over two routes, two
+/// A service's broadcasts for one session reach every member in the order
+/// it sent them: they all take the one route to that session's proxy. Spread over two routes, two
 /// consecutive broadcasts could overtake each other; on one machine they
 /// rarely do, so the test also checks the mechanism: one route relayed
 /// them all.

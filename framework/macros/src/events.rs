@@ -1,10 +1,11 @@
 //! `events![a, b, path::to::c]`: an `EventTable` of handlers, with duplicate
 //! ids rejected at compile time.
 //!
-//! The duplicate check is a `match` on the handlers' `ID` constants under
-//! `#[deny(unreachable_patterns)]`: two handlers with the same id make the
-//! second arm unreachable, and rustc reports it at that handler's path with
-//! "matches all the relevant values" under the first one.
+//! The duplicate check is one constant per handler after the first, which
+//! compares its `ID` with those of the handlers before it and, on a match,
+//! panics during constant evaluation with a message naming the id and both
+//! handlers (`::espoir::__private::duplicate_id`). rustc reports that as an
+//! error at the second handler's path.
 
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
@@ -47,36 +48,36 @@ pub(crate) fn events(input: TokenStream) -> TokenStream {
         Ok(list) => list,
         Err(error) => return error.into_compile_error(),
     };
-    let mut arms = Vec::with_capacity(list.handlers.len());
+    let mut checks = Vec::with_capacity(list.handlers.len());
     let mut adds = Vec::with_capacity(list.handlers.len());
+    let mut earlier: Vec<TokenStream> = Vec::with_capacity(list.handlers.len());
     for path in &list.handlers {
         // The tokens generated around the path take the spans of its first
         // and last tokens, so that diagnostics underline the whole path.
-        // These are the user's own spans, not `call_site().located_at(..)`:
-        // rustc keeps quiet about lints (`unreachable_patterns` included) in
-        // code that comes from a macro expansion.
+        // These are the user's own spans, not `call_site().located_at(..)`,
+        // so the error is reported at the handler, not inside the macro.
         let start = path.span();
         let end = path.segments.last().map_or(start, |last| last.ident.span());
         let open = quote_spanned!(start=> <);
-        let close = quote_spanned!(end=> >::ID => {});
+        let close = quote_spanned!(end=> >);
+        let (id, name) = (quote!(#open #path #close::ID), quote!(#open #path #close::NAME));
+        if !earlier.is_empty() {
+            let check = quote_spanned! {end=>
+                const _: () = if let ::core::option::Option::Some(message) =
+                    ::espoir::__private::duplicate_id(&[#(#earlier),*], #id, #name)
+                {
+                    ::core::panic!("{}", message.as_str())
+                };
+            };
+            checks.push(quote!(#check));
+        }
+        earlier.push(quote!((#id, #name)));
         let braces = quote_spanned!(end=> {});
-        arms.push(quote!(#open #path #close));
         adds.push(quote!(.with(#path #braces)));
     }
-    let check = if list.handlers.is_empty() {
-        TokenStream::new()
-    } else {
-        quote! {
-            #[deny(unreachable_patterns)]
-            const _: () = match 0i32 {
-                #(#arms)*
-                _ => {}
-            };
-        }
-    };
     quote! {
         {
-            #check
+            #(#checks)*
             ::espoir::__private::EventTable::new() #(#adds)*
         }
     }

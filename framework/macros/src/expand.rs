@@ -242,6 +242,9 @@ fn expand(item: TokenStream, args: &Args, function: &ItemFn, request: Option<&Ty
         impl #name {
             /// The command id this handler serves.
             pub const ID: ::core::primitive::i32 = #id;
+            /// The handler's path, for the duplicate-id errors of `events![]`.
+            pub const NAME: &'static ::core::primitive::str =
+                ::core::concat!(::core::module_path!(), "::", #name_str);
         }
 
         #(#cfgs)*
@@ -251,7 +254,7 @@ fn expand(item: TokenStream, args: &Args, function: &ItemFn, request: Option<&Ty
             }
 
             fn name(&self) -> &'static ::core::primitive::str {
-                ::core::concat!(::core::module_path!(), "::", #name_str)
+                Self::NAME
             }
 
             fn need_return(&self) -> ::core::primitive::bool {

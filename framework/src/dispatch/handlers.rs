@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use crate::config::NodeConfig;
-use crate::handler::{AppState, EventTable};
+use crate::handler::{AppState, EventTable, RouteHints};
 use crate::limits::Inflight;
 
 /// This node's handlers, the state they share, and their bounds.
@@ -14,11 +14,13 @@ pub(crate) struct Handlers {
     pub(crate) inflight: Inflight,
     /// `handler_timeout`.
     pub(crate) timeout: Duration,
+    /// Commands that went astray here, hinted at in the log.
+    pub(crate) hints: RouteHints,
 }
 
 impl Handlers {
     pub(crate) fn new(config: &NodeConfig, events: EventTable, state: AppState) -> Handlers {
         let inflight = Inflight::new(&config.handlers, &events);
-        Handlers { events, state, inflight, timeout: config.handler_timeout }
+        Handlers { events, state, inflight, timeout: config.handler_timeout, hints: RouteHints::default() }
     }
 }

@@ -139,7 +139,7 @@ fn relay_to_node(shared: &NodeState, mut envelope: Envelope) {
         tracing::warn!(to = %String::from_utf8_lossy(&envelope.to), "dropping message with an invalid destination id");
         return;
     };
-    let Some(link) = shared.router.link_for_node(&dest, LaneKey::of_session(&envelope.session_id)) else {
+    let Some(link) = shared.router.link_for_node(&dest, LaneKey::of(&envelope)) else {
         fail(shared, &envelope, Status::unavailable(format!("node {dest} unreachable")));
         return;
     };
@@ -175,8 +175,9 @@ fn forward_to_type(shared: &NodeState, mut envelope: Envelope, node_type: NodeTy
         fail(shared, &envelope, Status::unavailable("hop limit exceeded"));
         return;
     }
-    let lane = LaneKey::of_session(&envelope.session_id);
+    let lane = LaneKey::of(&envelope);
     let Some(link) = shared.link_for_type(node_type, &envelope.pins, lane) else {
+        shared.no_node_for(envelope.command, node_type);
         fail(shared, &envelope, Status::unavailable(format!("no live {node_type:?} node")));
         return;
     };
@@ -218,11 +219,7 @@ fn dispatch(shared: &Arc<NodeState>, link: &Link, mut envelope: Envelope) {
         return;
     }
     let Some(handler) = shared.handlers.events.get(envelope.command).cloned() else {
-        let status = Status::not_found(format!(
-            "no handler for command {} on this {:?} node",
-            envelope.command,
-            shared.node_type()
-        ));
+        let status = shared.no_handler(envelope.command, envelope.to.is_empty());
         fail(shared, &envelope, status);
         return;
     };

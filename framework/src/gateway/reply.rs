@@ -20,6 +20,21 @@ pub(crate) struct Answer {
     pub(crate) served_by: Option<(NodeType, NodeId)>,
 }
 
+/// A request that failed, and the node it reached when that node (not the
+/// way to it) failed it: the session has been there, so that node gets
+/// the close notice like any node that answered.
+#[derive(Debug)]
+pub(crate) struct Failure {
+    pub(crate) status: Status,
+    pub(crate) reached: Option<(NodeType, NodeId)>,
+}
+
+impl From<Status> for Failure {
+    fn from(status: Status) -> Failure {
+        Failure { status, reached: None }
+    }
+}
+
 /// The client frame for a request that failed with `status`.
 pub(crate) fn error_frame(command: i32, status: &Status) -> Option<Bytes> {
     ClientFrame::new(command, error_body(status)).encode(usize::MAX).ok()

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use super::forward::forward;
-use super::reply::{Answer, error_frame};
+use super::reply::{Answer, Failure, error_frame};
 use crate::codec::ClientFrame;
 use crate::dispatch::run_handler;
 use crate::handler::{Context, NodeApi, SessionView};
@@ -70,7 +70,7 @@ pub(crate) async fn handle_frame(
         None => RequestInfo::default(),
     };
     let result = match shared.router.target(command) {
-        Target::Local => handle_locally(&shared, &session, info, frame).await,
+        Target::Local => handle_locally(&shared, &session, info, frame).await.map_err(Failure::from),
         Target::Forward(node_type) => forward(&shared, &session, info, frame, node_type).await,
     };
     match result {
@@ -80,9 +80,16 @@ pub(crate) async fn handle_frame(
             served_by: answer.served_by,
             stateful,
         },
-        Err(status) => {
+        // The node that failed it still gets the session's close notice,
+        // but a failure does not pin the session to it.
+        Err(Failure { status, reached }) => {
             shared.metrics.error(&status);
-            FrameOutcome { command, reply: error_frame(command, &status), served_by: None, stateful }
+            FrameOutcome {
+                command,
+                reply: error_frame(command, &status),
+                served_by: reached,
+                stateful: false,
+            }
         }
     }
 }
@@ -110,7 +117,7 @@ async fn handle_locally(
         .events
         .get(frame.command)
         .cloned()
-        .ok_or_else(|| Status::not_found(format!("no handler for command {}", frame.command)))?;
+        .ok_or_else(|| shared.no_handler(frame.command, true))?;
     let view = SessionView::from_wire(info.uid.as_deref().unwrap_or_default(), info.data, info.pins);
     let ctx = Context::new(Arc::clone(shared) as Arc<dyn NodeApi>, Some(session.clone()), frame.command)
         .with_view(view);

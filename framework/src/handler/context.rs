@@ -67,8 +67,10 @@ pub(crate) trait NodeApi: Send + Sync + 'static {
     fn notify(&self, target: NodeType, command: i32, scope: CallScope, body: Bytes) -> Result<(), Status>;
     /// A session-scoped operation, answered by the session's proxy.
     fn session_call(&self, request: SessionRequest) -> ApiFuture<Result<(), Status>>;
-    /// A user- or group-scoped operation, sent to every proxy.
-    fn session_send(&self, request: SessionRequest) -> Result<(), Status>;
+    /// A user- or group-scoped operation, sent to every proxy. `serving`:
+    /// the session the handler serves, whose effects it keeps its order
+    /// with.
+    fn session_send(&self, request: SessionRequest, serving: Option<&SessionId>) -> Result<(), Status>;
 }
 
 /// The handler's view of the world. Cheap to clone.
@@ -299,7 +301,7 @@ impl NodeApi for Detached {
         Box::pin(std::future::ready(Err(Detached::unavailable())))
     }
 
-    fn session_send(&self, _request: SessionRequest) -> Result<(), Status> {
+    fn session_send(&self, _request: SessionRequest, _serving: Option<&SessionId>) -> Result<(), Status> {
         Err(Detached::unavailable())
     }
 }

@@ -13,17 +13,24 @@
 //! * `scope`: what a message carries of its session, read by the context
 //!   and passed on by its calls.
 //! * `json`: bodies as JSON ([`IntoReply`], [`decode_body`]).
+//! * `unique`: the compile-time duplicate-id check of `events![]`.
+//! * `hints`: commands that go astray (no handler here, or a handler here
+//!   but routed away), and the hints they log.
 
 mod context;
 mod event;
+mod hints;
 mod json;
 mod scope;
 mod session_api;
 mod table;
+mod unique;
 
 pub(crate) use context::{ApiFuture, NodeApi};
 pub use context::{AppState, Context};
 pub use event::{EventHandler, HandlerFuture};
+pub(crate) use hints::{Arrival, RouteHints};
 pub use json::{IntoReply, decode_body, encode_body, error_body};
 pub(crate) use scope::{CallScope, SessionView};
 pub use table::{DuplicateEvent, EventTable};
+pub use unique::{DuplicateIdMessage, duplicate_id};

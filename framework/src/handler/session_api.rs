@@ -5,6 +5,8 @@
 //! are answered by that proxy (so `ctx.bind(..).await?` returns once the
 //! binding is in place, before the handler's reply can reach the client);
 //! operations on users and groups go to every proxy and are not answered.
+//! Whatever a handler issues reaches its own session's proxy in the order
+//! it issued it (see `sessions/ops.rs`).
 
 use bytes::Bytes;
 use serde::Serialize;
@@ -153,7 +155,7 @@ impl Context {
     pub fn kick_user(&self, uid: &str, reason: &str) -> Result<(), Status> {
         let request =
             SessionRequest::Kick { target: Member::User(uid.to_owned()), reason: reason.to_owned() };
-        self.node.session_send(request)
+        self.node.session_send(request, self.session.as_ref())
     }
 
     /// Pushes `body` (as JSON) with `command` to every session bound to
@@ -163,7 +165,7 @@ impl Context {
     /// As [`Context::kick_user`].
     pub fn push_user<T: Serialize + ?Sized>(&self, uid: &str, command: i32, body: &T) -> Result<(), Status> {
         let request = SessionRequest::PushUser { uid: uid.to_owned(), command, body: encode_body(body)? };
-        self.node.session_send(request)
+        self.node.session_send(request, self.session.as_ref())
     }
 
     /// Adds a session, or every session of a user, to `group`. Membership
@@ -187,7 +189,7 @@ impl Context {
     async fn group_op(&self, request: SessionRequest) -> Result<(), Status> {
         match request.session() {
             Some(_) => self.node.session_call(request).await,
-            None => self.node.session_send(request),
+            None => self.node.session_send(request, self.session.as_ref()),
         }
     }
 
@@ -210,6 +212,48 @@ impl Context {
     /// # Errors
     /// As [`Context::kick_user`].
     pub fn broadcast_bytes(&self, group: &str, command: i32, body: Bytes) -> Result<(), Status> {
-        self.node.session_send(SessionRequest::Broadcast { group: group.to_owned(), command, body })
+        self.send_broadcast(group, command, body, None)
+    }
+
+    /// As [`Context::broadcast`], to every member but this message's own
+    /// session: a chat line goes to the others, and the sender hears its
+    /// reply instead.
+    ///
+    /// # Errors
+    /// `BAD_REQUEST` for a session-less message; otherwise as
+    /// [`Context::broadcast`].
+    pub fn broadcast_others<T: Serialize + ?Sized>(
+        &self,
+        group: &str,
+        command: i32,
+        body: &T,
+    ) -> Result<(), Status> {
+        let session = self.own_session()?;
+        self.broadcast_except(group, &session, command, body)
+    }
+
+    /// As [`Context::broadcast`], to every member but session `except`.
+    ///
+    /// # Errors
+    /// As [`Context::broadcast`].
+    pub fn broadcast_except<T: Serialize + ?Sized>(
+        &self,
+        group: &str,
+        except: &SessionId,
+        command: i32,
+        body: &T,
+    ) -> Result<(), Status> {
+        self.send_broadcast(group, command, encode_body(body)?, Some(except.clone()))
+    }
+
+    fn send_broadcast(
+        &self,
+        group: &str,
+        command: i32,
+        body: Bytes,
+        except: Option<SessionId>,
+    ) -> Result<(), Status> {
+        let request = SessionRequest::Broadcast { group: group.to_owned(), command, body, except };
+        self.node.session_send(request, self.session.as_ref())
     }
 }

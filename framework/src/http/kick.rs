@@ -86,6 +86,7 @@ async fn kick(node: Weak<NodeState>, req: HttpRequest) -> HttpResponse {
             match sessions::session_send(
                 &shared,
                 SessionRequest::Kick { target: Member::User(uid.clone()), reason },
+                None,
             ) {
                 // Every proxy is told; none answers, so this is "accepted".
                 Ok(()) => HttpResponse::json_status(202, &json!({ "code": 202, "uid": uid })),

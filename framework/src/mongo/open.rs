@@ -3,7 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
+#[cfg(feature = "mongodb")]
 use super::bootstrap::parse_bootstrap;
+#[cfg(feature = "mongodb")]
 use super::source::MongoSource;
 use crate::config::{ConfigError, NodeConfig};
 use crate::node::{Node, NodeBuilder};
@@ -23,6 +25,7 @@ pub struct OpenedConfig {
 #[derive(Debug)]
 enum Source {
     File(FileSource),
+    #[cfg(feature = "mongodb")]
     Mongo(MongoSource),
 }
 
@@ -39,11 +42,13 @@ impl OpenedConfig {
         let builder = Node::builder(self.config);
         match self.source {
             Source::File(file) => builder.config_source(file),
+            #[cfg(feature = "mongodb")]
             Source::Mongo(mongo) => builder.config_source(mongo),
         }
     }
 
     /// The MongoDB source, when the config lives there.
+    #[cfg(feature = "mongodb")]
     pub fn mongo(&self) -> Option<&MongoSource> {
         match &self.source {
             Source::Mongo(m) => Some(m),
@@ -71,6 +76,26 @@ pub async fn open_node_config(path: &Path) -> Result<OpenedConfig, ConfigError> 
         let config = NodeConfig::from_json5_str(&text, path)?;
         return Ok(OpenedConfig { config, fallback: None, source: Source::File(FileSource::new(path)) });
     };
+    open_from_mongo(value, path).await
+}
+
+/// A bootstrap file in a build without MongoDB: said plainly, rather than
+/// as a config with most of its keys missing.
+#[cfg(not(feature = "mongodb"))]
+async fn open_from_mongo(_bootstrap: serde_json::Value, path: &Path) -> Result<OpenedConfig, ConfigError> {
+    Err(ConfigError::Invalid {
+        problems: vec![crate::config::Problem::new(
+            path,
+            "available_way",
+            "is \"mongo\", but this binary was built without espoir's `mongodb` feature",
+        )],
+    })
+}
+
+/// Reads a bootstrap file's config from MongoDB, or from the last-known-good
+/// copy while MongoDB is unreachable.
+#[cfg(feature = "mongodb")]
+async fn open_from_mongo(value: serde_json::Value, path: &Path) -> Result<OpenedConfig, ConfigError> {
     let settings = parse_bootstrap(value, path)?;
     let source = MongoSource::connect(settings).await?;
     match source.fetch().await {

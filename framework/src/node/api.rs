@@ -36,7 +36,7 @@ impl NodeState {
         if !self.router.is_stateless(command) {
             env.pins = scope.pins;
         }
-        let link = self.link_for_type(target, &env.pins, LaneKey::of_session(&env.session_id));
+        let link = self.link_for_type(target, &env.pins, LaneKey::of(&env));
         (env, link)
     }
 }
@@ -98,7 +98,7 @@ impl NodeApi for NodeState {
         sessions::session_call(self, request)
     }
 
-    fn session_send(&self, request: SessionRequest) -> Result<(), Status> {
-        sessions::session_send(self, request)
+    fn session_send(&self, request: SessionRequest, serving: Option<&SessionId>) -> Result<(), Status> {
+        sessions::session_send(self, request, serving)
     }
 }

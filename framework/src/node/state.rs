@@ -8,6 +8,7 @@ use bytes::Bytes;
 use crate::cluster::ClusterState;
 use crate::config::NodeConfig;
 use crate::dispatch::{AppliedConfig, Handlers, Router};
+use crate::handler::Arrival;
 use crate::id::NodeId;
 use crate::metrics::{NodeMetrics, Via};
 use crate::proto::{Envelope, NodeType, Pin};
@@ -116,7 +117,7 @@ impl NodeState {
     /// counting it.
     pub(crate) fn send_to_node(&self, dest: &NodeId, envelope: Envelope) -> Result<(), SendError> {
         let command = envelope.command;
-        let lane = LaneKey::of_session(&envelope.session_id);
+        let lane = LaneKey::of(&envelope);
         self.router.link_for_node(dest, lane).ok_or(SendError::NoLink)?.send(envelope)?;
         self.metrics.sent(Via::Rpc, command);
         Ok(())
@@ -124,6 +125,25 @@ impl NodeState {
 }
 
 impl NodeState {
+    /// The status for `command` when this node has no handler for it,
+    /// logging a hint at the routing the first time an id comes routed.
+    pub(crate) fn no_handler(&self, command: i32, routed: bool) -> Status {
+        let arrival = if routed {
+            Arrival::Routed { named: self.router.live.load().routes.names(command) }
+        } else {
+            Arrival::Addressed
+        };
+        self.handlers.hints.not_found(command, &self.config.name, self.node_type(), arrival)
+    }
+
+    /// Notes that `command` found no `to` node to go to: when this node
+    /// has a handler for it, its own `rpc.route` is what sent it away.
+    pub(crate) fn no_node_for(&self, command: i32, to: NodeType) {
+        if self.handlers.events.get(command).is_some() {
+            self.handlers.hints.misrouted(command, &self.config.name, self.node_type(), to);
+        }
+    }
+
     /// Queues a push for a client of this proxy, counting it; a client
     /// whose queue overflowed is disconnected and counted as a queue drop.
     pub(crate) fn push_local(

@@ -10,6 +10,9 @@
 //! When the picked lane is down the next live one takes its messages, so a
 //! lane dying moves only its own sessions.
 
+use crate::id::SessionId;
+use crate::proto::Envelope;
+
 /// Which of a dialer's lanes to one peer a connection is: lane `index` of
 /// `count`. Carried (and authenticated) in the handshake.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -39,6 +42,9 @@ impl Lane {
     }
 }
 
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+const FNV_PRIME: u64 = 0x0100_0000_01b3;
+
 /// What picks a lane: a session's messages share one key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct LaneKey(u64);
@@ -56,10 +62,40 @@ impl LaneKey {
         if session_id.is_empty() {
             return LaneKey::NODE;
         }
-        let h = session_id
-            .iter()
-            .fold(0xcbf2_9ce4_8422_2325_u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
-        LaneKey(h)
+        LaneKey(session_id.iter().fold(FNV_OFFSET, |h, &b| (h ^ u64::from(b)).wrapping_mul(FNV_PRIME)))
+    }
+
+    /// The key of session `id`: the same as [`LaneKey::of_session`] of its
+    /// wire form, without making that form.
+    pub fn of_session_id(id: &SessionId) -> LaneKey {
+        let mut digits = [0u8; 20];
+        let mut n = id.seq();
+        let mut at = digits.len();
+        loop {
+            at -= 1;
+            // A digit: below 10.
+            digits[at] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        let bytes = id.proxy().as_str().bytes().chain([b'_']).chain(digits[at..].iter().copied());
+        LaneKey(bytes.fold(FNV_OFFSET, |h, b| (h ^ u64::from(b)).wrapping_mul(FNV_PRIME)))
+    }
+
+    /// The key of a message: its `lane_key` when set (it keeps the order of
+    /// another session's messages), else its session's.
+    pub fn of(envelope: &Envelope) -> LaneKey {
+        match envelope.lane_key {
+            0 => LaneKey::of_session(&envelope.session_id),
+            key => LaneKey(key),
+        }
+    }
+
+    /// The key as a message's `lane_key` carries it.
+    pub fn wire(self) -> u64 {
+        self.0
     }
 
     /// The lane index this key picks among `count` lanes.
@@ -79,6 +115,23 @@ mod tests {
         assert_eq!(Lane::new(3, 4), Some(Lane { index: 3, count: 4 }));
         assert_eq!(Lane::new(4, 4), None);
         assert_eq!(Lane::new(0, 0), None);
+    }
+
+    #[test]
+    fn a_session_s_key_is_the_key_of_its_wire_form() {
+        let proxy = crate::id::NodeId::of("127.0.0.1", 20002);
+        for seq in [1, 9, 10, 12_345, 1_733_000_000_000_000, u64::MAX] {
+            let id = SessionId::new(proxy.clone(), seq);
+            assert_eq!(LaneKey::of_session_id(&id), LaneKey::of_session(id.to_wire()), "{seq}");
+        }
+    }
+
+    #[test]
+    fn a_message_s_lane_key_beats_its_session() {
+        let env = Envelope { session_id: "a_1".into(), ..Envelope::default() };
+        assert_eq!(LaneKey::of(&env), LaneKey::of_session("a_1"));
+        let env = Envelope { lane_key: 7, ..env };
+        assert_eq!(LaneKey::of(&env), LaneKey(7));
     }
 
     #[test]

@@ -80,6 +80,13 @@ impl RouteTable {
         RouteTable { own, special: Box::new([]), ranges: Box::new([]), fallback }
     }
 
+    /// Whether `rpc.route` names a node type for `command` (a `special` id
+    /// or a range), rather than leaving it to the fallback.
+    pub fn names(&self, command: i32) -> bool {
+        self.special.binary_search_by_key(&command, |&(id, _)| id).is_ok()
+            || self.ranges.iter().any(|(r, _)| r.lo <= command && command <= r.hi)
+    }
+
     /// The type of the node this table decides for.
     pub fn node_type(&self) -> NodeType {
         self.own

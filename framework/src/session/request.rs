@@ -24,7 +24,7 @@ pub(crate) enum SessionRequest {
     SetData { session: SessionId, key: String, value: Option<String> },
     Join { group: String, member: Member },
     Leave { group: String, member: Member },
-    Broadcast { group: String, command: i32, body: Bytes },
+    Broadcast { group: String, command: i32, body: Bytes, except: Option<SessionId> },
     PushUser { uid: String, command: i32, body: Bytes },
 }
 
@@ -94,8 +94,9 @@ impl SessionRequest {
             SessionRequest::Leave { group, member } => {
                 (Op::Leave(proto::GroupMember { group, uid: uid_of(member) }), 0, Bytes::new())
             }
-            SessionRequest::Broadcast { group, command, body } => {
-                (Op::Broadcast(proto::Broadcast { group }), command, body)
+            SessionRequest::Broadcast { group, command, body, except } => {
+                let except_session = except.map(|s| s.to_string()).unwrap_or_default();
+                (Op::Broadcast(proto::Broadcast { group, except_session }), command, body)
             }
             SessionRequest::PushUser { uid, command, body } => {
                 (Op::UserPush(proto::UserPush { uid }), command, body)
@@ -134,7 +135,12 @@ mod tests {
             SessionRequest::SetData { session: session(), key: String::new(), value: None },
             SessionRequest::Join { group: String::new(), member: Member::Session(session()) },
             SessionRequest::Leave { group: "g".into(), member: Member::User(String::new()) },
-            SessionRequest::Broadcast { group: "g".repeat(200), command: 1, body: Bytes::new() },
+            SessionRequest::Broadcast {
+                group: "g".repeat(200),
+                command: 1,
+                body: Bytes::new(),
+                except: None,
+            },
         ];
         for request in bad {
             assert_eq!(request.validate().unwrap_err().code(), crate::Code::BAD_REQUEST, "{request:?}");

@@ -9,14 +9,21 @@ use crate::session::SessionStats;
 use crate::status::Status;
 
 impl Sessions {
-    /// Pushes to every local member of `group`; returns how many. The body
-    /// is shared, never copied per member.
-    pub(crate) fn broadcast(&self, group: &str, command: i32, body: &Bytes) -> Result<usize, Status> {
+    /// Pushes to every local member of `group` but the session `except`
+    /// (its sequence number); returns how many. The body is shared, never
+    /// copied per member.
+    pub(crate) fn broadcast(
+        &self,
+        group: &str,
+        command: i32,
+        body: &Bytes,
+        except: Option<u64>,
+    ) -> Result<usize, Status> {
         self.check_size(body)?;
         let mut table = self.lock();
         let Table { slots, groups, .. } = &mut *table;
         let mut sent = 0;
-        for seq in groups.members(group) {
+        for seq in groups.members(group).filter(|seq| Some(*seq) != except) {
             if let Some(slot) = slots.get_mut(&seq)
                 && deliver(slot, command, body).is_ok()
             {

@@ -15,11 +15,21 @@
 //!   to. Each proxy applies it to its own sessions only: nothing is sent per
 //!   member, and no node keeps a cluster-wide user directory that could go
 //!   stale (see `docs/sessions.md` for the trade-off).
+//!
+//! **A handler's effects keep their order.** Everything a handler does to
+//! sessions while it serves a session (pushes, binds, data, joins, kicks,
+//! broadcasts, pushes to users) leaves on the one path to that session's
+//! proxy, so that proxy applies them in the order the handler issued them:
+//! a broadcast sent before the sender joins the group does not reach it,
+//! one sent after does. An operation for every proxy takes that path too
+//! (`fanout::fan_out_via`): to the route on it, which relays it to every
+//! proxy, or straight to the session's proxy, which applies it and hands
+//! it on to the others.
 
 use bytes::Bytes;
 use serde_json::json;
 
-use super::fanout::{fan_out, relay_to_proxies};
+use super::fanout::{Via, fan_out, fan_out_via, relay_to_proxies};
 use super::login;
 use super::table::Closed;
 use super::users::BindOutcome;
@@ -50,6 +60,15 @@ pub(crate) fn receive(shared: &NodeState, envelope: Envelope) {
         return;
     }
     let result = apply(shared, &envelope);
+    if envelope.kind() == Kind::Session && !envelope.to.is_empty() {
+        // An operation for every proxy, sent here first because a handler
+        // of one of our sessions issued it: applied, it goes on to the rest.
+        if let Err(status) = result {
+            tracing::debug!(source = %String::from_utf8_lossy(&envelope.source), error = %status, "session operation failed");
+        }
+        hand_on(shared, envelope);
+        return;
+    }
     if envelope.kind() == Kind::Request {
         let Ok(source) = NodeId::parse_bytes(&envelope.source) else { return };
         let response = shared.router.response(&envelope, result.map(|()| None));
@@ -119,7 +138,11 @@ fn apply(shared: &NodeState, envelope: &Envelope) -> Result<(), Status> {
             if envelope.source != shared.id().as_str() {
                 SessionStats::bump(&shared.session_stats.broadcasts_received);
             }
-            sessions.broadcast(&broadcast.group, envelope.command, &envelope.payload)?;
+            let except = match SessionId::parse(&broadcast.except_session) {
+                Ok(session) if session.proxy() == shared.id() => Some(session.seq()),
+                _ => None,
+            };
+            sessions.broadcast(&broadcast.group, envelope.command, &envelope.payload, except)?;
         }
         Op::UserPush(push) => {
             sessions.push_user(&push.uid, envelope.command, &envelope.payload)?;
@@ -202,7 +225,7 @@ pub(crate) fn call(shared: &NodeState, request: SessionRequest) -> ApiFuture<Res
         return Box::pin(std::future::ready(Err(status)));
     }
     let Some(session) = request.session().cloned() else {
-        return Box::pin(std::future::ready(send(shared, request)));
+        return Box::pin(std::future::ready(send(shared, request, None)));
     };
     let (op, command, body) = request.into_wire();
     let mut env = shared.router.envelope(Kind::Request, command, Some(&session), body);
@@ -211,7 +234,7 @@ pub(crate) fn call(shared: &NodeState, request: SessionRequest) -> ApiFuture<Res
     if session.proxy() == shared.id() {
         return Box::pin(std::future::ready(apply(shared, &env)));
     }
-    let link = shared.router.link_for_node(session.proxy(), LaneKey::of_session(&env.session_id));
+    let link = shared.router.link_for_node(session.proxy(), LaneKey::of(&env));
     let endpoint = shared.router.endpoint.clone();
     let deadline = shared.router.call_timeout;
     Box::pin(async move {
@@ -224,13 +247,45 @@ pub(crate) fn call(shared: &NodeState, request: SessionRequest) -> ApiFuture<Res
 }
 
 /// Sends a user- or group-scoped operation to every proxy (applying it
-/// here first on a proxy).
-pub(crate) fn send(shared: &NodeState, request: SessionRequest) -> Result<(), Status> {
+/// here first on a proxy). `serving`: the session of the handler that
+/// issues it, whose other effects it must keep its order with.
+pub(crate) fn send(
+    shared: &NodeState,
+    request: SessionRequest,
+    serving: Option<&SessionId>,
+) -> Result<(), Status> {
     request.validate()?;
     let (op, command, body) = request.into_wire();
     let mut env = shared.router.envelope(Kind::Session, command, None, body);
     env.session_op = Some(op);
-    let local = if shared.sessions.is_some() { apply(shared, &env) } else { Ok(()) };
-    let sent = fan_out(shared, env);
+    // On the serving session's lane at every hop, to keep its order with
+    // that session's pushes and joins.
+    if let Some(serving) = serving {
+        env.lane_key = LaneKey::of_session_id(serving).wire();
+    }
+    let lane = LaneKey::of(&env);
+    let path =
+        serving.filter(|s| s.proxy() != shared.id()).and_then(|s| fan_out_via(shared, s.proxy(), lane));
+    // Straight to the session's proxy, this proxy gets it back from there
+    // with the others; any other way, it is left out and applies it now.
+    let local = match (&path, &shared.sessions) {
+        (Some(Via::Proxy(_)), _) | (_, None) => Ok(()),
+        (_, Some(_)) => apply(shared, &env),
+    };
+    let sent = match path {
+        Some(via) => via.send(shared, env),
+        None => fan_out(shared, env),
+    };
     local.and(sent)
+}
+
+/// Hands an operation for every proxy, applied here, on to the others: as
+/// if it started here, so that they all get it once and this proxy not
+/// again.
+fn hand_on(shared: &NodeState, mut envelope: Envelope) {
+    envelope.to.clear();
+    envelope.source = shared.router.wire_id.clone();
+    if let Err(status) = fan_out(shared, envelope) {
+        tracing::warn!(error = %status, "session operation not handed on to the other proxies");
+    }
 }

@@ -138,14 +138,18 @@ async fn groups_reach_members_only_and_forget_closed_sessions() {
     sessions.join("quotes", a.id.seq()).unwrap();
     sessions.bind(c.id.seq(), Some("carol"), None).unwrap();
     assert_eq!(sessions.join_user("quotes", "carol"), 1);
-    assert_eq!(sessions.broadcast("quotes", 9, &body("q")).unwrap(), 2);
+    assert_eq!(sessions.broadcast("quotes", 9, &body("q"), None).unwrap(), 2);
     assert_eq!(a.outbound.recv().await.unwrap().command, 9);
     assert_eq!(c.outbound.recv().await.unwrap().command, 9);
+    // Leaving the sender out.
+    assert_eq!(sessions.broadcast("quotes", 10, &body("q"), Some(a.id.seq())).unwrap(), 1);
+    assert_eq!(c.outbound.recv().await.unwrap().command, 10);
+    assert!(a.outbound.try_recv().is_err(), "the excepted member got nothing");
     sessions.join("other", a.id.seq()).unwrap();
     assert_eq!(sessions.join("third", a.id.seq()).unwrap_err().code(), crate::Code::BAD_REQUEST);
     sessions.leave_user("quotes", "carol");
     sessions.end(a.id.seq(), a.generation, false, "closed");
-    assert_eq!(sessions.broadcast("quotes", 9, &body("q")).unwrap(), 0);
+    assert_eq!(sessions.broadcast("quotes", 9, &body("q"), None).unwrap(), 0);
     assert_eq!(sessions.lock().groups.len(), 0, "empty groups are forgotten");
     drop(b);
 }

@@ -199,7 +199,7 @@ impl RpcEndpoint {
     /// # Errors
     /// [`SendError::NoLink`] when no link to `peer` is up, or the link's error.
     pub fn send(&self, peer: &NodeId, envelope: Envelope) -> Result<(), SendError> {
-        let key = LaneKey::of_session(&envelope.session_id);
+        let key = LaneKey::of(&envelope);
         self.link_for(peer, key).ok_or(SendError::NoLink)?.send(envelope)
     }
 

@@ -17,7 +17,9 @@
 //! - [`client`]: the websocket test [`Client`], and [`RawWs`] for hostile
 //!   clients.
 //! - [`http`]: a minimal HTTP/1.1 client and the admin API ([`Admin`]).
-//! - [`mongo`]: [`Mongo`], a real, throwaway `mongod` replica set.
+//! - [`logs`]: [`Captured`], what nodes log during a test.
+//! - [`mongo`]: [`Mongo`], a real, throwaway `mongod` replica set (feature
+//!   `mongodb`, on by default).
 //! - [`process`]: free ports for other processes' configs, and log tails.
 //!
 //! # Waiting
@@ -32,6 +34,8 @@ pub mod cluster;
 pub mod config;
 pub mod handlers;
 pub mod http;
+pub mod logs;
+#[cfg(feature = "mongodb")]
 pub mod mongo;
 pub mod process;
 pub mod wait;
@@ -43,7 +47,10 @@ pub use config::{
     local_proxy_config_ids, remote, temp_dir, write_config,
 };
 pub use http::{Admin, admin, http, http_json};
+pub use logs::Captured;
+#[cfg(feature = "mongodb")]
 pub use mongo::Mongo;
+#[cfg(feature = "mongodb")]
 pub use mongodb;
 pub use process::{free_port, free_ports};
 pub use wait::{WAIT, wait_until};

@@ -23,6 +23,14 @@ pub const BROADCAST: i32 = 21006;
 pub const ASK: i32 = 21007;
 /// Says which node serves it and what it sees of the session.
 pub const WHO: i32 = 21008;
+/// Always fails, naming its session in the error message.
+pub const FAIL: i32 = 21009;
+/// Answers once the test releases it (`Events::release`).
+pub const HANG: i32 = 21010;
+/// Broadcasts "before", joins the group, broadcasts "after".
+pub const JOIN_BETWEEN: i32 = 21011;
+/// Broadcasts to the group's members but the sender.
+pub const SAY: i32 = 21012;
 pub const USER_PUSHED: i32 = 51000;
 pub const BROADCASTED: i32 = 52000;
 pub const KICK_FRAME: i32 = 10003;
@@ -33,6 +41,8 @@ pub const RESUME: i32 = 10001;
 pub struct Events {
     pub binds: Mutex<Vec<(String, String)>>,
     pub closes: Mutex<Vec<(String, Value)>>,
+    /// Lets the [`HANG`] handlers finish.
+    pub release: tokio::sync::Notify,
 }
 
 fn events_of(ctx: &Context) -> Result<Arc<Events>, Status> {
@@ -141,6 +151,32 @@ async fn who(ctx: Context) -> Result<Value, Status> {
     )
 }
 
+#[register_event(21011)]
+async fn join_between(ctx: Context, req: Join) -> Result<Value, Status> {
+    let session = ctx.require_session()?.clone();
+    ctx.broadcast(&req.group, BROADCASTED, &json!("before"))?;
+    ctx.join_group(&req.group, Member::Session(session)).await?;
+    ctx.broadcast(&req.group, BROADCASTED, &json!("after"))?;
+    Ok(json!({}))
+}
+
+#[register_event(21012)]
+async fn say(ctx: Context, req: Broadcast) -> Result<Value, Status> {
+    ctx.broadcast_others(&req.group, BROADCASTED, &req.value)?;
+    Ok(json!({}))
+}
+
+#[register_event(21009)]
+async fn fail(ctx: Context) -> Result<Value, Status> {
+    Err(Status::bad_request(format!("refused in session {}", ctx.require_session()?)))
+}
+
+#[register_event(21010)]
+async fn hang(ctx: Context) -> Result<Value, Status> {
+    events_of(&ctx)?.release.notified().await;
+    Ok(json!({}))
+}
+
 #[register_event(998, need_return = false)]
 async fn bound(ctx: Context, body: Value) -> Result<(), Status> {
     let uid = body["uid"].as_str().unwrap_or_default().to_owned();
@@ -157,7 +193,23 @@ async fn closed(ctx: Context, mut body: Value) -> Result<(), Status> {
 }
 
 pub fn service_events() -> EventTable {
-    events![login, push_user, set_data, read_data, kick_user, join, broadcast, ask, who, bound, closed]
+    events![
+        login,
+        push_user,
+        set_data,
+        read_data,
+        kick_user,
+        join,
+        broadcast,
+        join_between,
+        say,
+        ask,
+        who,
+        fail,
+        hang,
+        bound,
+        closed
+    ]
 }
 
 const ROUTE_RULES: &str = r#", "route": {"range": {"route": [[0, 5000]], "service": [[5001, 100000]]}}"#;
@@ -178,22 +230,35 @@ pub async fn cluster(proxies: usize, services: usize, sessions: &str) -> Cluster
 /// As [`cluster`]; with `direct`, each proxy also links every service
 /// itself (configs/local's shape) instead of reaching them through the route.
 pub async fn cluster_with(proxies: usize, services: usize, sessions: &str, direct: bool) -> Cluster {
+    cluster_lanes(proxies, services, sessions, direct, 1).await
+}
+
+/// As [`cluster_with`], every node dialing `lanes` links to each peer.
+pub async fn cluster_lanes(
+    proxies: usize,
+    services: usize,
+    sessions: &str,
+    direct: bool,
+    lanes: u16,
+) -> Cluster {
+    let lanes_key = format!(r#", "lanes": {lanes}"#);
     let route_ports = Ports::bind().await;
     let proxy_ports: Vec<Ports> = futures_util::future::join_all((0..proxies).map(|_| Ports::bind())).await;
     let service_ports: Vec<Ports> =
         futures_util::future::join_all((0..services).map(|_| Ports::bind())).await;
     let mut remotes: Vec<String> = proxy_ports.iter().map(|p| remote(p.rpc_port(), "proxy")).collect();
     remotes.extend(service_ports.iter().map(|p| remote(p.rpc_port(), "service")));
-    let route_cfg = config("route", "route", &route_ports, &remotes, ROUTE_RULES, "");
+    let route_cfg =
+        config("route", "route", &route_ports, &remotes, &format!("{ROUTE_RULES}{lanes_key}"), "");
     let route = TestNode::start(route_cfg, route_ports, EventTable::new()).await;
     let route_port = route.node.addresses().rpc.unwrap().port();
 
     let mut service_nodes = Vec::new();
     let mut events = Vec::new();
     for (i, ports) in service_ports.into_iter().enumerate() {
-        let rules = r#", "route": {"range": {"service": [[5001, 100000]]}}"#;
+        let rules = format!(r#", "route": {{"range": {{"service": [[5001, 100000]]}}}}{lanes_key}"#);
         let cfg =
-            config(&format!("service{i}"), "service", &ports, &[remote(route_port, "route")], rules, "");
+            config(&format!("service{i}"), "service", &ports, &[remote(route_port, "route")], &rules, "");
         let seen = Arc::new(Events::default());
         events.push(Arc::clone(&seen));
         service_nodes
@@ -206,7 +271,8 @@ pub async fn cluster_with(proxies: usize, services: usize, sessions: &str, direc
     }
     let mut proxy_nodes = Vec::new();
     for (i, ports) in proxy_ports.into_iter().enumerate() {
-        let cfg = proxy_config(&format!("proxy{i}"), &ports, &proxy_remotes, sessions);
+        let mut cfg = proxy_config(&format!("proxy{i}"), &ports, &proxy_remotes, sessions);
+        cfg.rpc.lanes = Some(lanes);
         proxy_nodes.push(TestNode::start(cfg, ports, EventTable::new()).await);
     }
     for p in &proxy_nodes {
@@ -224,7 +290,8 @@ pub async fn cluster_with(proxies: usize, services: usize, sessions: &str, direc
     Cluster { proxies: proxy_nodes, route, services: service_nodes, events }
 }
 
-/// A proxy config with a `websocket.sessions` section.
+/// A proxy config with a `websocket.sessions` section and one lane per
+/// peer (as the test kit's configs, for the same reason).
 pub fn proxy_config(name: &str, ports: &Ports, remotes: &[String], sessions: &str) -> espoir::NodeConfig {
     let text = format!(
         r#"{{
@@ -235,7 +302,7 @@ pub fn proxy_config(name: &str, ports: &Ports, remotes: &[String], sessions: &st
                 "limits": {{ {TRAFFIC_LIMITS} }},
                 "no_state": {{"range": [[30000, 39999]]}}, "sessions": {{ {sessions} }} }},
             "http": {{"port": {http}, "token": "{TOKEN}"}},
-            "rpc": {{"port": {rpc}, "token": "{TOKEN}", "reconnect_time": 0.05, "heartbeat_interval": 0.1, "dead_after": 1}},
+            "rpc": {{"port": {rpc}, "token": "{TOKEN}", "reconnect_time": 0.05, "heartbeat_interval": 0.1, "dead_after": 1, "lanes": 1}},
             "remote_ports": [{remotes}],
             "handler_timeout": 5,
         }}"#,

@@ -1,27 +1,27 @@
-//! `espoir check`: validate config files and folders.
+//! `check`: validate config files and folders.
 //!
 //! A folder is checked as one cluster (ports, names and ids must not clash
 //! across its files); its subfolders are checked too, each as its own
-//! cluster, so `espoir check configs/` validates every ready cluster.
+//! cluster, so `check configs/` validates every ready cluster.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use espoir::{HandlerGroups, NodeConfig};
+use super::error::CliError;
+use crate::config::{ConfigError, NodeConfig};
+use crate::node::HandlerGroups;
 
-use crate::apps;
-
-pub(crate) fn run(paths: &[PathBuf]) -> ExitCode {
-    let groups = apps::groups();
+/// Checks every path; prints one line per file (and per problem).
+pub(super) fn run(paths: &[PathBuf], groups: &HandlerGroups) -> Result<ExitCode, CliError> {
     let mut failed = false;
     for path in paths {
         if path.is_dir() {
-            failed |= !check_dir(path, &groups);
+            failed |= !check_dir(path, groups);
         } else {
-            failed |= !report(NodeConfig::load(path).map(|c| vec![(path.clone(), c)]), &groups);
+            failed |= !report(NodeConfig::load(path).map(|c| vec![(path.clone(), c)]), groups);
         }
     }
-    if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
 /// Checks `dir` as a cluster, then each subfolder. True when all is valid.
@@ -41,7 +41,7 @@ fn check_dir(dir: &Path, groups: &HandlerGroups) -> bool {
     ok
 }
 
-fn report(loaded: Result<Vec<(PathBuf, NodeConfig)>, espoir::ConfigError>, groups: &HandlerGroups) -> bool {
+fn report(loaded: Result<Vec<(PathBuf, NodeConfig)>, ConfigError>, groups: &HandlerGroups) -> bool {
     let configs = match loaded {
         Ok(configs) => configs,
         Err(err) => {
@@ -75,4 +75,15 @@ fn report(loaded: Result<Vec<(PathBuf, NodeConfig)>, espoir::ConfigError>, group
         }
     }
     ok
+}
+
+/// Every problem `check` would report for the cluster of `configs`, one
+/// line each, naming the file: what stops `up` before any node starts.
+pub(super) fn problems(configs: &[(PathBuf, NodeConfig)], groups: &HandlerGroups) -> Vec<String> {
+    let cluster: Vec<NodeConfig> = configs.iter().map(|(_, c)| c.clone()).collect();
+    configs
+        .iter()
+        .filter_map(|(file, c)| groups.check(c, &cluster).err().map(|p| (file, p)))
+        .flat_map(|(file, p)| p.into_iter().map(move |why| format!("{}: {why}", file.display())))
+        .collect()
 }
