@@ -80,10 +80,13 @@ pub(crate) async fn accept_loop(shared: Arc<NodeState>, listener: TcpListener, m
 
 fn ws_config(max_frame: usize) -> WebSocketConfig {
     // tungstenite's defaults (128 KiB read and write buffers) would cost
-    // far more than the session itself on an idle connection.
+    // far more than the session itself on an idle connection. Frames fed
+    // without a flush (a burst of pushes) collect up to 16 KiB and leave in
+    // one write; the buffer is empty between writes and only as large as
+    // the largest burst.
     WebSocketConfig::default()
         .read_buffer_size(1024)
-        .write_buffer_size(0)
+        .write_buffer_size(16 * 1024)
         .max_write_buffer_size(max_frame.saturating_mul(4).max(64 * 1024))
         .max_message_size(Some(max_frame))
         .max_frame_size(Some(max_frame))
