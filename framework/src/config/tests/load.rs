@@ -215,6 +215,10 @@ fn defaults_are_the_documented_ones() {
     assert_eq!(rpc.max_connections, 1024);
     assert_eq!(rpc.max_backoff, Duration::from_secs(30));
     assert_eq!(rpc.hop_limit, 8);
+    assert_eq!(rpc.lanes, None, "lanes follow the cores unless set");
+    assert_eq!(cfg.endpoint_config().lanes, crate::transport::default_lanes());
+    let set = parse(&text("websocket: {},", "lanes: 3,")).unwrap();
+    assert_eq!(set.endpoint_config().lanes, 3);
 
     let ws = cfg.websocket.unwrap();
     assert_eq!(ws, WebsocketConfig::default());

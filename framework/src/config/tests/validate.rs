@@ -307,6 +307,8 @@ fn sizes_and_counts_must_be_usable() {
         ("rpc", "max_frame", json!(u64::from(u32::MAX) + 1), "must be between 1024 and"),
         ("rpc", "max_connections", json!(0), "must be greater than 0"),
         ("rpc", "hop_limit", json!(0), "must be greater than 0"),
+        ("rpc", "lanes", json!(0), "must be between 1 and 64"),
+        ("rpc", "lanes", json!(65), "must be between 1 and 64"),
         ("websocket", "max_frame", json!(11), "must be between 12 and 2147483647 bytes"),
         ("websocket", "max_connections", json!(0), "must be greater than 0"),
         ("websocket", "send_queue", json!(0), "must be greater than 0"),
