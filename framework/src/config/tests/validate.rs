@@ -302,7 +302,7 @@ fn link_timers_must_be_consistent() {
 
 #[test]
 fn sizes_and_counts_must_be_usable() {
-    let cases: [(&str, &str, Value, &str); 8] = [
+    let cases: [(&str, &str, Value, &str); 10] = [
         ("rpc", "max_frame", json!(1023), "must be between 1024 and"),
         ("rpc", "max_frame", json!(u64::from(u32::MAX) + 1), "must be between 1024 and"),
         ("rpc", "max_connections", json!(0), "must be greater than 0"),
