@@ -125,7 +125,8 @@ async fn count_syscalls(pids: &[u32], window: Duration) -> Syscalls {
 /// perf's own words when the event is missing, not counted or not
 /// supported (for example a permission error in place of any line).
 pub fn parse_perf_csv(out: &str, event: &str) -> Result<u64, String> {
-    let lines: Vec<&str> = out.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).collect();
+    let lines: Vec<&str> =
+        out.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).collect();
     for line in &lines {
         let fields: Vec<&str> = line.split(',').collect();
         if fields.get(2).is_some_and(|e| e.trim() == event) {
@@ -157,7 +158,8 @@ mod tests {
             Err("perf: raw_syscalls:sys_enter <not counted>".into())
         );
         let denied = "Error:\nNo permission to enable raw_syscalls:sys_enter event.\n";
-        assert_eq!(parse_perf_csv(denied, SYSCALL_EVENT), 
+        assert_eq!(
+            parse_perf_csv(denied, SYSCALL_EVENT),
             Err("perf counted nothing: Error: No permission to enable raw_syscalls:sys_enter event.".into())
         );
         assert!(parse_perf_csv("", SYSCALL_EVENT).is_err());

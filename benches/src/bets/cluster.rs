@@ -62,7 +62,8 @@ pub fn prepare(cluster: &Path, work: &Path) -> Result<Prepared, String> {
         }
         let name = file.file_name().map(PathBuf::from).unwrap_or_default();
         let out = serde_json::to_string_pretty(&config).map_err(|e| e.to_string())?;
-        std::fs::write(dir.join(name), out).map_err(|e| format!("cannot write into {}: {e}", dir.display()))?;
+        std::fs::write(dir.join(name), out)
+            .map_err(|e| format!("cannot write into {}: {e}", dir.display()))?;
     }
     let url = url.ok_or("no proxy with a websocket port in the cluster")?;
     let (admin, token) = admin.ok_or("no betting node with an http port and token in the cluster")?;
@@ -108,7 +109,12 @@ pub fn adapt(config: &mut Value, origin: &Path, data: &Path) {
 ///
 /// # Errors
 /// Connection errors and replies that are not HTTP with a JSON body.
-pub async fn admin_call(admin: &str, token: &str, path: &str, body: Option<&Value>) -> Result<(u16, Value), String> {
+pub async fn admin_call(
+    admin: &str,
+    token: &str,
+    path: &str,
+    body: Option<&Value>,
+) -> Result<(u16, Value), String> {
     let payload = body.map(|b| b.to_string()).unwrap_or_default();
     let method = if body.is_some() { "POST" } else { "GET" };
     let head = format!(
@@ -131,7 +137,11 @@ fn parse_response(text: &str) -> Result<(u16, Value), String> {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| format!("no status in {head:?}"))?;
-    let value = if body.trim().is_empty() { Value::Null } else { serde_json::from_str(body).map_err(|e| e.to_string())? };
+    let value = if body.trim().is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(body).map_err(|e| e.to_string())?
+    };
     Ok((status, value))
 }
 

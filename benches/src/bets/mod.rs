@@ -123,7 +123,8 @@ pub async fn run(opts: &BetsOptions) -> Result<BetsReport, String> {
     for i in 0..opts.clients {
         let path = format!("/gm/users/load{i}/credit");
         let (status, reply) =
-            cluster::admin_call(&prepared.admin, &prepared.token, &path, Some(&json!({"amount": CREDIT}))).await?;
+            cluster::admin_call(&prepared.admin, &prepared.token, &path, Some(&json!({"amount": CREDIT})))
+                .await?;
         if status != 200 {
             return Err(format!("credit refused ({status}): {reply}"));
         }
@@ -175,7 +176,8 @@ async fn open_match(admin: &str, token: &str) -> Result<u64, String> {
     let id = created["id"].as_u64().ok_or_else(|| format!("match not created: {created}"))?;
     for step in ["approve", "open"] {
         let (status, reply) =
-            cluster::admin_call(admin, token, &format!("/gm/matches/{id}/{step}"), Some(&Value::Null)).await?;
+            cluster::admin_call(admin, token, &format!("/gm/matches/{id}/{step}"), Some(&Value::Null))
+                .await?;
         if status != 200 {
             return Err(format!("{step} refused ({status}): {reply}"));
         }
@@ -223,7 +225,8 @@ async fn bettor(mut client: Client, bet: Bytes, window: usize, from: Instant, un
             client.send(bet.clone()).await?;
         }
         while let Some(&started) = sent.front() {
-            let reply = timeout(Duration::from_secs(30), client.recv()).await.map_err(|_| ClientError::Closed)??;
+            let reply =
+                timeout(Duration::from_secs(30), client.recv()).await.map_err(|_| ClientError::Closed)??;
             if reply.command != BET {
                 continue; // a push (match state), not our answer
             }

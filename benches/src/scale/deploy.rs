@@ -11,8 +11,9 @@ use espoir::NodeConfig;
 use super::cores::{cores_of, spawn_pinned};
 use crate::procs::{ServerProcs, check_free, config_ports, threads_named};
 
-/// tokio names its threads `tokio-runtime-worker`; Linux keeps 15 bytes.
-const TOKIO_THREAD: &str = "tokio-runtime-w";
+/// tokio names its worker (and blocking) threads `tokio-rt-worker`
+/// (`tokio-runtime-worker` before 1.50); both start so.
+const TOKIO_THREAD: &str = "tokio-r";
 
 /// What a scale run measures, side by side at every core count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,8 +141,10 @@ impl Deployment {
             .iter()
             .map(|(name, pid, log)| {
                 let cores = cores_of(*pid).unwrap_or_else(|| "?".into());
-                let mut line =
-                    format!("{name}: pid {pid}, cores {cores}, {} tokio threads", threads_named(*pid, TOKIO_THREAD));
+                let mut line = format!(
+                    "{name}: pid {pid}, cores {cores}, {} tokio threads",
+                    threads_named(*pid, TOKIO_THREAD)
+                );
                 let text = std::fs::read_to_string(log).unwrap_or_default();
                 if let Some(lanes) = lanes_in_log(&text) {
                     line.push_str(&format!(", log: {}", lanes.trim()));

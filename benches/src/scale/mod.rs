@@ -195,7 +195,8 @@ impl ScaleReport {
     /// the tables.
     pub fn markdown(&self, opts: &ScaleOptions, command: &str, load_at_start: &str) -> String {
         let l = &opts.layout;
-        let cores = cores::allowed_cores().map_or(0, |c| c.len());
+        // The generator is pinned by now: count the cores it was split from.
+        let cores = l.pool.len() + l.generator.len();
         let header = format!(
             "Command: `{command}`  \n\
              Machine: {cores} cores ({cpu}); servers on cores {pool} (the first N of them), load generator \

@@ -59,7 +59,8 @@ pub(crate) fn cell(runs: &[Measured], cores: usize, clients: usize, scenario: Sc
     } else {
         mine.iter()
             .filter_map(|r| {
-                let echo = runs.iter().filter(same).find(|e| e.scenario == Scenario::Echo && e.round == r.round)?;
+                let echo =
+                    runs.iter().filter(same).find(|e| e.scenario == Scenario::Echo && e.round == r.round)?;
                 Some(r.rate / echo.rate.max(1e-9))
             })
             .collect()
@@ -205,10 +206,15 @@ mod tests {
         assert!(md.contains("| 45,000 (0.50×) | 90,000 (0.60×) |"), "{md}");
         assert!(md.contains("(proxy → route → service, `configs/hello`) | 30,000 (0.33×) | — |"), "{md}");
         assert!(
-            md.contains("| 1 | 256 | direct | 45,000 | 0.50× | 0.50 ms | 1.50 ms | 0 | 12.3 µs | 4.0 | 0.90 | 1.00 |"),
+            md.contains(
+                "| 1 | 256 | direct | 45,000 | 0.50× | 0.50 ms | 1.50 ms | 0 | 12.3 µs | 4.0 | 0.90 | 1.00 |"
+            ),
             "{md}"
         );
-        assert!(md.contains("| 1 | 256 | hello | 30,000 | 0.33× | 0.50 ms | 1.50 ms | 0 | 12.3 µs | n/a |"), "{md}");
+        assert!(
+            md.contains("| 1 | 256 | hello | 30,000 | 0.33× | 0.50 ms | 1.50 ms | 0 | 12.3 µs | n/a |"),
+            "{md}"
+        );
         assert!(md.ends_with("\n* a note\n"));
     }
 }

@@ -266,7 +266,9 @@ async fn dispatch(cmd: Cmd) -> Result<(), String> {
             Ok(())
         }
         Cmd::Echo { port } => Err(format!("echo on port {port} runs outside the client runtime")),
-        Cmd::Scale(_) | Cmd::Bets(_) => Err("scale and bets pin the generator before the runtime starts".into()),
+        Cmd::Scale(_) | Cmd::Bets(_) => {
+            Err("scale and bets pin the generator before the runtime starts".into())
+        }
         Cmd::Suite { duration, warmup, idle, scaling, espoir, obespoir_python, no_obespoir, write } => {
             let root = repo_root();
             let python = if no_obespoir {

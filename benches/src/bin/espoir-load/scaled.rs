@@ -161,6 +161,8 @@ pub(crate) fn bets(args: BetsArgs, threads: usize) -> ExitCode {
             (Ok(s), Ok(g)) => (s, g),
             (Err(e), _) | (_, Err(e)) => return fail(&e),
         };
+    // Counted before pinning narrows what this process may use.
+    let all = allowed_cores().map_or(0, |c| c.len());
     if let Some(g) = &generator_cores
         && let Err(err) = pin_current_thread(g)
     {
@@ -191,7 +193,6 @@ pub(crate) fn bets(args: BetsArgs, threads: usize) -> ExitCode {
                 g.as_deref().map_or("(any)".into(), format_core_list)
             ),
         };
-        let all = allowed_cores().map_or(0, |c| c.len());
         let section = format!(
             "Command: `{command}`  \n\
              Machine: {all} cores ({cpu}); {pinning}; {threads} generator thread(s); load average {load} \
@@ -204,7 +205,7 @@ pub(crate) fn bets(args: BetsArgs, threads: usize) -> ExitCode {
             command = typed_command(),
             cpu = cpu_model(),
             date = today(),
-            dir = cluster.display(),
+            dir = cluster.strip_prefix(&root).unwrap_or(&cluster).display(),
             clients = r.clients,
             logins = r.logins.as_secs_f64(),
             window = r.window,

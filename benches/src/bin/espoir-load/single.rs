@@ -8,7 +8,9 @@ use std::process::{Command, ExitCode};
 use std::time::Duration;
 
 use espoir::{HandlerGroups, Node, NodeConfig, RunningNode, Shutdown};
-use espoir_benches::{LoadReport, LoadSpec, ProcSample, ServerProcs, run_closed_loop, serve_echo, wait_serving};
+use espoir_benches::{
+    LoadReport, LoadSpec, ProcSample, ServerProcs, run_closed_loop, serve_echo, wait_serving,
+};
 
 use crate::{fail, repo_root, sibling_espoir};
 
@@ -114,4 +116,3 @@ async fn start_in_process(dir: &Path) -> Result<(Shutdown, Vec<RunningNode>), St
     }
     Ok((shutdown, nodes))
 }
-
