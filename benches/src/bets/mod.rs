@@ -110,6 +110,7 @@ pub async fn run(opts: &BetsOptions) -> Result<BetsReport, String> {
     if procs.any_exited() {
         return Err(format!("espoir up exited; see {}", log.display()));
     }
+    wait_listening(&prepared.url).await?;
     let login_start = Instant::now();
     let mut clients = connect_all(&prepared.url, opts.clients).await.map_err(|e| e.to_string())?;
     let mut logins = JoinSet::new();
@@ -183,6 +184,23 @@ async fn open_match(admin: &str, token: &str) -> Result<u64, String> {
         }
     }
     Ok(id)
+}
+
+/// Waits until the proxy accepts websocket connections: `espoir up`
+/// starts its nodes one after another, so the admin API answering says
+/// nothing about the proxy.
+async fn wait_listening(url: &str) -> Result<(), String> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match Client::connect(url, None).await {
+            Ok(client) => {
+                client.close().await;
+                return Ok(());
+            }
+            Err(err) if Instant::now() > deadline => return Err(format!("the proxy never listened: {err}")),
+            Err(_) => sleep(Duration::from_millis(200)).await,
+        }
+    }
 }
 
 /// Logs `client` in as `name` (signing up on first use), retrying error

@@ -102,7 +102,7 @@ impl Deployment {
                 check_free(&[(scenario.port(), "echo".into())])?;
                 let mut cmd = Command::new(&bins.harness);
                 cmd.args(["echo", "--port", &scenario.port().to_string()]);
-                commands.push(("echo".into(), cmd));
+                commands.push(("espoir-load echo".into(), cmd));
             }
             Some(folder) => {
                 let dir = bins.configs.join(folder);
@@ -120,7 +120,8 @@ impl Deployment {
             // tokio sizes its pool from the affinity mask already; the
             // variable makes N workers explicit whatever tokio's rule.
             cmd.env("TOKIO_WORKER_THREADS", n.to_string());
-            let log = bins.logs.join(format!("scale-n{n}-{}-{name}.log", scenario.key()));
+            let file = name.replace(' ', "-");
+            let log = bins.logs.join(format!("scale-n{n}-{}-{file}.log", scenario.key()));
             // Each run of a scenario starts a fresh log.
             let _ = std::fs::remove_file(&log);
             let pid = deployment

@@ -78,46 +78,15 @@ pub struct ScaleReport {
 pub async fn run(opts: &ScaleOptions) -> ScaleReport {
     let mut out = ScaleReport::default();
     for &n in &opts.layout.counts {
-        let cores = opts.layout.servers(n);
-        let mut running: Vec<(Scenario, Deployment)> = Vec::new();
-        for scenario in Scenario::ALL {
-            match Deployment::start(&opts.bins, scenario, cores) {
-                Ok(d) => running.push((scenario, d)),
-                Err(err) => out.notes.push(format!("N = {n}, {}: not started: {err}", scenario.key())),
-            }
-        }
-        let body = Bytes::from_static(BODY);
-        let mut serving = Vec::new();
-        for (scenario, mut d) in running {
-            match wait_serving(&url(scenario), COMMAND, &body, Duration::from_secs(30)).await {
-                Ok(()) if !d.procs.any_exited() => {
-                    for line in d.describe() {
-                        eprintln!("N = {n}, {}: {line}", scenario.key());
-                        out.notes.push(format!("N = {n}, {}: {line}", scenario.key()));
-                    }
-                    serving.push((scenario, d));
-                }
-                Ok(()) => out.notes.push(format!("N = {n}, {}: a process exited", scenario.key())),
-                Err(err) => out.notes.push(format!("N = {n}, {}: never served: {err}", scenario.key())),
-            }
-        }
+        let serving = start_serving(opts, n, &mut out.notes).await;
         for round in 1..=opts.rounds {
             for &clients in &opts.clients {
                 for (scenario, d) in &serving {
+                    let what = format!("N = {n} C = {clients} round {round} {}", scenario.key());
                     match measure(opts, *scenario, d, clients).await {
                         Ok((report, window)) => {
                             let m = measured(n, round, *scenario, &report, &window);
-                            eprintln!(
-                                "N = {n} C = {clients} round {round} {}: {:.0} rt/s p50 {:?} p99 {:?} errors {} cpu {:.1} µs/rt syscalls/rt {} generator {:.2} cores",
-                                scenario.key(),
-                                m.rate,
-                                m.p50,
-                                m.p99,
-                                m.errors,
-                                m.cpu_per_rt.as_secs_f64() * 1e6,
-                                m.syscalls_per_rt.map_or_else(|| "n/a".into(), |s| format!("{s:.1}")),
-                                m.generator_cores
-                            );
+                            eprintln!("{what}: {}", m.summary());
                             if let Syscalls::Unavailable(why) = &window.syscalls {
                                 let note = format!("syscalls per round trip n/a: {why}");
                                 if !out.notes.contains(&note) {
@@ -126,10 +95,7 @@ pub async fn run(opts: &ScaleOptions) -> ScaleReport {
                             }
                             out.runs.push(m);
                         }
-                        Err(err) => out.notes.push(format!(
-                            "N = {n} C = {clients} round {round} {}: not measured: {err}",
-                            scenario.key()
-                        )),
+                        Err(err) => out.notes.push(format!("{what}: not measured: {err}")),
                     }
                     // Let the last connections close before the next scenario.
                     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -141,6 +107,39 @@ pub async fn run(opts: &ScaleOptions) -> ScaleReport {
         }
     }
     out
+}
+
+/// Starts every scenario on the first `n` server cores and waits until
+/// each serves; notes each process (pid, cores, threads) and each failure.
+async fn start_serving(
+    opts: &ScaleOptions,
+    n: usize,
+    notes: &mut Vec<String>,
+) -> Vec<(Scenario, Deployment)> {
+    let mut running = Vec::new();
+    for scenario in Scenario::ALL {
+        match Deployment::start(&opts.bins, scenario, opts.layout.servers(n)) {
+            Ok(d) => running.push((scenario, d)),
+            Err(err) => notes.push(format!("N = {n}, {}: not started: {err}", scenario.key())),
+        }
+    }
+    let body = Bytes::from_static(BODY);
+    let mut serving = Vec::new();
+    for (scenario, mut d) in running {
+        let what = format!("N = {n}, {}", scenario.key());
+        match wait_serving(&url(scenario), COMMAND, &body, Duration::from_secs(30)).await {
+            Ok(()) if !d.procs.any_exited() => {
+                for line in d.describe() {
+                    eprintln!("{what}: {line}");
+                    notes.push(format!("{what}: {line}"));
+                }
+                serving.push((scenario, d));
+            }
+            Ok(()) => notes.push(format!("{what}: a process exited")),
+            Err(err) => notes.push(format!("{what}: never served: {err}")),
+        }
+    }
+    serving
 }
 
 fn url(scenario: Scenario) -> String {

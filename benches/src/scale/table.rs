@@ -37,6 +37,23 @@ pub struct Measured {
     pub generator_cores: f64,
 }
 
+impl Measured {
+    /// One line for the progress log.
+    pub fn summary(&self) -> String {
+        format!(
+            "{:.0} rt/s p50 {:?} p99 {:?} errors {} server CPU {:.1} µs/rt syscalls/rt {} server {:.2} cores generator {:.2} cores",
+            self.rate,
+            self.p50,
+            self.p99,
+            self.errors,
+            self.cpu_per_rt.as_secs_f64() * 1e6,
+            self.syscalls_per_rt.map_or_else(|| "n/a".into(), |s| format!("{s:.1}")),
+            self.server_cores,
+            self.generator_cores
+        )
+    }
+}
+
 /// The run shown for one (N, C, scenario): the median round by round
 /// trips/s, and the median over rounds of its ratio to the echo measured
 /// in the same round.
