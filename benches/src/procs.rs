@@ -51,6 +51,17 @@ fn parse_sample(stat: &str, status: &str) -> Option<ProcSample> {
     })
 }
 
+/// The nice value of process `pid` (its main thread), from `/proc`.
+pub(crate) fn nice_of(pid: u32) -> Option<i64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    nice_field(&stat)
+}
+
+fn nice_field(stat: &str) -> Option<i64> {
+    // Field 19; the fields after the command name's `)` start at field 3.
+    stat[stat.rfind(')')? + 1..].split_whitespace().nth(16)?.parse().ok()
+}
+
 /// How many threads of process `pid` have a name starting with `prefix`
 /// (Linux keeps the first 15 bytes of a thread's name).
 pub fn threads_named(pid: u32, prefix: &str) -> usize {
@@ -233,6 +244,14 @@ mod tests {
         assert_eq!(s.rss, 1024 * 1024);
         assert_eq!(s.peak_rss, 2048 * 1024);
         assert_eq!(parse_sample("garbage", status), None);
+    }
+
+    #[test]
+    fn the_nice_value_is_read() {
+        let stat = "1234 (my (odd) name) S 1 2 3 4 5 6 7 8 9 10 250 50 0 0 20 -5 4 0 100";
+        assert_eq!(nice_field(stat), Some(-5));
+        assert_eq!(nice_field("garbage"), None);
+        assert!(nice_of(std::process::id()).is_some());
     }
 
     #[test]

@@ -23,7 +23,7 @@ use crate::client::{Client, ClientError, is_error_reply};
 use crate::closed_loop::connect_all;
 use crate::latency::{Latencies, Summary};
 use crate::procs::{ServerProcs, check_free, config_ports};
-use crate::scale::cores::spawn_pinned;
+use crate::scale::cores::spawn_placed;
 use crate::window::{WindowStats, measure_window};
 
 const LOGIN: i32 = 100_002;
@@ -55,6 +55,8 @@ pub struct BetsOptions {
     pub server_cores: Option<Vec<usize>>,
     /// Count the server's system calls with perf.
     pub perf: bool,
+    /// Nice value of the server (the generator renices itself).
+    pub nice: Option<i32>,
 }
 
 /// What a bets run measured.
@@ -101,11 +103,9 @@ pub async fn run(opts: &BetsOptions) -> Result<BetsReport, String> {
     let log = opts.workdir.join("espoir-up.log");
     let _ = std::fs::remove_file(&log);
     let mut procs = ServerProcs::empty();
-    let started = match &opts.server_cores {
-        Some(cores) => procs.add_with(&mut cmd, &log, |c| spawn_pinned(cores, c)),
-        None => procs.add_with(&mut cmd, &log, std::process::Command::spawn),
-    };
-    started.map_err(|e| format!("cannot start {}: {e}", opts.espoir.display()))?;
+    procs
+        .add_with(&mut cmd, &log, |c| spawn_placed(opts.server_cores.as_deref(), opts.nice, c))
+        .map_err(|e| format!("cannot start {}: {e}", opts.espoir.display()))?;
     let match_id = open_match(&prepared.admin, &prepared.token).await?;
     if procs.any_exited() {
         return Err(format!("espoir up exited; see {}", log.display()));

@@ -9,6 +9,7 @@
 use std::io;
 use std::process::{Child, Command};
 
+use rustix::process::setpriority_process;
 use rustix::thread::{CpuSet, sched_getaffinity, sched_setaffinity};
 
 /// How the machine's cores are shared out for a scale run.
@@ -150,18 +151,34 @@ pub fn pin_current_thread(cores: &[usize]) -> io::Result<()> {
     Ok(sched_setaffinity(None, &set)?)
 }
 
-/// Spawns `command` pinned to `cores`. The spawn runs on a short-lived
-/// thread pinned to those cores, so the child starts with the mask (no
-/// window in which its first threads run elsewhere) and the caller's own
-/// mask is never touched.
+/// Gives the calling thread nice value `nice` (negative: more CPU than
+/// the machine's other work when cores are contended; needs root or
+/// CAP_SYS_NICE). Threads and processes it starts afterwards inherit it.
 ///
 /// # Errors
-/// Pinning or spawning errors.
-pub fn spawn_pinned(cores: &[usize], command: &mut Command) -> io::Result<Child> {
+/// When the kernel refuses it.
+pub fn renice_current_thread(nice: i32) -> io::Result<()> {
+    // On Linux, PRIO_PROCESS with no pid names the calling thread.
+    Ok(setpriority_process(None, nice)?)
+}
+
+/// Spawns `command` pinned to `cores` (when given) at nice value `nice`
+/// (when given). The spawn runs on a short-lived thread set up so, and the
+/// child inherits the thread's mask and nice value from its first
+/// instruction; the caller's own threads are never touched.
+///
+/// # Errors
+/// Pinning, renicing or spawning errors.
+pub fn spawn_placed(cores: Option<&[usize]>, nice: Option<i32>, command: &mut Command) -> io::Result<Child> {
     std::thread::scope(|scope| {
         scope
             .spawn(|| {
-                pin_current_thread(cores)?;
+                if let Some(cores) = cores {
+                    pin_current_thread(cores)?;
+                }
+                if let Some(nice) = nice {
+                    renice_current_thread(nice)?;
+                }
                 command.spawn()
             })
             .join()

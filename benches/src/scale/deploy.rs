@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use espoir::NodeConfig;
 
-use super::cores::{cores_of, spawn_pinned};
-use crate::procs::{ServerProcs, check_free, config_ports, threads_named};
+use super::cores::{cores_of, spawn_placed};
+use crate::procs::{ServerProcs, check_free, config_ports, nice_of, threads_named};
 
 /// tokio names its worker (and blocking) threads `tokio-rt-worker`
 /// (`tokio-runtime-worker` before 1.50); both start so.
@@ -89,12 +89,18 @@ pub(crate) struct Deployment {
 }
 
 impl Deployment {
-    /// Starts `scenario`'s servers pinned to `cores`, after checking that
+    /// Starts `scenario`'s servers pinned to `cores` (at nice value `nice`
+    /// when given), after checking that
     /// nothing else listens on their ports.
     ///
     /// # Errors
     /// A port already taken, a config that does not load, a failed spawn.
-    pub(crate) fn start(bins: &Binaries, scenario: Scenario, cores: &[usize]) -> Result<Deployment, String> {
+    pub(crate) fn start(
+        bins: &Binaries,
+        scenario: Scenario,
+        cores: &[usize],
+        nice: Option<i32>,
+    ) -> Result<Deployment, String> {
         let n = cores.len();
         let mut commands: Vec<(String, Command)> = Vec::new();
         match scenario.folder() {
@@ -126,7 +132,7 @@ impl Deployment {
             let _ = std::fs::remove_file(&log);
             let pid = deployment
                 .procs
-                .add_with(cmd, &log, |c| spawn_pinned(cores, c))
+                .add_with(cmd, &log, |c| spawn_placed(Some(cores), nice, c))
                 .map_err(|e| format!("cannot start {name}: {e}"))?;
             deployment.members.push((name.clone(), pid, log));
         }
@@ -142,10 +148,10 @@ impl Deployment {
             .iter()
             .map(|(name, pid, log)| {
                 let cores = cores_of(*pid).unwrap_or_else(|| "?".into());
-                let mut line = format!(
-                    "{name}: pid {pid}, cores {cores}, {} tokio threads",
-                    threads_named(*pid, TOKIO_THREAD)
-                );
+                let nice = nice_of(*pid).map_or_else(|| "?".into(), |n| n.to_string());
+                let threads = threads_named(*pid, TOKIO_THREAD);
+                let mut line =
+                    format!("{name}: pid {pid}, cores {cores}, nice {nice}, {threads} tokio threads");
                 let text = std::fs::read_to_string(log).unwrap_or_default();
                 if let Some(lanes) = lanes_in_log(&text) {
                     line.push_str(&format!(", log: {}", lanes.trim()));

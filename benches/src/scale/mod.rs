@@ -61,6 +61,8 @@ pub struct ScaleOptions {
     pub rounds: usize,
     /// Count system calls with `perf stat`.
     pub perf: bool,
+    /// Nice value of the servers and the generator (`None`: unchanged).
+    pub nice: Option<i32>,
 }
 
 /// What a scale run measured, and what it could not.
@@ -118,7 +120,7 @@ async fn start_serving(
 ) -> Vec<(Scenario, Deployment)> {
     let mut running = Vec::new();
     for scenario in Scenario::ALL {
-        match Deployment::start(&opts.bins, scenario, opts.layout.servers(n)) {
+        match Deployment::start(&opts.bins, scenario, opts.layout.servers(n), opts.nice) {
             Ok(d) => running.push((scenario, d)),
             Err(err) => notes.push(format!("N = {n}, {}: not started: {err}", scenario.key())),
         }
@@ -216,6 +218,13 @@ impl ScaleReport {
             dur = opts.duration.as_secs_f64(),
             rounds = opts.rounds,
         );
+        let header = match opts.nice {
+            Some(nice) => format!(
+                "{header}Servers and generator ran at nice {nice}, so that other work on the machine \
+                 took less of their cores.\n"
+            ),
+            None => header,
+        };
         table::render(&self.runs, &header, &self.notes)
     }
 }

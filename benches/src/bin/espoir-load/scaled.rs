@@ -8,7 +8,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use espoir_benches::report::{cpu_model, load_average, ms, thousands, today, write_between};
-use espoir_benches::scale::cores::{allowed_cores, format_core_list, parse_core_list, pin_current_thread};
+use espoir_benches::scale::cores::{
+    allowed_cores, format_core_list, parse_core_list, pin_current_thread, renice_current_thread,
+};
 use espoir_benches::scale::{self, Binaries, Layout, ScaleOptions};
 use espoir_benches::{BetsOptions, bets};
 
@@ -50,6 +52,11 @@ pub(crate) struct ScaleArgs {
     /// Do not count system calls with `perf stat`.
     #[arg(long)]
     no_perf: bool,
+    /// Run the servers and the generator at this nice value (say -5):
+    /// on a machine shared with other work, a negative value keeps that
+    /// work from taking their cores. Needs root or CAP_SYS_NICE.
+    #[arg(long, allow_hyphen_values = true)]
+    nice: Option<i32>,
     /// Markdown file to write the tables into (between scale markers).
     #[arg(long)]
     write: Option<PathBuf>,
@@ -86,6 +93,11 @@ pub(crate) struct BetsArgs {
     /// Do not count system calls with `perf stat`.
     #[arg(long)]
     no_perf: bool,
+    /// Run the servers and the generator at this nice value (say -5):
+    /// on a machine shared with other work, a negative value keeps that
+    /// work from taking their cores. Needs root or CAP_SYS_NICE.
+    #[arg(long, allow_hyphen_values = true)]
+    nice: Option<i32>,
     /// Markdown file to write the result into (between bets markers).
     #[arg(long)]
     write: Option<PathBuf>,
@@ -116,6 +128,11 @@ pub(crate) fn scale(args: ScaleArgs) -> ExitCode {
     if let Err(err) = pin_current_thread(&layout.generator) {
         return fail(&format!("cannot pin the generator to {}: {err}", format_core_list(&layout.generator)));
     }
+    if let Some(nice) = args.nice
+        && let Err(err) = renice_current_thread(nice)
+    {
+        return fail(&format!("cannot set nice {nice}: {err}"));
+    }
     let threads = args.generator_threads.unwrap_or(layout.generator.len()).max(1);
     eprintln!(
         "scale: servers on {} (N = {:?}), generator on {} with {threads} thread(s)",
@@ -140,6 +157,7 @@ pub(crate) fn scale(args: ScaleArgs) -> ExitCode {
             duration: Duration::from_secs_f64(args.duration),
             rounds: args.rounds.max(1),
             perf: !args.no_perf,
+            nice: args.nice,
         };
         let report = scale::run(&opts).await;
         let section = report.markdown(&opts, &typed_command(), &load);
@@ -168,6 +186,11 @@ pub(crate) fn bets(args: BetsArgs, threads: usize) -> ExitCode {
     {
         return fail(&format!("cannot pin the generator to {}: {err}", format_core_list(g)));
     }
+    if let Some(nice) = args.nice
+        && let Err(err) = renice_current_thread(nice)
+    {
+        return fail(&format!("cannot set nice {nice}: {err}"));
+    }
     let load = load_average();
     block_on(threads, async move {
         let root = repo_root();
@@ -182,9 +205,11 @@ pub(crate) fn bets(args: BetsArgs, threads: usize) -> ExitCode {
             duration: Duration::from_secs_f64(args.duration),
             server_cores: server_cores.clone(),
             perf: !args.no_perf,
+            nice: args.nice,
         };
         let r = bets::run(&opts).await?;
         let syscalls = r.server.syscalls_per_op(r.rate()).map_or_else(|| "n/a".into(), |s| format!("{s:.1}"));
+        let niced = args.nice.map_or_else(String::new, |n| format!("; server and generator at nice {n}"));
         let pinning = match (&server_cores, &generator_cores) {
             (None, None) => "nothing pinned: clients and servers share every core".to_owned(),
             (s, g) => format!(
@@ -195,7 +220,7 @@ pub(crate) fn bets(args: BetsArgs, threads: usize) -> ExitCode {
         };
         let section = format!(
             "Command: `{command}`  \n\
-             Machine: {all} cores ({cpu}); {pinning}; {threads} generator thread(s); load average {load} \
+             Machine: {all} cores ({cpu}); {pinning}{niced}; {threads} generator thread(s); load average {load} \
              at the start.  \nDate: {date}. `espoir up {dir}` as its own process (an adapted copy: per-client \
              limits lifted, store emptied), {clients} clients logged in ({logins:.1} s), each keeping {window} \
              bet(s) in flight; {warm:.0} s warm-up, {dur:.0} s measured.\n\n\
