@@ -69,9 +69,29 @@ struct Tally {
 /// Connects every client, runs the loop and merges what each measured.
 pub async fn run_closed_loop(spec: &LoadSpec) -> Result<LoadReport, ClientError> {
     let clients = connect_all(&spec.url, spec.clients).await?;
+    let (measure_from, until) = spec.window_from(Instant::now());
+    drive(clients, spec, measure_from, until).await
+}
+
+impl LoadSpec {
+    /// The measured window of a loop that starts at `start`: after the
+    /// warm-up, for the duration.
+    pub(crate) fn window_from(&self, start: Instant) -> (Instant, Instant) {
+        let from = start + self.warmup;
+        (from, from + self.duration)
+    }
+}
+
+/// Runs the loop on connected `clients`, counting what falls between
+/// `measure_from` and `until` (so a caller can measure the servers over
+/// the same window).
+pub(crate) async fn drive(
+    clients: Vec<Client>,
+    spec: &LoadSpec,
+    measure_from: Instant,
+    until: Instant,
+) -> Result<LoadReport, ClientError> {
     let frame = ClientFrame::new(spec.command, spec.body.clone()).encode(DEFAULT_MAX_CLIENT_FRAME)?;
-    let measure_from = Instant::now() + spec.warmup;
-    let until = measure_from + spec.duration;
 
     let mut tasks = JoinSet::new();
     for client in clients {

@@ -16,10 +16,16 @@
 //! * `obespoir`: obespoir's own demo cluster, started from its PyPI package.
 //! * `suite`: every scenario side by side in one run, the table with ratios
 //!   and its section of `docs/benchmarks.md`.
+//! * `scale`: the scaling mode: nodes as separate processes pinned to N
+//!   cores, the generator pinned to the others, the bare echo side by side.
+//! * `bets`: bets per second end to end on the betting app's cluster.
+//! * `window`: the servers' CPU time and system calls over a measured window.
+//! * `report`: markers in markdown files, the date, the machine, figures.
 //! * `swarm`: many websocket clients in a child process ([`swarm::run`]),
 //!   for the broadcast bench and tests that need more sockets than one
 //!   process may open.
 
+pub mod bets;
 mod client;
 mod closed_loop;
 mod echo;
@@ -27,9 +33,14 @@ mod idle;
 mod latency;
 mod obespoir;
 mod procs;
+pub mod report;
+pub mod scale;
 mod soak;
 mod suite;
 pub mod swarm;
+mod window;
+
+pub use bets::{BetsOptions, BetsReport};
 
 pub use client::{Client, ClientError};
 pub use closed_loop::{LoadReport, LoadSpec, run_closed_loop};
@@ -37,6 +48,7 @@ pub use echo::serve_echo;
 pub use idle::{IdleReport, IdleSpec, loopback_sources, run_idle};
 pub use latency::{Latencies, Summary};
 pub use obespoir::Obespoir;
-pub use procs::{ProcSample, ServerProcs, wait_serving};
+pub use procs::{ProcSample, ServerProcs, threads_named, wait_serving};
 pub use soak::{SoakRow, SoakSpec, run_soak, summary as soak_summary};
 pub use suite::{Suite, SuiteOptions, splice_section, write_section};
+pub use window::{Syscalls, WindowStats, measure_window, parse_perf_csv};

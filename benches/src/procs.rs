@@ -1,12 +1,13 @@
 //! Server processes under test: started as children, sampled from `/proc`
 //! for CPU time and resident memory, stopped with SIGTERM.
 
+use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use bytes::Bytes;
-use espoir::{ClientFrame, DEFAULT_MAX_CLIENT_FRAME};
+use espoir::{ClientFrame, DEFAULT_MAX_CLIENT_FRAME, NodeConfig};
 use tokio::time::{Instant, sleep, timeout};
 
 use crate::client::{Client, ClientError, is_error_reply};
@@ -50,6 +51,51 @@ fn parse_sample(stat: &str, status: &str) -> Option<ProcSample> {
     })
 }
 
+/// The nice value of process `pid` (its main thread), from `/proc`.
+pub(crate) fn nice_of(pid: u32) -> Option<i64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    nice_field(&stat)
+}
+
+fn nice_field(stat: &str) -> Option<i64> {
+    // Field 19; the fields after the command name's `)` start at field 3.
+    stat[stat.rfind(')')? + 1..].split_whitespace().nth(16)?.parse().ok()
+}
+
+/// How many threads of process `pid` have a name starting with `prefix`
+/// (Linux keeps the first 15 bytes of a thread's name).
+pub fn threads_named(pid: u32, prefix: &str) -> usize {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return 0 };
+    tasks
+        .filter_map(Result::ok)
+        .filter_map(|t| std::fs::read_to_string(t.path().join("comm")).ok())
+        .filter(|name| name.starts_with(prefix))
+        .count()
+}
+
+/// The ports a node listens on, each with what it is for.
+pub(crate) fn config_ports(c: &NodeConfig) -> Vec<(u16, String)> {
+    let mut out = vec![(c.rpc.port, format!("{} rpc", c.name))];
+    if let Some(ws) = c.websocket.as_ref().filter(|w| w.port != 0) {
+        out.push((ws.port, format!("{} websocket", c.name)));
+    }
+    if let Some(http) = &c.http {
+        out.push((http.port, format!("{} http", c.name)));
+    }
+    out
+}
+
+/// Fails when any of `ports` is already listened on: a server left over
+/// from another run would be measured in place of ours.
+pub(crate) fn check_free(ports: &[(u16, String)]) -> Result<(), String> {
+    for (port, what) in ports {
+        if let Err(err) = TcpListener::bind(("127.0.0.1", *port)) {
+            return Err(format!("port {port} ({what}) is taken ({err}): stop whatever listens there first"));
+        }
+    }
+    Ok(())
+}
+
 /// Child processes serving one scenario.
 #[derive(Debug)]
 pub struct ServerProcs {
@@ -64,15 +110,32 @@ impl ServerProcs {
         Ok(procs)
     }
 
+    /// No process yet; [`ServerProcs::add_with`] starts them.
+    pub fn empty() -> ServerProcs {
+        ServerProcs { children: Vec::new() }
+    }
+
     /// Starts one more process of the same scenario.
     pub fn add(&mut self, command: &mut Command, log: &Path) -> std::io::Result<()> {
+        self.add_with(command, log, Command::spawn).map(|_pid| ())
+    }
+
+    /// Starts one more process through `spawn` (which may, say, pin it to
+    /// cores), with its output appended to `log`; returns its id.
+    pub fn add_with(
+        &mut self,
+        command: &mut Command,
+        log: &Path,
+        spawn: impl FnOnce(&mut Command) -> std::io::Result<Child>,
+    ) -> std::io::Result<u32> {
         if let Some(dir) = log.parent() {
             std::fs::create_dir_all(dir)?;
         }
         let out = std::fs::OpenOptions::new().create(true).append(true).open(log)?;
-        let child = command.stdin(Stdio::null()).stdout(out.try_clone()?).stderr(out).spawn()?;
+        let child = spawn(command.stdin(Stdio::null()).stdout(out.try_clone()?).stderr(out))?;
+        let pid = child.id();
         self.children.push(child);
-        Ok(())
+        Ok(pid)
     }
 
     /// Process ids.
@@ -181,6 +244,32 @@ mod tests {
         assert_eq!(s.rss, 1024 * 1024);
         assert_eq!(s.peak_rss, 2048 * 1024);
         assert_eq!(parse_sample("garbage", status), None);
+    }
+
+    #[test]
+    fn the_nice_value_is_read() {
+        let stat = "1234 (my (odd) name) S 1 2 3 4 5 6 7 8 9 10 250 50 0 0 20 -5 4 0 100";
+        assert_eq!(nice_field(stat), Some(-5));
+        assert_eq!(nice_field("garbage"), None);
+        assert!(nice_of(std::process::id()).is_some());
+    }
+
+    #[test]
+    fn a_taken_port_is_reported() {
+        let held = TcpListener::bind(("127.0.0.1", 0)).unwrap();
+        let port = held.local_addr().unwrap().port();
+        let err = check_free(&[(port, "x websocket".into())]).unwrap_err();
+        assert!(err.contains(&format!("port {port} (x websocket) is taken")), "{err}");
+        drop(held);
+        assert!(check_free(&[(port, "x".into())]).is_ok());
+    }
+
+    #[test]
+    fn the_repository_configs_list_their_ports() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs/bench");
+        let configs = NodeConfig::load_dir(dir).unwrap();
+        let all: Vec<u16> = configs.iter().flat_map(|(_, c)| config_ports(c)).map(|(p, _)| p).collect();
+        assert!(all.contains(&24000), "{all:?}");
     }
 
     #[test]

@@ -446,17 +446,12 @@ fn ratio(ours: f64, theirs: f64, want: f64, at_least: bool) -> (String, bool) {
 /// Replaces the suite's section of `doc` (between the markers), or appends
 /// one; the rest of the file is kept as it is.
 pub fn splice_section(doc: &str, section: &str) -> String {
-    let block = format!("{BEGIN}\n{section}{END}");
-    match (doc.find(BEGIN), doc.find(END)) {
-        (Some(b), Some(e)) if b < e => format!("{}{block}{}", &doc[..b], &doc[e + END.len()..]),
-        _ => format!("{}\n{block}\n", doc.trim_end()),
-    }
+    crate::report::splice_between(doc, BEGIN, END, section)
 }
 
 /// Writes `section` into the markdown file at `path`.
 pub fn write_section(path: &Path, section: &str) -> std::io::Result<()> {
-    let doc = std::fs::read_to_string(path).unwrap_or_default();
-    std::fs::write(path, splice_section(&doc, section))
+    crate::report::write_between(path, BEGIN, END, section)
 }
 
 #[cfg(test)]

@@ -1,14 +1,23 @@
 //! `espoir-load`: the end-to-end load harness.
 //!
 //! ```text
+//! espoir-load scale --espoir target/release/espoir -c 32,256 --write docs/benchmarks.md
+//! espoir-load bets  --cluster configs/local -c 256
 //! espoir-load run   --url ws://127.0.0.1:20000 -c 32 --duration 10 [--pid PID…]
-//! espoir-load run   --cluster configs/bench --url ws://127.0.0.1:24000
-//! espoir-load run   --in-process configs/hello -c 32
+//! espoir-load run   --cluster configs/bench --url ws://127.0.0.1:24000   # single process
+//! espoir-load run   --in-process configs/hello -c 32                     # single process
 //! espoir-load idle  --url ws://127.0.0.1:24000 -n 19000 --pid PID
 //! espoir-load soak  --cluster configs/hello --minutes 30 --restart-every 3
 //! espoir-load echo  --port 23900
 //! espoir-load suite --write docs/benchmarks.md
 //! ```
+//!
+//! `scale` and `bets` run the nodes as separate processes, as deployed;
+//! `run --cluster`, `run --in-process` and `suite` run each cluster as one
+//! process and say so.
+
+mod scaled;
+mod single;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -16,10 +25,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use clap::{Parser, Subcommand};
-use espoir::{HandlerGroups, Node, NodeConfig, RunningNode, Shutdown};
 use espoir_benches::{
-    IdleSpec, LoadReport, LoadSpec, ProcSample, ServerProcs, SoakSpec, Suite, SuiteOptions, loopback_sources,
-    run_closed_loop, run_idle, run_soak, serve_echo, soak_summary, wait_serving, write_section,
+    IdleSpec, LoadSpec, ServerProcs, SoakSpec, Suite, SuiteOptions, loopback_sources, run_idle, run_soak,
+    soak_summary, write_section,
 };
 
 #[derive(Parser, Debug)]
@@ -35,6 +43,11 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Cmd {
+    /// The scaling table: each node its own process pinned to N cores,
+    /// the generator on the others, echo, direct and hello side by side.
+    Scale(scaled::ScaleArgs),
+    /// Bets per second end to end on the betting cluster (`espoir up`).
+    Bets(scaled::BetsArgs),
     /// C clients in a closed loop against one URL.
     Run {
         /// Proxy websocket URL.
@@ -58,10 +71,12 @@ enum Cmd {
         /// Server processes to report CPU time and memory for.
         #[arg(long)]
         pid: Vec<u32>,
-        /// Start `espoir up DIR` as a process first (and stop it after).
+        /// Start `espoir up DIR` as a process first (and stop it after):
+        /// every node in a single process.
         #[arg(long, conflicts_with = "in_process")]
         cluster: Option<PathBuf>,
-        /// Start the cluster of DIR inside this process (hello handlers).
+        /// Start the cluster of DIR inside this process (hello handlers):
+        /// servers and generator in a single process.
         #[arg(long)]
         in_process: Option<PathBuf>,
         /// The `espoir` binary for --cluster.
@@ -163,19 +178,28 @@ fn sibling_espoir() -> PathBuf {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Cmd::Echo { port } = cli.command {
-        return echo(port);
+    match cli.command {
+        Cmd::Echo { port } => single::echo(port),
+        // These pin this process before its runtime starts.
+        Cmd::Scale(args) => scaled::scale(args),
+        Cmd::Bets(args) => scaled::bets(args, cli.threads),
+        other => block_on(cli.threads, dispatch(other)),
     }
-    let runtime = if cli.threads <= 1 {
+}
+
+/// Runs `work` on a runtime of `threads` client threads (1: a current-
+/// thread runtime, one thread drives every client).
+fn block_on(threads: usize, work: impl Future<Output = Result<(), String>>) -> ExitCode {
+    let runtime = if threads <= 1 {
         tokio::runtime::Builder::new_current_thread().enable_all().build()
     } else {
-        tokio::runtime::Builder::new_multi_thread().worker_threads(cli.threads).enable_all().build()
+        tokio::runtime::Builder::new_multi_thread().worker_threads(threads).enable_all().build()
     };
     let runtime = match runtime {
         Ok(rt) => rt,
         Err(err) => return fail(&format!("cannot start the runtime: {err}")),
     };
-    match runtime.block_on(dispatch(cli.command)) {
+    match runtime.block_on(work) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => fail(&err),
     }
@@ -198,7 +222,7 @@ async fn dispatch(cmd: Cmd) -> Result<(), String> {
                 duration: Duration::from_secs_f64(duration),
                 timeout: Duration::from_secs(10),
             };
-            run(spec, pid, cluster, in_process, espoir).await
+            single::run(spec, pid, cluster, in_process, espoir).await
         }
         Cmd::Soak { cluster, url, minutes, restart_every, clients, espoir } => {
             let spec = SoakSpec {
@@ -242,6 +266,9 @@ async fn dispatch(cmd: Cmd) -> Result<(), String> {
             Ok(())
         }
         Cmd::Echo { port } => Err(format!("echo on port {port} runs outside the client runtime")),
+        Cmd::Scale(_) | Cmd::Bets(_) => {
+            Err("scale and bets pin the generator before the runtime starts".into())
+        }
         Cmd::Suite { duration, warmup, idle, scaling, espoir, obespoir_python, no_obespoir, write } => {
             let root = repo_root();
             let python = if no_obespoir {
@@ -278,104 +305,6 @@ async fn dispatch(cmd: Cmd) -> Result<(), String> {
     }
 }
 
-/// The echo server: its own multi-threaded runtime, whatever `--threads`
-/// says for clients, as a bare tokio server would run.
-fn echo(port: u16) -> ExitCode {
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(rt) => rt,
-        Err(err) => return fail(&format!("cannot start the runtime: {err}")),
-    };
-    rt.block_on(async move {
-        match tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
-            Ok(listener) => {
-                serve_echo(listener).await;
-                ExitCode::SUCCESS
-            }
-            Err(err) => fail(&format!("cannot listen on 127.0.0.1:{port}: {err}")),
-        }
-    })
-}
-
-async fn run(
-    spec: LoadSpec,
-    pids: Vec<u32>,
-    cluster: Option<PathBuf>,
-    in_process: Option<PathBuf>,
-    espoir: Option<PathBuf>,
-) -> Result<(), String> {
-    let mut pids = pids;
-    let mut procs = None;
-    let mut local = None;
-    if let Some(dir) = cluster {
-        let mut cmd = Command::new(espoir.unwrap_or_else(sibling_espoir));
-        cmd.arg("up").arg(&dir);
-        let p =
-            ServerProcs::spawn(cmd, &repo_root().join("target/load-run.log")).map_err(|e| e.to_string())?;
-        pids.extend(p.pids());
-        procs = Some(p);
-    } else if let Some(dir) = in_process {
-        local = Some(start_in_process(&dir).await?);
-        pids.push(std::process::id());
-    }
-    wait_serving(&spec.url, spec.command, &spec.body, Duration::from_secs(30))
-        .await
-        .map_err(|e| e.to_string())?;
-    let before = ServerProcs::sample_pids(&pids);
-    let started = std::time::Instant::now();
-    let report = run_closed_loop(&spec).await.map_err(|e| e.to_string())?;
-    let wall = started.elapsed();
-    let after = ServerProcs::sample_pids(&pids);
-    print_report(&report, &before, &after, wall, !pids.is_empty());
-    if let Some(p) = procs {
-        p.stop(Duration::from_secs(5));
-    }
-    if let Some((shutdown, nodes)) = local {
-        shutdown.finish(Duration::from_secs(5)).await;
-        drop(nodes);
-    }
-    Ok(())
-}
-
-fn print_report(r: &LoadReport, before: &ProcSample, after: &ProcSample, wall: Duration, servers: bool) {
-    let l = r.latency;
-    println!(
-        "C={} {:.0} round trips/s over {:?}: p50 {:?} p99 {:?} max {:?} mean {:?}, {} errors",
-        r.clients,
-        r.rate(),
-        r.elapsed,
-        l.p50,
-        l.p99,
-        l.max,
-        l.mean,
-        r.errors
-    );
-    if servers {
-        let cpu = after.cpu.saturating_sub(before.cpu);
-        println!(
-            "server: {:.2} cores, peak RSS {:.1} MiB",
-            cpu.as_secs_f64() / wall.as_secs_f64(),
-            after.peak_rss as f64 / 1048576.0
-        );
-    }
-}
-
-/// Starts every node of `dir` in this process with the hello handlers.
-async fn start_in_process(dir: &Path) -> Result<(Shutdown, Vec<RunningNode>), String> {
-    let configs = NodeConfig::load_dir(dir).map_err(|e| e.to_string())?;
-    let groups = HandlerGroups::new()
-        .add("hello.proxy", hello::proxy)
-        .add("hello.route", hello::route)
-        .add("hello.service", hello::service);
-    let shutdown = Shutdown::new();
-    let mut nodes = Vec::new();
-    for (_, config) in configs {
-        let api = config.api_path.clone();
-        let builder = groups.apply(Node::builder(config), &api).map_err(|e| e.to_string())?;
-        nodes.push(builder.start(&shutdown).await.map_err(|e| e.to_string())?);
-    }
-    Ok((shutdown, nodes))
-}
-
 fn provision_obespoir(root: &Path) -> Result<PathBuf, String> {
     let out = Command::new("bash")
         .arg(root.join(".ci/provision-obespoir"))
@@ -391,14 +320,9 @@ fn provision_obespoir(root: &Path) -> Result<PathBuf, String> {
 }
 
 fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
-    format!("{cores} cores ({cpu}), load generator on the same cores, one client thread")
+    format!(
+        "{cores} cores ({}), each cluster in a single process (`espoir up DIR`), load generator on the same cores, one client thread",
+        espoir_benches::report::cpu_model()
+    )
 }
