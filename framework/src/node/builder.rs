@@ -300,7 +300,8 @@ impl NodeBuilder {
             crate::reload::spawn_watcher(&shared, self.watch_interval);
         }
         tracing::info!(name = %config.name, id = %shared.id(), role = ?config.role, rpc = ?addrs.rpc,
-            websocket = ?addrs.websocket, http = ?addrs.http, handlers = shared.handlers.events.len(), "node started");
+            websocket = ?addrs.websocket, http = ?addrs.http, handlers = shared.handlers.events.len(),
+            lanes = shared.router.endpoint.lanes(), "node started");
         for warning in config.warnings() {
             tracing::warn!(name = %config.name, "{warning}");
         }
