@@ -19,7 +19,11 @@ use tokio_util::codec::{Decoder, LengthDelimitedCodec};
 
 /// The RPC protocol version this build speaks: what the handshake agrees
 /// on and every envelope carries in `version`.
-pub const PROTOCOL_VERSION: u32 = 1;
+///
+/// 2: the dialer's lane is in the hello and in the handshake transcript
+/// (version 1 nodes would fail the proof and be told the token is wrong;
+/// with the version, they are told which versions meet).
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// Size of the length prefix.
 pub const RPC_LENGTH_PREFIX: usize = 4;
