@@ -14,7 +14,7 @@ use super::reply::encode as encode_reply;
 use crate::config::NodeConfig;
 use crate::id::{NodeId, SessionId};
 use crate::proto::{Envelope, Kind, NodeType, Pin};
-use crate::routing::{Hop, LaneKey, RouteTable, StateTable, Target, next_hops, rendezvous};
+use crate::routing::{Hop, LaneKey, RouteTable, StateTable, Target, next_hops};
 use crate::status::Status;
 use crate::transport::{Link, RpcEndpoint};
 
@@ -103,7 +103,7 @@ impl Router {
     /// a route they cannot reach).
     ///
     /// Every message to `dest` takes the same route while the set of routes
-    /// stays the same ([`rendezvous`] hashing of `dest` over the routes):
+    /// stays the same (`routing::rendezvous` hashing of `dest` over the routes):
     /// a handler's pushes and its reply then travel one path and keep their
     /// order, which messages spread over two routes would not.
     pub(crate) fn link_for_node(&self, dest: &NodeId, lane: LaneKey) -> Option<Link> {
@@ -117,14 +117,10 @@ impl Router {
     }
 
     /// The route that messages about `key` take: the same one while the
-    /// set of linked routes stays the same ([`rendezvous`] hashing), on the
+    /// set of linked routes stays the same (`routing::rendezvous` hashing), on the
     /// lane `lane` picks.
     pub(crate) fn route_for(&self, key: &NodeId, lane: LaneKey) -> Option<Link> {
-        let links = self.endpoint.links();
-        let routes = links.iter().filter(|l| l.peer_type() == NodeType::Route && !l.is_closed());
-        let route = rendezvous(key.as_str(), routes.map(|l| l.peer_id().as_str()))?;
-        let route = NodeId::parse(route).ok()?;
-        self.endpoint.link_for(&route, lane)
+        self.endpoint.rendezvous(NodeType::Route, key.as_str(), lane)
     }
 
     /// A fresh envelope originating here.

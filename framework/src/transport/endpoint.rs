@@ -170,6 +170,13 @@ impl RpcEndpoint {
         self.inner.ctx.links.get(peer, key)
     }
 
+    /// The live link, on the lane `lane` picks, to the node of type
+    /// `node_type` that rendezvous hashing of `key` chooses: the same node
+    /// while the set of linked nodes of that type stays the same.
+    pub(crate) fn rendezvous(&self, node_type: NodeType, key: &str, lane: LaneKey) -> Option<Link> {
+        self.inner.ctx.links.rendezvous(node_type, key, lane)
+    }
+
     /// A live link to some node of type `node_type`; `seed` spreads the
     /// choice over the candidates (pass a counter for round-robin).
     pub fn pick(&self, node_type: NodeType, seed: usize) -> Option<Link> {

@@ -12,7 +12,7 @@ use std::sync::RwLock;
 use super::link::{Direction, Link};
 use crate::id::NodeId;
 use crate::proto::NodeType;
-use crate::routing::LaneKey;
+use crate::routing::{LaneKey, rendezvous};
 
 /// Live links by peer.
 #[derive(Debug, Default)]
@@ -66,6 +66,21 @@ impl LinkRegistry {
             return None;
         }
         candidates().nth(seed % count).cloned()
+    }
+
+    /// The live link, on the lane `lane` picks, to the node of type
+    /// `node_type` that [`rendezvous`] hashing of `key` chooses among the
+    /// linked ones. Allocation-free: replies and pushes through a route
+    /// take this for every message.
+    pub(crate) fn rendezvous(&self, node_type: NodeType, key: &str, lane: LaneKey) -> Option<Link> {
+        let map = self.by_peer.read().unwrap_or_else(|p| p.into_inner());
+        let candidates = map
+            .iter()
+            .filter(|(_, links)| links.iter().any(|l| l.peer_type() == node_type && !l.is_closed()))
+            .map(|(id, _)| id.as_str());
+        let chosen = rendezvous(key, candidates)?;
+        let chosen = NodeId::parse(chosen).ok()?;
+        Self::best(map.get(&chosen)?, lane).cloned()
     }
 
     /// Among one peer's links: the live lanes we dialed if any, else those
