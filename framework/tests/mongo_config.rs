@@ -10,9 +10,7 @@
 
 use std::path::{Path, PathBuf};
 
-use espoir::{
-    ConfigError, MongoTarget, Shutdown, TransferError, open_node_config, pull_configs, push_configs,
-};
+use espoir::{ConfigError, MongoTarget, TransferError, open_node_config, pull_configs, push_configs};
 use espoir_testkit::Mongo;
 use espoir_testkit::*;
 use mongodb::bson::{Document, doc};
@@ -51,16 +49,7 @@ async fn start(path: &Path, ports: Ports) -> TestNode {
 /// Starts a node from a config already read from MongoDB.
 async fn start_opened(opened: espoir::OpenedConfig, ports: Ports) -> TestNode {
     assert!(opened.fallback.is_none());
-    let shutdown = Shutdown::new();
-    let node = opened
-        .builder()
-        .rpc_listener(ports.rpc)
-        .websocket_listener(ports.ws)
-        .http_listener(ports.http)
-        .start(&shutdown)
-        .await
-        .expect("node starts");
-    TestNode { node, shutdown }
+    TestNode::start_builder(opened.builder(), ports).await
 }
 
 async fn nodes(mongo: &Mongo) -> mongodb::Collection<Document> {

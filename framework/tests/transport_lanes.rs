@@ -66,14 +66,22 @@ fn check_order(got: &[(u16, String, u64)]) -> BTreeMap<String, u16> {
     lane_of
 }
 
+/// Plain and encrypted: each lane has its own handshake and its own keys.
 #[tokio::test]
 async fn sessions_spread_over_every_lane_both_ways_and_each_keeps_its_order() {
-    let mut server = node(NodeType::Service, TOKEN, false).await;
+    for encrypt in [false, true] {
+        spread_and_order(encrypt).await;
+    }
+}
+
+async fn spread_and_order(encrypt: bool) {
+    let mut server = node(NodeType::Service, TOKEN, encrypt).await;
     let mut client = node_with_lanes(NodeType::Proxy, LANES).await;
-    let peer = client.endpoint.connect(spec(server.addr, TOKEN, false));
+    let peer = client.endpoint.connect(spec(server.addr, TOKEN, encrypt));
     assert!(peer.wait_all_up(WAIT).await, "every lane comes up");
     let lanes: BTreeSet<u16> = client.endpoint.links().iter().map(|l| l.lane().index).collect();
     assert_eq!(lanes, (0..LANES).collect(), "one link per lane");
+    assert!(client.endpoint.links().iter().all(|l| l.encrypted() == encrypt));
     let server_id = server.endpoint.node_id().clone();
     let client_id = client.endpoint.node_id().clone();
 

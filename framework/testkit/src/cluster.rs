@@ -107,7 +107,12 @@ impl TestNode {
         TestNode::start_builder(wire(Node::from_file(path).expect("a valid config file")), ports).await
     }
 
-    async fn start_builder(builder: NodeBuilder, ports: Ports) -> TestNode {
+    /// Starts a node from a builder made elsewhere (a config read from
+    /// MongoDB, say) on `ports`.
+    ///
+    /// # Panics
+    /// When the node does not start.
+    pub async fn start_builder(builder: NodeBuilder, ports: Ports) -> TestNode {
         let shutdown = Shutdown::new();
         let node = builder
             .rpc_listener(ports.rpc)
