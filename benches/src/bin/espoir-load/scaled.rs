@@ -16,6 +16,30 @@ use espoir_benches::{BetsOptions, bets};
 
 use crate::{block_on, fail, repo_root, sibling_espoir};
 
+/// What `scale` and `bets` both do to the processes they measure.
+#[derive(clap::Args, Debug)]
+pub(crate) struct ServerFlags {
+    /// Do not count system calls with `perf stat`.
+    #[arg(long)]
+    no_perf: bool,
+    /// Run the servers and the generator at this nice value (say -5):
+    /// on a machine shared with other work, a negative value keeps that
+    /// work from taking their cores. Needs root or CAP_SYS_NICE.
+    #[arg(long, allow_hyphen_values = true)]
+    nice: Option<i32>,
+}
+
+impl ServerFlags {
+    /// Renices this (the generator's) thread, before its runtime starts,
+    /// when `--nice` asks.
+    fn renice_generator(&self) -> Result<(), String> {
+        match self.nice {
+            Some(nice) => renice_current_thread(nice).map_err(|err| format!("cannot set nice {nice}: {err}")),
+            None => Ok(()),
+        }
+    }
+}
+
 /// `espoir-load scale`.
 #[derive(clap::Args, Debug)]
 pub(crate) struct ScaleArgs {
@@ -49,14 +73,8 @@ pub(crate) struct ScaleArgs {
     /// Rounds of echo, direct, hello at each (N, C).
     #[arg(long, default_value_t = 1)]
     rounds: usize,
-    /// Do not count system calls with `perf stat`.
-    #[arg(long)]
-    no_perf: bool,
-    /// Run the servers and the generator at this nice value (say -5):
-    /// on a machine shared with other work, a negative value keeps that
-    /// work from taking their cores. Needs root or CAP_SYS_NICE.
-    #[arg(long, allow_hyphen_values = true)]
-    nice: Option<i32>,
+    #[command(flatten)]
+    servers: ServerFlags,
     /// Markdown file to write the tables into (between scale markers).
     #[arg(long)]
     write: Option<PathBuf>,
@@ -90,14 +108,8 @@ pub(crate) struct BetsArgs {
     /// Pin the generator to these cores (default: not pinned).
     #[arg(long)]
     generator_cores: Option<String>,
-    /// Do not count system calls with `perf stat`.
-    #[arg(long)]
-    no_perf: bool,
-    /// Run the servers and the generator at this nice value (say -5):
-    /// on a machine shared with other work, a negative value keeps that
-    /// work from taking their cores. Needs root or CAP_SYS_NICE.
-    #[arg(long, allow_hyphen_values = true)]
-    nice: Option<i32>,
+    #[command(flatten)]
+    servers: ServerFlags,
     /// Markdown file to write the result into (between bets markers).
     #[arg(long)]
     write: Option<PathBuf>,
@@ -128,10 +140,8 @@ pub(crate) fn scale(args: ScaleArgs) -> ExitCode {
     if let Err(err) = pin_current_thread(&layout.generator) {
         return fail(&format!("cannot pin the generator to {}: {err}", format_core_list(&layout.generator)));
     }
-    if let Some(nice) = args.nice
-        && let Err(err) = renice_current_thread(nice)
-    {
-        return fail(&format!("cannot set nice {nice}: {err}"));
+    if let Err(err) = args.servers.renice_generator() {
+        return fail(&err);
     }
     let threads = args.generator_threads.unwrap_or(layout.generator.len()).max(1);
     eprintln!(
@@ -156,8 +166,8 @@ pub(crate) fn scale(args: ScaleArgs) -> ExitCode {
             warmup: Duration::from_secs_f64(args.warmup),
             duration: Duration::from_secs_f64(args.duration),
             rounds: args.rounds.max(1),
-            perf: !args.no_perf,
-            nice: args.nice,
+            perf: !args.servers.no_perf,
+            nice: args.servers.nice,
         };
         let report = scale::run(&opts).await;
         let section = report.markdown(&opts, &typed_command(), &load);
@@ -186,10 +196,8 @@ pub(crate) fn bets(args: BetsArgs, threads: usize) -> ExitCode {
     {
         return fail(&format!("cannot pin the generator to {}: {err}", format_core_list(g)));
     }
-    if let Some(nice) = args.nice
-        && let Err(err) = renice_current_thread(nice)
-    {
-        return fail(&format!("cannot set nice {nice}: {err}"));
+    if let Err(err) = args.servers.renice_generator() {
+        return fail(&err);
     }
     let load = load_average();
     block_on(threads, async move {
@@ -204,12 +212,13 @@ pub(crate) fn bets(args: BetsArgs, threads: usize) -> ExitCode {
             warmup: Duration::from_secs_f64(args.warmup),
             duration: Duration::from_secs_f64(args.duration),
             server_cores: server_cores.clone(),
-            perf: !args.no_perf,
-            nice: args.nice,
+            perf: !args.servers.no_perf,
+            nice: args.servers.nice,
         };
         let r = bets::run(&opts).await?;
         let syscalls = r.server.syscalls_per_op(r.rate()).map_or_else(|| "n/a".into(), |s| format!("{s:.1}"));
-        let niced = args.nice.map_or_else(String::new, |n| format!("; server and generator at nice {n}"));
+        let niced =
+            args.servers.nice.map_or_else(String::new, |n| format!("; server and generator at nice {n}"));
         let pinning = match (&server_cores, &generator_cores) {
             (None, None) => "nothing pinned: clients and servers share every core".to_owned(),
             (s, g) => format!(
