@@ -1,24 +1,29 @@
 //! One websocket client speaking obespoir's client framing: 12-byte
-//! little-endian header, JSON body. Used by every scenario.
+//! little-endian header, JSON body, over `ws://` or `wss://`. Used by every
+//! scenario.
 
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use espoir::{ClientDecoder, ClientFrame, ClientFrameError, DEFAULT_MAX_CLIENT_FRAME};
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::{TcpSocket, TcpStream};
-use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::http::Uri;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{self, Message};
+use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 
 /// Why a client could not go on.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-    /// The URL is not `ws://host:port[/path]`.
-    #[error("bad websocket url {0:?}: expected ws://host:port[/path]")]
+    /// The URL is not `ws://host:port[/path]` or `wss://host:port[/path]`.
+    #[error("bad websocket url {0:?}: expected ws://host:port[/path] or wss://host:port[/path]")]
     BadUrl(String),
+    /// A `wss://` URL without the certificate authority to trust.
+    #[error("{0}: wss:// needs the CA that signed the server's certificate (--ca FILE)")]
+    NoCa(String),
     /// The TCP connection failed.
     #[error("cannot connect to {addr}: {source}")]
     Connect {
@@ -41,29 +46,64 @@ pub enum ClientError {
 /// A connected client.
 #[derive(Debug)]
 pub struct Client {
-    ws: WebSocketStream<TcpStream>,
+    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
     decoder: ClientDecoder,
     frames: VecDeque<ClientFrame>,
     scratch: Vec<ClientFrame>,
 }
 
-/// Host and port of a `ws://` URL.
+/// Host and port of a `ws://` or `wss://` URL.
 fn socket_addr(url: &str) -> Result<(String, u16), ClientError> {
     let uri: Uri = url.parse().map_err(|_| ClientError::BadUrl(url.to_owned()))?;
-    if uri.scheme_str() != Some("ws") {
-        return Err(ClientError::BadUrl(url.to_owned()));
-    }
+    let default_port = match uri.scheme_str() {
+        Some("ws") => 80,
+        Some("wss") => 443,
+        _ => return Err(ClientError::BadUrl(url.to_owned())),
+    };
     let host = uri.host().ok_or_else(|| ClientError::BadUrl(url.to_owned()))?;
     // An IPv6 literal comes bracketed (`ws://[::1]:20000`); a lookup wants it bare.
     let host = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
-    Ok((host.to_owned(), uri.port_u16().unwrap_or(80)))
+    Ok((host.to_owned(), uri.port_u16().unwrap_or(default_port)))
+}
+
+/// A rustls client config trusting the CA certificates in the PEM file at
+/// `path`, and those alone: `wss://` against a private or test CA.
+pub fn tls_trusting(path: &std::path::Path) -> Result<Arc<rustls::ClientConfig>, String> {
+    use rustls_pki_types::CertificateDer;
+    use rustls_pki_types::pem::PemObject;
+    let fail = |why: String| format!("CA file {}: {why}", path.display());
+    let certs = CertificateDer::pem_file_iter(path)
+        .map_err(|e| fail(e.to_string()))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| fail(e.to_string()))?;
+    let mut roots = rustls::RootCertStore::empty();
+    if roots.add_parsable_certificates(certs).0 == 0 {
+        return Err(fail("holds no usable CERTIFICATE block".into()));
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| fail(e.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
 }
 
 impl Client {
     /// Connects to `url`, from `source` when given (several loopback source
-    /// addresses get past the ephemeral port range for many connections).
-    pub async fn connect(url: &str, source: Option<IpAddr>) -> Result<Client, ClientError> {
+    /// addresses get past the ephemeral port range for many connections);
+    /// a `wss://` url is dialed with `tls`.
+    pub async fn connect(
+        url: &str,
+        source: Option<IpAddr>,
+        tls: Option<&Arc<rustls::ClientConfig>>,
+    ) -> Result<Client, ClientError> {
         let (host, port) = socket_addr(url)?;
+        let connector = match (url.starts_with("wss:"), tls) {
+            (false, _) => Connector::Plain,
+            (true, Some(config)) => Connector::Rustls(Arc::clone(config)),
+            (true, None) => return Err(ClientError::NoCa(url.to_owned())),
+        };
         let connect_err = |source| ClientError::Connect { addr: format!("{host}:{port}"), source };
         let addr: SocketAddr = tokio::net::lookup_host((host.as_str(), port))
             .await
@@ -80,7 +120,9 @@ impl Client {
         // Small buffers: the idle scenario holds ~19,000 of these in one
         // process, and tungstenite's 128 KiB default would need gigabytes.
         let config = WebSocketConfig::default().read_buffer_size(4096).write_buffer_size(0);
-        let (ws, _) = tokio_tungstenite::client_async_with_config(url, stream, Some(config)).await?;
+        let (ws, _) =
+            tokio_tungstenite::client_async_tls_with_config(url, stream, Some(config), Some(connector))
+                .await?;
         Ok(Client {
             ws,
             decoder: ClientDecoder::new(DEFAULT_MAX_CLIENT_FRAME),
@@ -151,6 +193,8 @@ mod tests {
         assert_eq!(socket_addr("ws://127.0.0.1:20000").unwrap(), ("127.0.0.1".into(), 20000));
         assert_eq!(socket_addr("ws://localhost:9/x").unwrap(), ("localhost".into(), 9));
         assert_eq!(socket_addr("ws://[::1]:20000").unwrap(), ("::1".into(), 20000), "IPv6 literal");
+        assert_eq!(socket_addr("wss://localhost:9").unwrap(), ("localhost".into(), 9));
+        assert_eq!(socket_addr("wss://localhost").unwrap(), ("localhost".into(), 443));
         assert!(matches!(socket_addr("http://127.0.0.1:1"), Err(ClientError::BadUrl(_))));
         assert!(matches!(socket_addr("nonsense"), Err(ClientError::BadUrl(_))));
     }

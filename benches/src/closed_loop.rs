@@ -21,8 +21,11 @@ const CONNECT_CONCURRENCY: usize = 64;
 /// What to run.
 #[derive(Debug, Clone)]
 pub struct LoadSpec {
-    /// `ws://host:port` of a proxy (or anything speaking the framing).
+    /// `ws://host:port` or `wss://host:port` of a proxy (or anything
+    /// speaking the framing).
     pub url: String,
+    /// How `wss://` urls are dialed (the CA trusted).
+    pub tls: Option<Arc<rustls::ClientConfig>>,
     /// Command id of every request.
     pub command: i32,
     /// Request body (JSON).
@@ -68,7 +71,7 @@ struct Tally {
 
 /// Connects every client, runs the loop and merges what each measured.
 pub async fn run_closed_loop(spec: &LoadSpec) -> Result<LoadReport, ClientError> {
-    let clients = connect_all(&spec.url, spec.clients).await?;
+    let clients = connect_all(&spec.url, spec.clients, spec.tls.as_ref()).await?;
     let (measure_from, until) = spec.window_from(Instant::now());
     drive(clients, spec, measure_from, until).await
 }
@@ -153,14 +156,18 @@ async fn one_client(
 }
 
 /// Opens `n` connections, at most [`CONNECT_CONCURRENCY`] at a time.
-pub(crate) async fn connect_all(url: &str, n: usize) -> Result<Vec<Client>, ClientError> {
+pub(crate) async fn connect_all(
+    url: &str,
+    n: usize,
+    tls: Option<&Arc<rustls::ClientConfig>>,
+) -> Result<Vec<Client>, ClientError> {
     let gate = Arc::new(Semaphore::new(CONNECT_CONCURRENCY));
     let mut tasks = JoinSet::new();
     for _ in 0..n {
-        let (gate, url) = (Arc::clone(&gate), url.to_owned());
+        let (gate, url, tls) = (Arc::clone(&gate), url.to_owned(), tls.cloned());
         tasks.spawn(async move {
             let _permit = gate.acquire_owned().await;
-            Client::connect(&url, None).await
+            Client::connect(&url, None, tls.as_ref()).await
         });
     }
     let mut clients = Vec::with_capacity(n);

@@ -21,8 +21,10 @@ const CONNECT_CONCURRENCY: usize = 128;
 /// What to hold.
 #[derive(Debug, Clone)]
 pub struct IdleSpec {
-    /// `ws://host:port` of the proxy.
+    /// `ws://host:port` or `wss://host:port` of the proxy.
     pub url: String,
+    /// How `wss://` urls are dialed (the CA trusted).
+    pub tls: Option<Arc<rustls::ClientConfig>>,
     /// Connections to open.
     pub connections: usize,
     /// Heartbeat command (answered by the proxy).
@@ -86,7 +88,7 @@ pub async fn run_idle(spec: &IdleSpec, sample: impl Fn() -> ProcSample) -> Resul
     let mut tasks = JoinSet::new();
     for i in 0..spec.connections {
         let source = (!spec.sources.is_empty()).then(|| spec.sources[i % spec.sources.len()]);
-        let (gate, url, frame) = (Arc::clone(&gate), spec.url.clone(), frame.clone());
+        let (gate, url, frame, tls) = (Arc::clone(&gate), spec.url.clone(), frame.clone(), spec.tls.clone());
         let (counters, connected, mut until_rx) =
             (Arc::clone(&counters), connected_tx.clone(), until_rx.clone());
         let every = spec.heartbeat_every;
@@ -95,7 +97,7 @@ pub async fn run_idle(spec: &IdleSpec, sample: impl Fn() -> ProcSample) -> Resul
         let offset = every.mul_f64((i % 1000) as f64 / 1000.0);
         tasks.spawn(async move {
             let permit = gate.acquire_owned().await;
-            let client = Client::connect(&url, source).await;
+            let client = Client::connect(&url, source, tls.as_ref()).await;
             drop(permit);
             let _ = connected.send(client.is_ok()).await;
             drop(connected);

@@ -19,8 +19,14 @@
 //! * `scale`: the scaling mode: nodes as separate processes pinned to N
 //!   cores, the generator pinned to the others, the bare echo side by side.
 //! * `bets`: bets per second end to end on the betting app's cluster.
+//! * `traces`: tracing's cost: a cluster with `traces` off, then on at
+//!   each sampling ratio exporting to a local OTLP sink, then off again.
 //! * `window`: the servers' CPU time and system calls over a measured window.
 //! * `report`: markers in markdown files, the date, the machine, figures.
+//! * `tls`: what TLS costs: ws:// and wss:// side by side in one run, per
+//!   round trip and per idle connection.
+//! * `topics`: topics under load: subscribers over two proxies, a share of
+//!   them slow (conflated), the fast ones' latency and the memory.
 //! * `swarm`: many websocket clients in a child process ([`swarm::run`]),
 //!   for the broadcast bench and tests that need more sockets than one
 //!   process may open.
@@ -38,11 +44,14 @@ pub mod scale;
 mod soak;
 mod suite;
 pub mod swarm;
+mod tls;
+pub mod topics;
+mod traces;
 mod window;
 
 pub use bets::{BetsOptions, BetsReport};
 
-pub use client::{Client, ClientError};
+pub use client::{Client, ClientError, tls_trusting};
 pub use closed_loop::{LoadReport, LoadSpec, run_closed_loop};
 pub use echo::serve_echo;
 pub use idle::{IdleReport, IdleSpec, loopback_sources, run_idle};
@@ -51,4 +60,6 @@ pub use obespoir::Obespoir;
 pub use procs::{ProcSample, ServerProcs, threads_named, wait_serving};
 pub use soak::{SoakRow, SoakSpec, run_soak, summary as soak_summary};
 pub use suite::{Suite, SuiteOptions, splice_section, write_section};
+pub use tls::{TlsCost, TlsCostOptions, write_tls_section};
+pub use traces::{OtlpSink, TracesOptions, TracesRow, run_traces, traces_markdown, write_traces_section};
 pub use window::{Syscalls, WindowStats, measure_window, parse_perf_csv};

@@ -205,6 +205,7 @@ impl Drop for ServerProcs {
 /// passes; returns the last error then.
 pub async fn wait_serving(
     url: &str,
+    tls: Option<&std::sync::Arc<rustls::ClientConfig>>,
     command: i32,
     body: &Bytes,
     within: Duration,
@@ -213,7 +214,7 @@ pub async fn wait_serving(
     let deadline = Instant::now() + within;
     loop {
         let attempt = async {
-            let mut client = Client::connect(url, None).await?;
+            let mut client = Client::connect(url, None, tls).await?;
             let reply = client.request(frame.clone(), command).await?;
             client.close().await;
             Ok::<bool, ClientError>(!is_error_reply(&reply.body))

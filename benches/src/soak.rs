@@ -83,7 +83,9 @@ pub async fn run_soak(spec: &SoakSpec, url: &str) -> Result<Vec<SoakRow>, String
         nodes.push(SoakNode { name: config.name.clone(), file, node_type: config.node_type(), procs });
     }
     let (first_cmd, first_body, _) = spec.mix.first().cloned().ok_or("an empty load mix")?;
-    wait_serving(url, first_cmd, &first_body, Duration::from_secs(30)).await.map_err(|e| e.to_string())?;
+    wait_serving(url, None, first_cmd, &first_body, Duration::from_secs(30))
+        .await
+        .map_err(|e| e.to_string())?;
     // Restart routes and services in turn; a proxy restart ends every
     // client's connection, which the load would count as errors by design.
     let victims: Vec<usize> =
@@ -98,6 +100,7 @@ pub async fn run_soak(spec: &SoakSpec, url: &str) -> Result<Vec<SoakRow>, String
         for (command, body, clients) in &spec.mix {
             let load = LoadSpec {
                 url: url.to_owned(),
+                tls: None,
                 command: *command,
                 body: body.clone(),
                 clients: *clients,

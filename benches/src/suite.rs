@@ -266,12 +266,13 @@ impl Suite {
         body: &Bytes,
         clients: usize,
     ) -> Result<(LoadReport, ProcSample, f64), Failure> {
-        wait_serving(url, command, body, Duration::from_secs(30)).await?;
+        wait_serving(url, None, command, body, Duration::from_secs(30)).await?;
         if procs.any_exited() {
             return Err("a server process exited".into());
         }
         let spec = LoadSpec {
             url: url.to_owned(),
+            tls: None,
             command,
             body: body.clone(),
             clients,
@@ -301,6 +302,7 @@ impl Suite {
         }
         let spec = IdleSpec {
             url: url.to_owned(),
+            tls: None,
             connections: opts.idle_connections,
             heartbeat_command: command,
             heartbeat_every: Duration::from_secs(5),

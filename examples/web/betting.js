@@ -2,15 +2,14 @@
 // follow state changes (100100) and settlements (100101) as they are
 // pushed. Commands are those of docs/betting.md.
 
+import { BETTING } from "./espoir-betting.js";
 import { EspoirClient } from "./espoir-client.js";
 import { STATES, clientOptions, el, settings, when } from "./settings.js";
-
-const CMD = { login: 100002, list: 100010, bet: 100020, myBets: 100021, balance: 100030 };
-const PUSH = { state: 100100, settled: 100101 };
 /** An order's final states; any other is still open (docs/betting.md). */
 const ORDER_STATES = { 4: "lost", 8: "refunded", 9: "won" };
 
 const $ = (id) => document.getElementById(id);
+/** @type {EspoirClient<import("./espoir-betting.js").BettingApi>} */
 const client = new EspoirClient(settings.ws, clientOptions());
 const page = { credentials: null, user: null, status: "doing", types: new Set() };
 
@@ -34,11 +33,11 @@ client.on("open", async ({ reconnected, resumed }) => {
   // A new session: the server forgot the login, so log in again.
   if (page.credentials) await logIn(page.credentials).catch((e) => notice(`login failed: ${e.message}`, "error"));
 });
-client.on(PUSH.state, (body) => {
+client.on(BETTING.stateChanged, (body) => {
   notice(`match ${body.match_id} is now ${STATES[body.state] || body.state}${body.result ? ` (${body.result} won)` : ""}`);
   refresh();
 });
-client.on(PUSH.settled, (body) => {
+client.on(BETTING.settled, (body) => {
   const what = body.status === 9 ? `won ${body.payout}` : body.status === 8 ? `refunded ${body.stake}` : `lost ${body.stake}`;
   notice(`order ${body.order_id} on match ${body.match_id}: ${what}; balance ${body.balance}`, body.status === 4 ? "lost" : "won");
   showBalance(body.balance);
@@ -46,7 +45,7 @@ client.on(PUSH.settled, (body) => {
 });
 
 async function logIn(credentials) {
-  const me = await client.request(CMD.login, credentials);
+  const me = await client.request(BETTING.login, credentials);
   page.credentials = credentials;
   page.user = me;
   $("who").textContent = me.name;
@@ -59,7 +58,7 @@ async function logIn(credentials) {
 async function refresh() {
   if (!page.user) return;
   const type = $("type").value;
-  const { matches } = await client.request(CMD.list, { status: page.status, ...(type ? { type } : {}) });
+  const { matches } = await client.request(BETTING.list, { status: page.status, ...(type ? { type } : {}) });
   for (const m of matches) page.types.add(m.type);
   fillTypes();
   $("matches").replaceChildren(...(matches.length ? matches.map(matchCard) : [el("p", { class: "muted" }, "No matches.")]));
@@ -99,7 +98,7 @@ function matchCard(m) {
 
 async function placeBet(match, option, amount) {
   try {
-    const placed = await client.request(CMD.bet, { match_id: match.id, option, amount });
+    const placed = await client.request(BETTING.bet, { match_id: match.id, option, amount });
     showBalance(placed.balance);
     notice(`bet ${amount} on ${option} (${match.home} vs ${match.away}), order ${placed.order_id}`);
     await loadBets();
@@ -109,7 +108,7 @@ async function placeBet(match, option, amount) {
 }
 
 async function loadBets() {
-  const { orders } = await client.request(CMD.myBets, {});
+  const { orders } = await client.request(BETTING.myBets, {});
   $("bets").replaceChildren(
     ...orders.map((o) =>
       el("li", { "data-order-id": o.order_id }, `#${o.match_id} ${o.option}: ${o.amount} → ${ORDER_STATES[o.status] || "open"}${o.payout ? ` (+${o.payout})` : ""}`),
@@ -118,7 +117,7 @@ async function loadBets() {
 }
 
 async function loadBalance() {
-  const { balance } = await client.request(CMD.balance, {});
+  const { balance } = await client.request(BETTING.balance, {});
   showBalance(balance);
 }
 

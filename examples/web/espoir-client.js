@@ -1,7 +1,10 @@
 // Espoir's browser client: one websocket to a proxy, with requests as
 // promises, pushes as callbacks, heartbeats, automatic reconnection and,
 // when the proxy uses `websocket.encode: 1`, AES-256-GCM through WebCrypto.
-// No dependencies; an ES module. Documented in docs/clients.md.
+// No dependencies; an ES module, for browsers and Node (Node 20 has no
+// global WebSocket: pass one, e.g. the `ws` package's, as
+// `options.WebSocket`). Documented in docs/clients.md; types are JSDoc,
+// checked by `tsc --checkJs` and emitted as declarations (types/).
 //
 //   import { EspoirClient } from "./espoir-client.js";
 //   const client = new EspoirClient("ws://127.0.0.1:30000");
@@ -9,6 +12,11 @@
 //   client.on("open", ({ reconnected, resumed }) => { ... });
 //   await client.connect();
 //   const me = await client.request(100002, { name: "ann", password: "pw" });
+//
+// With a protocol's types (espoir-betting.js has the betting app's):
+//
+//   /** @type {EspoirClient<import("./espoir-betting.js").BettingApi>} */
+//   const client = new EspoirClient(url);
 //
 // Replies are matched to requests by command id, first in first out: the
 // proxy answers one session's frames one at a time, in order, so the n-th
@@ -28,13 +36,118 @@ import {
   parseBody,
 } from "./espoir-frame.js";
 
-export { LinkSecurityError } from "./espoir-frame.js";
+export { FrameError, LinkSecurityError } from "./espoir-frame.js";
 
+/**
+ * A protocol: each request's body and reply by command id, each push's
+ * body by push id. `EspoirClient<A>` checks commands and bodies against it.
+ * @typedef {object} Api
+ * @property {{[command: number]: {request: unknown, reply: unknown}}} requests
+ * @property {{[command: number]: unknown}} pushes
+ */
+
+/**
+ * Any command id, any body: the client without a protocol's types.
+ * @typedef {object} AnyApi
+ * @property {{[command: number]: {request: any, reply: any}}} requests
+ * @property {{[command: number]: any}} pushes
+ */
+
+/**
+ * The request command ids of `A`.
+ * @template {Api} A
+ * @typedef {Extract<keyof A["requests"], number>} RequestId
+ */
+
+/**
+ * The push ids of `A`.
+ * @template {Api} A
+ * @typedef {Extract<keyof A["pushes"], number>} PushId
+ */
+
+/**
+ * The request body of command `C`.
+ * @template {Api} A
+ * @template {RequestId<A>} C
+ * @typedef {A["requests"][C]["request"]} RequestBody
+ */
+
+/**
+ * The reply body of command `C`.
+ * @template {Api} A
+ * @template {RequestId<A>} C
+ * @typedef {A["requests"][C]["reply"]} ReplyBody
+ */
+
+/**
+ * The body of push `C`.
+ * @template {Api} A
+ * @template {PushId<A>} C
+ * @typedef {A["pushes"][C]} PushBody
+ */
+
+/** @typedef {"idle" | "connecting" | "open" | "reconnecting" | "closed"} ClientState */
+
+/**
+ * The client's events and what their listeners get.
+ * @typedef {object} ClientEvents
+ * @property {{reconnected: boolean, resumed: boolean}} open Connected and
+ *   usable. After a loss (`reconnected`) the session is the old one when
+ *   `resumed` (its missed pushes follow); otherwise it is new: log in again.
+ * @property {{code: number, reason: string, willReconnect: boolean}} close
+ * @property {{attempt: number, delay: number}} reconnecting A retry in `delay` ms.
+ * @property {{state: ClientState}} state
+ * @property {{command: number, body: unknown, seq: number}} push Every push;
+ *   `seq` is its number once the session uses resume, else 0.
+ * @property {{body: unknown}} kicked The proxy kicked the session (then closes).
+ * @property {{error: unknown}} error A listener threw, or the link failed.
+ */
+
+/**
+ * What the client needs of a WebSocket: the browser's, or one with its
+ * API (the `ws` package's in Node).
+ * @typedef {object} WebSocketLike
+ * @property {string} binaryType Set to "arraybuffer".
+ * @property {number} readyState 1 when open.
+ * @property {(data: Uint8Array) => void} send
+ * @property {(code?: number, reason?: string) => void} close
+ * @property {((event: any) => void) | null} onopen
+ * @property {((event: any) => void) | null} onmessage Gets `{data}`, an
+ *   ArrayBuffer or a Uint8Array.
+ * @property {((event: any) => void) | null} onclose Gets `{code, reason}`.
+ * @property {((event: any) => void) | null} onerror
+ */
+
+/** @typedef {new (url: string) => WebSocketLike} WebSocketConstructor */
+
+/**
+ * Options of an {@link EspoirClient}; every one has a default.
+ * @typedef {object} ClientOptions
+ * @property {string | null} [token] `websocket.token`, for `encrypt`.
+ * @property {boolean} [encrypt] The proxy has `websocket.encode: 1`. Default false.
+ * @property {number} [requestTimeout] ms a request waits for its reply.
+ *   Default 15000, longer than the proxy's call timeout (10 s).
+ * @property {number} [heartbeatInterval] ms between heartbeats; 0 turns them off. Default 20000.
+ * @property {number} [heartbeatCommand] `websocket.heartbeat_command`. Default 10000.
+ * @property {boolean} [reconnect] Reconnect after a loss. Default true.
+ * @property {number} [minDelay] ms, the first reconnect delay (before jitter). Default 500.
+ * @property {number} [maxDelay] ms, the longest reconnect delay. Default 15000.
+ * @property {boolean} [resume] Use session resume when the proxy offers it. Default true.
+ * @property {number} [maxFrame] The largest frame accepted, bytes. Default 1 MiB.
+ * @property {WebSocketConstructor} [WebSocket] Default `globalThis.WebSocket`.
+ */
+
+/** @typedef {import("./espoir-frame.js").Frame} Frame */
+
+/** The heartbeat command the proxy answers itself. */
 export const HEARTBEAT_COMMAND = 10000;
 // The resume protocol of docs/sessions.md: opt in, acknowledge numbered
 // pushes, present the token again after a reconnect.
+/** Opt in to resume, or take a session back. */
 export const RESUME_COMMAND = 10001;
+/** Acknowledge pushes up to a number. */
 export const ACK_COMMAND = 10002;
+/** The frame a kicked session gets before the close. */
 export const KICK_COMMAND = 10003;
 
 /** The close code the proxy uses when the same user logged in elsewhere:
@@ -45,6 +158,12 @@ const CLOSE_KICKED = 4001;
  *  in docs/betting.md), or a local failure (`local` is true): 408 no reply
  *  in time, 503 not connected or the connection was lost. */
 export class EspoirError extends Error {
+  /**
+   * @param {number} code
+   * @param {string} msg
+   * @param {number} command the request's command id (0 when none)
+   * @param {boolean} [local] the failure is the client's, not a reply
+   */
   constructor(code, msg, command, local = false) {
     super(msg);
     this.name = "EspoirError";
@@ -54,6 +173,7 @@ export class EspoirError extends Error {
   }
 }
 
+/** @type {Required<Omit<ClientOptions, "WebSocket">> & {WebSocket: WebSocketConstructor | undefined}} */
 const DEFAULTS = {
   token: null, // websocket.token, for encrypt
   encrypt: false, // the proxy's websocket.encode is 1
@@ -68,36 +188,137 @@ const DEFAULTS = {
   WebSocket: globalThis.WebSocket,
 };
 
+/**
+ * @param {unknown} body
+ * @returns {body is {code: number, msg: unknown}}
+ */
 function isError(body) {
-  return body !== null && typeof body === "object" && typeof body.code === "number" && body.code !== 200 && "msg" in body;
+  if (body === null || typeof body !== "object" || !("msg" in body)) return false;
+  const code = /** @type {{code?: unknown}} */ (body).code;
+  return typeof code === "number" && code !== 200;
 }
 
+/** A request waiting for its reply. */
+class Waiter {
+  /**
+   * @param {(body: any) => void} resolve
+   * @param {(error: Error) => void} reject
+   */
+  constructor(resolve, reject) {
+    this.resolve = resolve;
+    this.reject = reject;
+    /** Timed out: its reply, when it comes, is dropped. */
+    this.done = false;
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    this.timer = undefined;
+  }
+}
+
+/** One websocket's state; the client makes a new one per connection. */
+class Connection {
+  /**
+   * @param {WebSocketLike} ws
+   * @param {number} maxFrame
+   */
+  constructor(ws, maxFrame) {
+    this.ws = ws;
+    /** Open (and past the encryption hello): requests may go. */
+    this.ready = false;
+    /** @type {import("./espoir-frame.js").LinkCipher | null} */
+    this.cipher = null;
+    /** The hello in progress, on an encrypted link. @type {LinkDialer | null} */
+    this.dialer = null;
+    this.decoder = new FrameDecoder(maxFrame);
+    /** Requests waiting for their reply, by command, oldest first. @type {Map<number, Waiter[]>} */
+    this.waiting = new Map();
+    /** The chain of writes (sealing is asynchronous, its nonces ordered). @type {Promise<void>} */
+    this.out = Promise.resolve();
+    /** The chain of frames received, handled in order. @type {Promise<void>} */
+    this.in = Promise.resolve();
+    /** @type {ReturnType<typeof setInterval> | undefined} */
+    this.heartbeat = undefined;
+    /** Pushes received since the last acknowledgement. */
+    this.unacked = 0;
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    this.ackTimer = undefined;
+    this.dropped = false;
+  }
+}
+
+/**
+ * A connection to a proxy that survives losses: requests as promises,
+ * pushes as callbacks. `A` types the commands and bodies ({@link Api});
+ * without it any command and body goes.
+ * @template {Api} [A=AnyApi]
+ */
 export class EspoirClient {
+  /**
+   * @param {string} url the proxy's websocket, `ws://host:port` or `wss://host:port`
+   * @param {ClientOptions} [options]
+   */
   constructor(url, options = {}) {
+    /** @readonly */
     this.url = url;
+    /** @readonly */
     this.options = { ...DEFAULTS, ...options };
     if (this.options.encrypt && !this.options.token) throw new Error("encrypt needs the websocket token");
-    /** idle | connecting | open | reconnecting | closed */
+    if (typeof this.options.WebSocket !== "function") {
+      throw new Error("no WebSocket here: pass one as options.WebSocket (in Node 20, the `ws` package's)");
+    }
+    /** @type {ClientState} */
     this.state = "idle";
+    /** @private @type {Map<string | number, Set<(value: any) => void>>} */
     this.listeners = new Map();
+    /** @private @type {Connection | null} */
     this.conn = null;
+    /** @private */
     this.attempt = 0;
+    /** @private */
     this.everOpened = false;
-    this.resume = null; // { token, last } once the proxy offered resume
-    this.timer = null;
+    /**
+     * The session to resume, once the proxy offered resume.
+     * @private @type {{token: string, last: number} | null}
+     */
+    this.resume = null;
+    /** @private @type {ReturnType<typeof setTimeout> | undefined} */
+    this.timer = undefined;
   }
 
-  /** Listens to pushes of a command id (number), or to a client event
-   *  (string): "open" {reconnected, resumed}, "close" {code, reason,
-   *  willReconnect}, "reconnecting" {attempt, delay}, "state" {state},
-   *  "push" {command, body, seq}, "kicked" {body}, "error" {error}.
-   *  Returns a function that removes the listener. */
+  /**
+   * Listens to a client event ({@link ClientEvents}). Returns a function
+   * that removes the listener.
+   * @template {keyof ClientEvents} K
+   * @overload
+   * @param {K} key
+   * @param {(event: ClientEvents[K]) => void} fn
+   * @returns {() => void}
+   */
+  /**
+   * Listens to the pushes of a push id. Returns a function that removes
+   * the listener.
+   * @template {PushId<A>} C
+   * @overload
+   * @param {C} key
+   * @param {(body: PushBody<A, C>) => void} fn
+   * @returns {() => void}
+   */
+  /**
+   * @param {string | number} key
+   * @param {(value: any) => void} fn
+   * @returns {() => void}
+   */
   on(key, fn) {
-    if (!this.listeners.has(key)) this.listeners.set(key, new Set());
-    this.listeners.get(key).add(fn);
-    return () => this.listeners.get(key).delete(fn);
+    let set = this.listeners.get(key);
+    if (!set) this.listeners.set(key, (set = new Set()));
+    set.add(fn);
+    return () => void set.delete(fn);
   }
 
+  /**
+   * @private
+   * @param {string | number} key
+   * @param {unknown} value
+   */
   emit(key, value) {
     for (const fn of this.listeners.get(key) || []) {
       try {
@@ -108,6 +329,10 @@ export class EspoirClient {
     }
   }
 
+  /**
+   * @private
+   * @param {ClientState} state
+   */
   setState(state) {
     if (this.state === state) return;
     this.state = state;
@@ -117,11 +342,14 @@ export class EspoirClient {
   /** Opens the connection; resolves once it is usable (after the
    *  encryption hello). Failed attempts are retried with backoff, as later
    *  losses are; it rejects only if the client gives up (close(), a wrong
-   *  token, reconnect: false). */
+   *  token, reconnect: false).
+   * @returns {Promise<void>}
+   */
   connect() {
     if (this.state === "closed") return Promise.reject(new Error("the client was closed"));
     if (this.state === "open") return Promise.resolve();
     return new Promise((resolve, reject) => {
+      /** @type {() => void} */
       const offOpen = this.on("open", () => {
         offOpen();
         offClose();
@@ -149,9 +377,16 @@ export class EspoirClient {
     }
   }
 
-  /** Sends a request; resolves with the reply body, rejects with an
-   *  EspoirError for an error reply, a timeout or a lost connection. */
-  request(command, body = {}, { timeout = this.options.requestTimeout } = {}) {
+  /**
+   * Sends a request; resolves with the reply body, rejects with an
+   * {@link EspoirError} for an error reply, a timeout or a lost connection.
+   * @template {RequestId<A>} C
+   * @param {C} command
+   * @param {RequestBody<A, C>} [body] `undefined` sends `{}`
+   * @param {{timeout?: number}} [options] `timeout` in ms (default `requestTimeout`)
+   * @returns {Promise<ReplyBody<A, C>>}
+   */
+  request(command, body, { timeout = this.options.requestTimeout } = {}) {
     const conn = this.conn;
     if (!conn || !conn.ready) {
       return Promise.reject(new EspoirError(503, "not connected", command, true));
@@ -159,11 +394,20 @@ export class EspoirClient {
     return this.requestOn(conn, command, body, timeout);
   }
 
+  /**
+   * @private
+   * @param {Connection} conn
+   * @param {number} command
+   * @param {unknown} body
+   * @param {number} timeout
+   * @returns {Promise<any>}
+   */
   requestOn(conn, command, body, timeout) {
     return new Promise((resolve, reject) => {
-      const waiter = { resolve, reject, done: false };
-      if (!conn.waiting.has(command)) conn.waiting.set(command, []);
-      conn.waiting.get(command).push(waiter);
+      const waiter = new Waiter(resolve, reject);
+      let queue = conn.waiting.get(command);
+      if (!queue) conn.waiting.set(command, (queue = []));
+      queue.push(waiter);
       waiter.timer = setTimeout(() => {
         // The slot stays queued: the late reply still arrives (the proxy
         // answers every request) and must not be taken for the next one's.
@@ -174,13 +418,25 @@ export class EspoirClient {
     });
   }
 
-  /** Sends a frame that gets no reply (need_return = false handlers). */
-  send(command, body = {}) {
+  /**
+   * Sends a frame that gets no reply (`need_return = false` handlers).
+   * @param {number} command
+   * @param {unknown} [body] `undefined` sends `{}`
+   * @throws {EspoirError} 503 when not connected
+   */
+  send(command, body) {
     const conn = this.conn;
     if (!conn || !conn.ready) throw new EspoirError(503, "not connected", command, true);
     this.write(conn, command, 0, body);
   }
 
+  /**
+   * @private
+   * @param {Connection} conn
+   * @param {number} command
+   * @param {number} version
+   * @param {unknown} body
+   */
   write(conn, command, version, body) {
     const bytes = jsonBody(body);
     // Sealing is asynchronous but must follow frame order (its nonce is a
@@ -193,27 +449,16 @@ export class EspoirClient {
     conn.out.catch((error) => this.fail(conn, error));
   }
 
+  /** @private */
   dial() {
-    const { WebSocket } = this.options;
+    const WebSocket = /** @type {WebSocketConstructor} */ (this.options.WebSocket);
     this.setState(this.everOpened ? "reconnecting" : "connecting");
     const ws = new WebSocket(this.url);
     ws.binaryType = "arraybuffer";
-    const conn = {
-      ws,
-      ready: false,
-      cipher: null,
-      dialer: null,
-      decoder: new FrameDecoder(this.options.maxFrame),
-      waiting: new Map(),
-      out: Promise.resolve(),
-      in: Promise.resolve(),
-      heartbeat: null,
-      unacked: 0,
-      ackTimer: null,
-    };
+    const conn = new Connection(ws, this.options.maxFrame);
     this.conn = conn;
     ws.onopen = () => this.opened(conn).catch((error) => this.fail(conn, error));
-    ws.onmessage = (event) => {
+    ws.onmessage = (/** @type {{data: ArrayBuffer | Uint8Array}} */ event) => {
       let frames;
       try {
         frames = conn.decoder.feed(event.data);
@@ -226,19 +471,27 @@ export class EspoirClient {
       }
       conn.in = conn.in.catch((error) => this.fail(conn, error));
     };
-    ws.onclose = (event) => this.closed(conn, event.code, event.reason);
+    ws.onclose = (/** @type {{code: number, reason: string}} */ event) => this.closed(conn, event.code, event.reason);
     ws.onerror = () => {}; // onclose follows with the details browsers allow
   }
 
+  /**
+   * @private
+   * @param {Connection} conn
+   */
   async opened(conn) {
     if (this.options.encrypt) {
-      conn.dialer = new LinkDialer(this.options.token);
+      conn.dialer = new LinkDialer(/** @type {string} */ (this.options.token)); // checked in the constructor
       conn.ws.send(conn.dialer.hello());
       return; // continues when the proxy's hello arrives
     }
     await this.established(conn);
   }
 
+  /**
+   * @private
+   * @param {Connection} conn
+   */
   async established(conn) {
     conn.ready = true;
     const reconnected = this.everOpened;
@@ -252,28 +505,45 @@ export class EspoirClient {
     this.emit("open", { reconnected, resumed });
   }
 
-  /** Resumes the old session if there is one, else opts in when the proxy
-   *  offers resume. A proxy without it answers with an error: no resume. */
+  /**
+   * Resumes the old session if there is one, else opts in when the proxy
+   * offers resume. A proxy without it answers with an error: no resume.
+   * A local failure (the link died, no answer in time) is thrown, keeping
+   * the token for the next connection.
+   * @private
+   * @param {Connection} conn
+   * @returns {Promise<boolean>} whether the old session is back
+   */
   async negotiateResume(conn) {
     const previous = this.resume;
+    const ask = (/** @type {object} */ body) => this.requestOn(conn, RESUME_COMMAND, body, this.options.requestTimeout);
     if (previous) {
       try {
-        const reply = await this.requestOn(conn, RESUME_COMMAND, previous, this.options.requestTimeout);
-        this.resume = { token: reply.token, last: previous.last };
+        const reply = await ask({ token: previous.token, last: previous.last });
+        // The token may change; the push numbers go on (a replayed push
+        // may have moved `last` already).
+        this.resume = { token: tokenOf(reply) || previous.token, last: previous.last };
         return true;
-      } catch {
+      } catch (error) {
+        if (error instanceof EspoirError && error.local) throw error;
         this.resume = null; // refused (expired, too much missed): a new session
       }
     }
     try {
-      const reply = await this.requestOn(conn, RESUME_COMMAND, {}, this.options.requestTimeout);
-      if (reply && typeof reply.token === "string") this.resume = { token: reply.token, last: 0 };
-    } catch {
+      const token = tokenOf(await ask({}));
+      this.resume = token ? { token, last: 0 } : null;
+    } catch (error) {
+      if (error instanceof EspoirError && error.local) throw error;
       this.resume = null;
     }
     return false;
   }
 
+  /**
+   * @private
+   * @param {Connection} conn
+   * @param {Frame} frame
+   */
   async incoming(conn, frame) {
     if (this.conn !== conn) return;
     if (conn.dialer) {
@@ -288,17 +558,23 @@ export class EspoirClient {
     if (conn.cipher) frame = await conn.cipher.open(frame);
     const body = parseBody(frame.body);
     const queue = conn.waiting.get(frame.command);
-    if (queue && queue.length && frame.version === 0) {
-      const waiter = queue.shift();
+    const waiter = queue && frame.version === 0 ? queue.shift() : undefined;
+    if (waiter) {
       clearTimeout(waiter.timer);
       if (waiter.done) return;
-      if (isError(body)) waiter.reject(new EspoirError(body.code, body.msg, frame.command));
+      if (isError(body)) waiter.reject(new EspoirError(body.code, String(body.msg), frame.command));
       else waiter.resolve(body);
       return;
     }
     this.push(conn, frame, body);
   }
 
+  /**
+   * @private
+   * @param {Connection} conn
+   * @param {Frame} frame
+   * @param {unknown} body
+   */
   push(conn, frame, body) {
     // With resume on, pushes are numbered in the header's version field;
     // a replay after a resume may repeat some.
@@ -312,11 +588,15 @@ export class EspoirClient {
     this.emit(frame.command, body);
   }
 
+  /**
+   * @private
+   * @param {Connection} conn
+   */
   scheduleAck(conn) {
     conn.unacked += 1;
     const ack = () => {
       clearTimeout(conn.ackTimer);
-      conn.ackTimer = null;
+      conn.ackTimer = undefined;
       conn.unacked = 0;
       if (this.conn === conn && conn.ready && this.resume) this.write(conn, ACK_COMMAND, 0, { seq: this.resume.last });
     };
@@ -324,6 +604,10 @@ export class EspoirClient {
     else if (!conn.ackTimer) conn.ackTimer = setTimeout(ack, 1000);
   }
 
+  /**
+   * @private
+   * @param {Connection} conn
+   */
   startHeartbeat(conn) {
     const every = this.options.heartbeatInterval;
     if (!every) return;
@@ -335,23 +619,41 @@ export class EspoirClient {
     }, every);
   }
 
+  /**
+   * @private
+   * @param {Connection} conn
+   * @param {unknown} error
+   */
   fail(conn, error) {
     if (this.conn !== conn) return;
     this.emit("error", { error });
     const fatal = error instanceof LinkSecurityError;
-    this.drop(conn, 4000, String(error.message || error), !fatal && this.options.reconnect);
+    this.drop(conn, 4000, error instanceof Error ? error.message : String(error), !fatal && this.options.reconnect);
     // Browsers only let scripts close with 1000 or 3000-4999.
     conn.ws.close(4000, "client gave up on the link");
     if (fatal) this.setState("closed");
   }
 
+  /**
+   * @private
+   * @param {Connection} conn
+   * @param {number} code
+   * @param {string} reason
+   */
   closed(conn, code, reason) {
     if (this.conn !== conn) return;
     const willReconnect = this.options.reconnect && code !== CLOSE_KICKED && this.state !== "closed";
     this.drop(conn, code, reason, willReconnect);
   }
 
-  /** Ends a connection: fails its requests, says so, maybe reconnects. */
+  /**
+   * Ends a connection: fails its requests, says so, maybe reconnects.
+   * @private
+   * @param {Connection} conn
+   * @param {number} code
+   * @param {string} reason
+   * @param {boolean} willReconnect
+   */
   drop(conn, code, reason, willReconnect) {
     if (conn.dropped) return;
     conn.dropped = true;
@@ -382,4 +684,14 @@ export class EspoirClient {
       if (this.state === "reconnecting") this.dial();
     }, delay);
   }
+}
+
+/**
+ * The token of a resume reply, if it has one.
+ * @param {unknown} reply
+ * @returns {string | null}
+ */
+function tokenOf(reply) {
+  const token = reply !== null && typeof reply === "object" ? /** @type {{token?: unknown}} */ (reply).token : null;
+  return typeof token === "string" ? token : null;
 }

@@ -12,9 +12,25 @@
 // docs/wire-protocol.md): a hello exchange derives two AES-256-GCM keys
 // from the websocket token and two fresh nonces (HKDF-SHA256); every later
 // body is sealed, its header in clear and authenticated.
+//
+// Types are JSDoc, checked by `tsc --checkJs` (examples/web/tsconfig.json),
+// which also emits the package's declarations (types/*.d.ts).
 
+/**
+ * One decoded frame: the header's command id and version field, and the
+ * body's bytes.
+ * @typedef {object} Frame
+ * @property {number} command The command id (obespoir's `command_id`).
+ * @property {number} version The header's version field: a push's number
+ *   once the session uses resume, else 0.
+ * @property {Uint8Array} body The body (UTF-8 JSON, or sealed).
+ */
+
+/** Bytes in a frame's header. */
 export const HEADER_LEN = 12;
+/** The command of the encryption hello (both ways). */
 export const HELLO_COMMAND = 10004;
+/** The largest frame the decoder accepts unless told otherwise (1 MiB). */
 export const DEFAULT_MAX_FRAME = 1024 * 1024;
 
 const TAG_LEN = 16;
@@ -22,7 +38,13 @@ const NONCE_LEN = 32;
 const utf8 = new TextEncoder();
 const fromUtf8 = new TextDecoder();
 
-/** Encodes one frame. `body` is a Uint8Array. */
+/**
+ * Encodes one frame.
+ * @param {number} command
+ * @param {number} version
+ * @param {Uint8Array} body
+ * @returns {Uint8Array}
+ */
 export function encodeFrame(command, version, body) {
   const out = new Uint8Array(HEADER_LEN + body.length);
   const view = new DataView(out.buffer);
@@ -33,13 +55,21 @@ export function encodeFrame(command, version, body) {
   return out;
 }
 
-/** A JSON value as a frame body (`undefined` sends `{}`). */
+/**
+ * A JSON value as a frame body (`undefined` sends `{}`).
+ * @param {unknown} value
+ * @returns {Uint8Array}
+ */
 export function jsonBody(value) {
   return utf8.encode(JSON.stringify(value === undefined ? {} : value));
 }
 
-/** A frame body as JSON; a body that is not JSON comes back as text
- *  (obespoir sends string data verbatim), an empty one as null. */
+/**
+ * A frame body as JSON; a body that is not JSON comes back as text
+ * (obespoir sends string data verbatim), an empty one as null.
+ * @param {Uint8Array} bytes
+ * @returns {unknown}
+ */
 export function parseBody(bytes) {
   if (bytes.length === 0) return null;
   const text = fromUtf8.decode(bytes);
@@ -57,15 +87,24 @@ export class FrameError extends Error {}
  *  per message, but the decoder accepts any split and never buffers more
  *  than one frame of at most `maxFrame` bytes. */
 export class FrameDecoder {
+  /** @param {number} [maxFrame] the largest frame accepted, in bytes */
   constructor(maxFrame = DEFAULT_MAX_FRAME) {
+    /** @readonly */
     this.maxFrame = maxFrame;
+    /** @private @type {Uint8Array} */
     this.buffer = new Uint8Array(0);
   }
 
-  /** Appends a message; returns the frames it completes, in order. */
+  /**
+   * Appends a message; returns the frames it completes, in order.
+   * @param {ArrayBuffer | Uint8Array} message
+   * @returns {Frame[]}
+   * @throws {FrameError} when a frame's length cannot be valid
+   */
   feed(message) {
     const bytes = message instanceof Uint8Array ? message : new Uint8Array(message);
     let buf = this.buffer.length ? concat(this.buffer, bytes) : bytes;
+    /** @type {Frame[]} */
     const frames = [];
     while (buf.length >= HEADER_LEN) {
       const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
@@ -85,6 +124,10 @@ export class FrameDecoder {
   }
 }
 
+/**
+ * @param {Uint8Array} a
+ * @param {Uint8Array} b
+ */
 function concat(a, b) {
   const out = new Uint8Array(a.length + b.length);
   out.set(a, 0);
@@ -92,10 +135,20 @@ function concat(a, b) {
   return out;
 }
 
+/**
+ * Lowercase hex.
+ * @param {Uint8Array} bytes
+ * @returns {string}
+ */
 export function toHex(bytes) {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+/**
+ * Bytes from hex; null unless `text` is an even-length hex string.
+ * @param {unknown} text
+ * @returns {Uint8Array | null}
+ */
 export function fromHex(text) {
   if (typeof text !== "string" || text.length % 2 !== 0 || /[^0-9a-f]/i.test(text)) return null;
   const out = new Uint8Array(text.length / 2);
@@ -115,6 +168,18 @@ function subtle() {
   return s;
 }
 
+/** @param {number} counter */
+/**
+ * WebCrypto's view of our bytes: they are always over an ArrayBuffer
+ * (never shared memory), which TypeScript cannot see through `Uint8Array`.
+ * @param {Uint8Array} bytes
+ * @returns {BufferSource}
+ */
+function buf(bytes) {
+  return /** @type {BufferSource} */ (bytes);
+}
+
+/** @param {number} counter */
 function gcmNonce(counter) {
   const iv = new Uint8Array(12);
   new DataView(iv.buffer).setBigUint64(4, BigInt(counter), false);
@@ -124,33 +189,54 @@ function gcmNonce(counter) {
 /** Client side of an encrypted link: `start` makes the hello, `finish`
  *  checks the proxy's reply and returns the cipher. */
 export class LinkDialer {
+  /**
+   * @param {string} token the proxy's `websocket.token`
+   * @param {Uint8Array} [nonce] 32 bytes; random unless given (tests)
+   */
   constructor(token, nonce) {
+    /** @private @type {Uint8Array} */
     this.token = utf8.encode(token);
+    /** @private @type {Uint8Array} */
     this.nonce = nonce || globalThis.crypto.getRandomValues(new Uint8Array(NONCE_LEN));
   }
 
-  /** The hello frame to send first, in clear. */
+  /**
+   * The hello frame to send first, in clear.
+   * @returns {Uint8Array}
+   */
   hello() {
     return encodeFrame(HELLO_COMMAND, 0, utf8.encode(JSON.stringify({ v: 1, nonce: toHex(this.nonce) })));
   }
 
-  /** Verifies the proxy's hello (proof of the token) and derives the keys. */
+  /**
+   * Verifies the proxy's hello (proof of the token) and derives the keys.
+   * @param {Frame} frame the proxy's first frame
+   * @returns {Promise<LinkCipher>}
+   * @throws {LinkSecurityError} when the proxy does not prove the token
+   */
   async finish(frame) {
-    const reply = frame.command === HELLO_COMMAND ? parseBody(frame.body) : null;
+    const parsed = frame.command === HELLO_COMMAND ? parseBody(frame.body) : null;
+    const reply = /** @type {{v?: unknown, nonce?: unknown, proof?: unknown} | null} */ (
+      parsed !== null && typeof parsed === "object" ? parsed : null
+    );
     const serverNonce = reply && fromHex(reply.nonce);
     const proof = reply && fromHex(reply.proof);
-    if (!serverNonce || serverNonce.length !== NONCE_LEN || !proof || reply.v !== 1) {
+    if (!reply || !serverNonce || serverNonce.length !== NONCE_LEN || !proof || reply.v !== 1) {
       throw new LinkSecurityError("the proxy did not answer the encryption hello");
     }
     const s = subtle();
     const transcript = concat(concat(utf8.encode("espoir-ws/1"), this.nonce), serverNonce);
-    const macKey = await s.importKey("raw", this.token, { name: "HMAC", hash: "SHA-256" }, false, ["verify"]);
+    const macKey = await s.importKey("raw", buf(this.token), { name: "HMAC", hash: "SHA-256" }, false, ["verify"]);
     const signed = concat(utf8.encode("espoir-ws/server"), transcript);
-    if (!(await s.verify("HMAC", macKey, proof, signed))) {
+    if (!(await s.verify("HMAC", macKey, buf(proof), buf(signed)))) {
       throw new LinkSecurityError("the proxy failed to prove it knows the websocket token");
     }
-    const salt = new Uint8Array(await s.digest("SHA-256", transcript));
-    const ikm = await s.importKey("raw", this.token, "HKDF", false, ["deriveKey"]);
+    const salt = new Uint8Array(await s.digest("SHA-256", buf(transcript)));
+    const ikm = await s.importKey("raw", buf(this.token), "HKDF", false, ["deriveKey"]);
+    /**
+     * @param {string} info
+     * @param {KeyUsage} usage
+     */
     const derive = (info, usage) =>
       s.deriveKey(
         { name: "HKDF", hash: "SHA-256", salt, info: utf8.encode(info) },
@@ -170,37 +256,56 @@ export class LinkDialer {
  *  order (the GCM nonce is a per-direction frame counter), which the client
  *  guarantees by chaining them. */
 export class LinkCipher {
+  /**
+   * @param {CryptoKey} sealKey AES-256-GCM, client to proxy
+   * @param {CryptoKey} openKey AES-256-GCM, proxy to client
+   */
   constructor(sealKey, openKey) {
+    /** @private */
     this.sealKey = sealKey;
+    /** @private */
     this.openKey = openKey;
+    /** @private Frames sealed so far: the next nonce. */
     this.sealed = 0;
+    /** @private Frames opened so far: the next nonce. */
     this.opened = 0;
   }
 
-  /** Returns the encoded sealed frame. */
+  /**
+   * Returns the encoded sealed frame.
+   * @param {number} command
+   * @param {number} version
+   * @param {Uint8Array} body
+   * @returns {Promise<Uint8Array>}
+   */
   async seal(command, version, body) {
     const header = encodeFrame(command, version, new Uint8Array(0));
     new DataView(header.buffer).setInt32(0, HEADER_LEN + body.length + TAG_LEN, true);
     const iv = gcmNonce(this.sealed++);
     const sealed = await subtle().encrypt(
-      { name: "AES-GCM", iv, additionalData: header, tagLength: 128 },
+      { name: "AES-GCM", iv, additionalData: buf(header), tagLength: 128 },
       this.sealKey,
-      body,
+      buf(body),
     );
     return concat(header, new Uint8Array(sealed));
   }
 
-  /** Opens a decoded frame's body; throws LinkSecurityError if it was
-   *  tampered with, replayed or sealed with other keys. */
+  /**
+   * Opens a decoded frame's body.
+   * @param {Frame} frame
+   * @returns {Promise<Frame>}
+   * @throws {LinkSecurityError} if it was tampered with, replayed or sealed
+   *   with other keys
+   */
   async open(frame) {
     const header = encodeFrame(frame.command, frame.version, new Uint8Array(0));
     new DataView(header.buffer).setInt32(0, HEADER_LEN + frame.body.length, true);
     const iv = gcmNonce(this.opened++);
     try {
       const plain = await subtle().decrypt(
-        { name: "AES-GCM", iv, additionalData: header, tagLength: 128 },
+        { name: "AES-GCM", iv, additionalData: buf(header), tagLength: 128 },
         this.openKey,
-        frame.body,
+        buf(frame.body),
       );
       return { command: frame.command, version: frame.version, body: new Uint8Array(plain) };
     } catch {

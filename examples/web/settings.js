@@ -1,17 +1,19 @@
 // Where the pages connect. Defaults suit `espoir up configs/local` (proxy
 // websocket 30000, betting admin API 32001) on the host that served the
-// page; query parameters override them:
-//   ?ws=ws://host:port      the proxy's websocket
+// page, with TLS when the page came over HTTPS (a browser refuses ws://
+// and http:// from an https:// page); query parameters override them:
+//   ?ws=ws://host:port      the proxy's websocket (wss:// with TLS)
 //   &gm=http://host:port    the betting service's HTTP port (admin page)
 //   &token=…                websocket.token, when the proxy has encode: 1
 //   &maxDelay=ms            longest reconnect delay (tests shorten it)
 
 const query = new URLSearchParams(location.search);
 const host = location.hostname || "127.0.0.1";
+const secure = location.protocol === "https:";
 
 export const settings = {
-  ws: query.get("ws") || `ws://${host}:30000`,
-  gm: query.get("gm") || `http://${host}:32001`,
+  ws: query.get("ws") || `${secure ? "wss" : "ws"}://${host}:30000`,
+  gm: query.get("gm") || `${secure ? "https" : "http"}://${host}:32001`,
   token: query.get("token") || null,
   maxDelay: Number(query.get("maxDelay")) || 15000,
 };
@@ -26,18 +28,7 @@ export function clientOptions() {
 }
 
 /** `iGuessState` names (docs/betting.md). */
-export const STATES = {
-  0: "not started",
-  1: "betting stopped",
-  2: "betting open",
-  3: "settling",
-  4: "settled",
-  5: "closed",
-  6: "cancelled",
-  7: "no result",
-  8: "refunded",
-  9: "paid out",
-};
+export { MATCH_STATES as STATES } from "./espoir-betting.js";
 
 /** Creates an element: el("p", {class: "x"}, "text", child…). */
 export function el(tag, attrs = {}, ...children) {

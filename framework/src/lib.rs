@@ -31,6 +31,9 @@
 //! * `mongodb` (default): node configs kept in MongoDB (`MongoSource`,
 //!   `config push`/`pull`). Without it the MongoDB driver is not compiled
 //!   and a bootstrap file is refused, saying why.
+//! * `otlp` (default): exporting traces over OTLP/HTTP (`traces.otlp`).
+//!   Without it traces still travel between nodes and reach an exporter
+//!   given to [`NodeBuilder::span_exporter`].
 //!
 //! # Layout
 //!
@@ -62,14 +65,26 @@
 //!   membership through routes, peers and drain; `http`: the HTTP port
 //!   (admin endpoints, static files, CORS); `metrics`; `reload`: live
 //!   reload from a [`ConfigSource`]; `limits`: rates, per-IP caps, send
-//!   budgets and in-flight bounds.
+//!   budgets and in-flight bounds; `tls`: `wss://` and HTTPS, with the
+//!   certificate reloaded when its files change.
 //! * `session`: session features as pure data: bounded session data, the
 //!   replay buffer and tokens behind resume, user and group indexes
 //!   ([`Member`], [`SessionStats`]). See `docs/sessions.md`.
+//! * `topic`: topics as pure data: messages, snapshots, the subscriber
+//!   index and the conflation map ([`TopicMessage`], [`TopicStats`]). See
+//!   `docs/realtime.md`.
 //! * `routing`: pure lookup tables from config: command id → handling node
 //!   type ([`RouteTable`]) and stateless commands ([`StateTable`]).
 //! * `shutdown`: cancellation plus task tracking with a grace period; every
 //!   long-running piece takes one as a parameter.
+//! * `trace`: traces across nodes: the W3C trace context in envelopes,
+//!   one span per hop, a tracer per node exporting over OTLP.
+//! * `jobs`: recurring jobs (`every` or cron, in code and config), each
+//!   tick claimed at the routes and run once across the cluster
+//!   ([`JobSpec`], [`Schedule`], [`JobRun`]); see `docs/handlers.md`.
+//! * `rooms`: rooms as pure state: members, lifecycle, bounded input
+//!   queue between ticks ([`Room`], [`RoomSettings`]); see
+//!   `docs/rooms.md`.
 //! * `schedule`: keyed one-shot jobs at a given time ([`Scheduler`]), tied
 //!   to a [`Shutdown`]; timers live in memory.
 //!
@@ -90,12 +105,14 @@ mod gateway;
 mod handler;
 mod http;
 mod id;
+mod jobs;
 mod limits;
 mod metrics;
 mod mongo;
 mod node;
 mod proto;
 mod reload;
+mod rooms;
 mod routing;
 mod schedule;
 pub mod secure;
@@ -103,19 +120,28 @@ mod session;
 mod sessions;
 mod shutdown;
 mod status;
+mod tls;
+mod topic;
+mod trace;
 mod transport;
 
 pub use codec::{CLIENT_HEADER_LEN, ClientDecoder, ClientFrame, ClientFrameError, DEFAULT_MAX_CLIENT_FRAME};
 pub use config::{
-    AllowedOrigins, ClientLimits, ConfigError, HandlerLimits, HttpConfig, IdRange, LogLevel, NoStateRules,
-    NodeConfig, Problem, RemotePort, RouteRules, RpcConfig, SessionsConfig, Storage, WebsocketConfig,
+    AllowedOrigins, CatchUpName, ClientLimits, ConfigError, HandlerLimits, HttpConfig, IdRange, JobConfig,
+    LogFormat, LogLevel, LogRotation, LogsConfig, NoStateRules, NodeConfig, OtlpConfig, Problem, RemotePort,
+    RouteRules, RpcConfig, SessionsConfig, Storage, TlsConfig, TopicPolicy, TopicsConfig, TracesConfig,
+    WebsocketConfig, deserialize_opt_secret, deserialize_secret,
 };
 pub use handler::{
-    AppState, Context, DuplicateEvent, EventHandler, EventTable, HandlerFuture, IntoReply, decode_body,
-    encode_body, error_body,
+    AppState, Context, DrainHold, DuplicateEvent, EventHandler, EventTable, HandlerFuture, IntoReply,
+    decode_body, encode_body, error_body,
 };
 pub use http::{HttpRequest, HttpResponse, HttpRoutes};
 pub use id::{InvalidId, NodeId, SessionId, SessionIds};
+pub use jobs::{
+    CatchUp, DEFAULT_CATCH_UP_MAX, JobFuture, JobResult, JobRun, JobSpec, MIN_INTERVAL, Schedule,
+    ScheduleSpecError,
+};
 #[cfg(feature = "mongodb")]
 pub use mongo::{
     DEFAULT_COLLECTION, DEFAULT_DATABASE, MongoSettings, MongoSource, MongoTarget, TransferError,
@@ -125,12 +151,21 @@ pub use mongo::{OpenedConfig, open_node_config};
 pub use node::{Addresses, HandlerGroups, Node, NodeBuilder, NodeError, RunningNode, UnknownGroup};
 pub use proto::NodeType;
 pub use reload::{ConfigSource, FileSource, PeerChange, ReloadError, ReloadReport};
+pub use rooms::{
+    DisposeReason, DrainPolicy, Drained, Ended, EndedRoom, Input, Joined, Left, MAX_INPUT_CAPACITY,
+    MAX_ROOM_ID_LEN, MAX_ROOM_MEMBERS, MAX_ROOMS_PER_NODE, PushMode, Room, RoomError, RoomId, RoomMember,
+    RoomPhase, RoomSettings, RoomSettingsError, RoomStats, Rooms, Tick, TickRate,
+};
+pub use rooms::{RoomGame, TickLoopEnd, run_tick_loop};
 pub use routing::{Lane, LaneKey, RangeRef, RouteTable, StateTable, TableError, Target};
 pub use schedule::{DEFAULT_MAX_TIMERS, ScheduleError, Scheduler};
 pub use secure::Token;
 pub use session::{DataError, Member, SessionStats};
+pub use sessions::TopicGauges;
 pub use shutdown::Shutdown;
 pub use status::{Code, Status};
+pub use tls::TlsError;
+pub use topic::{TopicMessage, TopicStats};
 
 /// The RPC protocol between nodes: envelopes, their framing, and the
 /// transport that carries them.
@@ -156,6 +191,7 @@ pub mod wire {
         DEFAULT_MAX_RPC_FRAME, PROTOCOL_VERSION, RPC_LENGTH_PREFIX, RpcDecoder, RpcEncoder, RpcFrameError,
     };
     pub use crate::proto::{Envelope, Kind, Member as ClusterMember, MemberState, Members as ClusterMembers};
+    pub use crate::sessions::publish_envelope;
     pub use crate::transport::{
         Backoff, CallError, Direction, EndpointConfig, InboundHandler, Incoming, Link, LinkError, LinkId,
         LinkSettings, ListenerSettings, PeerLink, PeerSpec, PeerState, RpcEndpoint, SendError,

@@ -10,6 +10,7 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use tracing::Instrument as _;
 
 /// Signals tasks to stop and waits for them, within a grace period.
 #[derive(Debug, Clone, Default)]
@@ -65,13 +66,14 @@ impl Shutdown {
         self.token.cancel();
     }
 
-    /// Spawns a task that [`Shutdown::finish`] waits for.
+    /// Spawns a task that [`Shutdown::finish`] waits for. The task runs in
+    /// the caller's current span (a node's tasks log in the node's span).
     pub fn spawn<F>(&self, task: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.tracker.spawn(task)
+        self.tracker.spawn(task.in_current_span())
     }
 
     /// Triggers shutdown and waits up to `grace` for every tracked task.

@@ -1,5 +1,6 @@
-//! The admin endpoints on the HTTP port: bearer auth, health, readiness,
-//! the node list and metrics, next to the application's own routes.
+//! The admin endpoints on the HTTP port: bearer auth, open probes (health,
+//! readiness), the node list and metrics, next to the application's own
+//! routes.
 
 use std::path::Path;
 
@@ -19,7 +20,7 @@ async fn admin_calls_need_the_bearer_token_and_health_stays_open() {
     let (status, body) = http(addr, "GET", "/health", None).await;
     assert_eq!(status, 200, "{body}");
     assert!(body.contains(r#""status":"ok""#), "{body}");
-    for path in ["/nodes", "/ready", "/metrics"] {
+    for path in ["/nodes", "/metrics"] {
         assert_eq!(http(addr, "GET", path, None).await.0, 401, "{path} without a token");
         let wrong = format!("Bearer {}x", &TOKEN[..TOKEN.len() - 1]);
         assert_eq!(http(addr, "GET", path, Some(&wrong)).await.0, 401, "{path} with a wrong token");
@@ -43,9 +44,51 @@ async fn admin_calls_need_the_bearer_token_and_health_stays_open() {
     let (status, metrics) = admin(&node, "GET", "/metrics").await;
     assert_eq!(status, 200);
     let metrics = metrics.as_str().unwrap().to_owned();
-    assert!(metrics.contains("espoir_admin_auth_failures_total 11"), "{metrics}");
+    assert!(metrics.contains("espoir_admin_auth_failures_total 8"), "{metrics}");
     assert!(!metrics.contains(TOKEN), "tokens never appear in metrics");
     assert!(!node.node.is_draining(), "a refused /drain did nothing");
+}
+
+#[tokio::test]
+async fn probes_are_open_and_say_only_up_ready_and_draining_without_the_token() {
+    // A service whose configured route never answers: up, but not ready.
+    let (ports, absent) = (Ports::bind().await, Ports::bind().await);
+    let text = config_text("s", "service", &ports, &[remote(absent.rpc_port(), "route")], "");
+    let cfg = NodeConfig::from_json5_str(&text, Path::new("s.json5")).unwrap();
+    let node = TestNode::start(cfg, ports, handlers::service_events()).await;
+    let addr = node.node.addresses().http.unwrap();
+
+    let (status, body) = http(addr, "GET", "/ready", None).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&body).unwrap(),
+        json!({"ready": false, "draining": false})
+    );
+    let (status, body) = http(addr, "GET", "/health", None).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&body).unwrap(),
+        json!({"status": "ok", "draining": false})
+    );
+    let wrong = format!("Bearer {}x", &TOKEN[..TOKEN.len() - 1]);
+    let (status, body) = http(addr, "GET", "/ready", Some(&wrong)).await;
+    assert_eq!(status, 503, "a wrong token is only no details");
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&body).unwrap(),
+        json!({"ready": false, "draining": false})
+    );
+    assert_eq!(http(addr, "HEAD", "/health", None).await.0, 200, "HEAD works for probes too");
+
+    // With the token they say more: who the node is, what readiness waits for.
+    let (status, ready) = admin(&node, "GET", "/ready").await;
+    assert_eq!(status, 503);
+    assert_eq!(ready["waiting_for"][0]["type"], "route", "{ready}");
+    let (_, health) = admin(&node, "GET", "/health").await;
+    assert_eq!(
+        (health["status"].as_str(), health["id"].as_str()),
+        (Some("ok"), Some(node.node.id().as_str()))
+    );
+    assert_eq!(node.metric("espoir_admin_auth_failures_total"), 0.0, "a probe without a token is no failure");
 }
 
 #[tokio::test]
@@ -57,7 +100,9 @@ async fn a_node_without_an_http_token_refuses_admin_calls() {
     assert!(cfg.http.as_ref().unwrap().token.is_none(), "{cfg_text}");
     let node = TestNode::start(cfg, ports, EventTable::new()).await;
     assert_eq!(admin(&node, "GET", "/nodes").await.0, 403);
-    assert_eq!(http(node.node.addresses().http.unwrap(), "GET", "/health", None).await.0, 200);
+    let addr = node.node.addresses().http.unwrap();
+    assert_eq!(http(addr, "GET", "/health", None).await.0, 200);
+    assert_eq!(http(addr, "GET", "/ready", None).await.0, 200, "probes work without any admin token");
 }
 
 #[tokio::test]

@@ -77,6 +77,8 @@ async fn a_draining_service_finishes_in_flight_work_and_takes_no_new_sessions() 
     assert_eq!(status, 202, "{body}");
     assert_eq!(body["draining"], true);
     assert_eq!(admin(a, "GET", "/ready").await.0, 503, "a draining node is not ready");
+    let (status, open) = http(a.node.addresses().http.unwrap(), "GET", "/ready", None).await;
+    assert_eq!((status, open.contains(r#""draining":true"#)), (503, true), "the open probe says so: {open}");
     let (_, health) = admin(a, "GET", "/health").await;
     assert_eq!(health["draining"], true, "{health}");
 
@@ -143,6 +145,9 @@ async fn a_drain_past_its_grace_period_still_stops_the_node() {
     .await;
     assert!(!service.node.drain(Duration::from_millis(200)).await, "reports that work was cut short");
     tokio::time::timeout(WAIT, service.node.stopped()).await.expect("stopped");
+    // Draining the stopped node again (as `espoir node` does after a
+    // `POST /drain`) still reports it: its exit status says so.
+    assert!(!service.node.drain(Duration::from_millis(200)).await, "a later drain reports it too");
     // Stopped at the grace period, not when the work ended: the request is
     // answered as lost, never with the 4 s handler's own answer.
     let frame = client.recv().await.expect("the cut request is answered");

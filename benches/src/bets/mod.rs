@@ -117,7 +117,7 @@ pub async fn run(opts: &BetsOptions) -> Result<BetsReport, String> {
     }
     wait_listening(&prepared.url).await?;
     let login_start = Instant::now();
-    let mut clients = connect_all(&prepared.url, opts.clients).await.map_err(|e| e.to_string())?;
+    let mut clients = connect_all(&prepared.url, opts.clients, None).await.map_err(|e| e.to_string())?;
     let mut logins = JoinSet::new();
     let gate = Arc::new(Semaphore::new(LOGINS_AT_ONCE));
     for (i, client) in clients.drain(..).enumerate() {
@@ -202,7 +202,7 @@ async fn open_match(admin: &str, token: &str) -> Result<u64, String> {
 async fn wait_listening(url: &str) -> Result<(), String> {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        match Client::connect(url, None).await {
+        match Client::connect(url, None, None).await {
             Ok(client) => {
                 client.close().await;
                 return Ok(());

@@ -129,7 +129,7 @@ async fn start_serving(
     let mut serving = Vec::new();
     for (scenario, mut d) in running {
         let what = format!("N = {n}, {}", scenario.key());
-        match wait_serving(&url(scenario), COMMAND, &body, Duration::from_secs(30)).await {
+        match wait_serving(&url(scenario), None, COMMAND, &body, Duration::from_secs(30)).await {
             Ok(()) if !d.procs.any_exited() => {
                 for line in d.describe() {
                     eprintln!("{what}: {line}");
@@ -158,6 +158,7 @@ async fn measure(
 ) -> Result<(LoadReport, WindowStats), String> {
     let spec = LoadSpec {
         url: url(scenario),
+        tls: None,
         command: COMMAND,
         body: Bytes::from_static(BODY),
         clients,
@@ -165,7 +166,7 @@ async fn measure(
         duration: opts.duration,
         timeout: Duration::from_secs(10),
     };
-    let connected = connect_all(&spec.url, clients).await.map_err(|e| e.to_string())?;
+    let connected = connect_all(&spec.url, clients, None).await.map_err(|e| e.to_string())?;
     let (from, until) = spec.window_from(Instant::now());
     let window = tokio::spawn(measure_window(deployment.pids(), from, until, opts.perf));
     let report = drive(connected, &spec, from, until).await.map_err(|e| e.to_string())?;

@@ -1,12 +1,19 @@
 //! Background work: kickoff timers (the seed's noticesvr) and payout jobs
-//! (its resultcenter).
+//! (its resultcenter), and the takeover sweep that finds the ones a dead
+//! node left.
 //!
-//! Both are driven by the store, not by memory: on start the service arms
+//! All are driven by the store, not by memory: on start the service arms
 //! a kickoff for every match still awaiting one and resumes the payout of
-//! every match whose orders are due, so a restart misses nothing. A payout
-//! job that stops half-way (shutdown, crash) leaves the match in a payout
-//! state with some orders still open; the next start picks it up, and the
-//! store's per-order markers guarantee nobody is paid twice.
+//! every match whose orders are due, so a restart misses nothing. On
+//! several nodes, the cluster job `betting.recover` (one node per tick, see
+//! `espoir`'s jobs) does the same every `recover_every`: a kickoff or a
+//! payout pending on a node that died is armed or resumed by a survivor.
+//! Doing it twice is harmless by construction: a kickoff is a
+//! compare-and-set on the match's state (the second finds it closed), and
+//! a payout only picks open orders, each settled in the transaction that
+//! credits it, so nobody is paid twice. Bets at or after the start time
+//! are refused by the store itself, so betting stops on time even before a
+//! kickoff runs.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -67,6 +74,37 @@ impl Betting {
             }
         }
         tracing::info!(matches = matches.len(), kickoffs, payouts, "betting jobs resumed from the store");
+    }
+
+    /// The `betting.recover` job: arms the kickoffs and resumes the payouts
+    /// the store says are due and this node is not running. Run on one node
+    /// per tick across the cluster.
+    ///
+    /// # Errors
+    /// When the matches cannot be read (the job's run fails and is counted).
+    pub async fn recover(&self) -> Result<(), String> {
+        let matches = self.inner.store.matches().await.map_err(|e| format!("matches unreadable: {e}"))?;
+        let (mut kickoffs, mut payouts) = (0, 0);
+        for m in &matches {
+            if m.state.awaits_kickoff() && self.inner.kickoffs.get().is_some_and(|k| !k.is_pending(&m.id)) {
+                self.arm_kickoff(m);
+                kickoffs += 1;
+            }
+            let running =
+                self.inner.payouts.lock().unwrap_or_else(std::sync::PoisonError::into_inner).contains(&m.id);
+            if m.state.needs_payout() && !running {
+                self.spawn_payout(m.id);
+                payouts += 1;
+            }
+        }
+        if kickoffs + payouts > 0 {
+            tracing::info!(
+                kickoffs,
+                payouts,
+                "betting jobs taken over from the store (armed here, or left by a node that died)"
+            );
+        }
+        Ok(())
     }
 
     /// What a state change sets in motion.

@@ -18,14 +18,17 @@
 //!   ([`MongoStore`]) that several betting nodes share.
 //! * `settings`: `app.betting` in the node config ([`Settings`]).
 //! * `passwords`: Argon2id hashing off the async threads.
-//! * `app`: the service itself ([`Betting`]); `jobs`: its kickoff timers
-//!   and payout jobs.
+//! * `app`: the service itself ([`Betting`]); `jobs`: its kickoff timers,
+//!   payout jobs and the cluster job that takes them over ([`RECOVER_JOB`]).
+//! * `feed`: the datacenter, a cluster job importing matches from a JSON
+//!   feed ([`feed::FeedSettings`]).
 //! * `views`: reply and push bodies.
 //! * `handlers`: the client commands; `admin`: the HTTP admin API.
 
 pub mod admin;
 mod app;
 mod error;
+pub mod feed;
 pub mod handlers;
 mod ids;
 mod jobs;
@@ -38,7 +41,7 @@ mod views;
 
 use std::sync::Arc;
 
-use espoir::NodeBuilder;
+use espoir::{JobSpec, NodeBuilder};
 
 pub use app::{BetReply, Betting, ListStatus, LoginReply, MY_BETS_LIMIT, PushSink};
 pub use error::BetError;
@@ -53,6 +56,9 @@ pub use settings::{Settings, SettingsError, StoreKind};
 pub use state::{ALL_ACTIONS, ALL_STATES, Action, IllegalTransition, MatchState, UnknownState};
 pub use store::{EmbeddedStore, MongoStore, Store};
 pub use views::{MatchView, OptionView, OrderView, PUSH_SETTLEMENT, PUSH_STATE, SettlementPush, StatePush};
+
+/// The cluster job (and its handler) that takes over kickoffs and payouts.
+pub const RECOVER_JOB: &str = "betting.recover";
 
 /// Wires a betting service node: reads `app.betting`, opens the store,
 /// adds the client handlers, the admin API and the start hook that runs
@@ -102,11 +108,23 @@ pub fn check_config(config: &espoir::NodeConfig, cluster: &[espoir::NodeConfig])
 /// As [`service`], with a store the caller opened (tests, other stores).
 pub fn with_store(builder: NodeBuilder, store: Arc<dyn Store>, settings: Settings) -> NodeBuilder {
     let token = builder.config().http.as_ref().and_then(|h| h.token.clone());
+    let recover = match espoir::Schedule::every(settings.recover_every) {
+        Ok(schedule) => JobSpec::new(RECOVER_JOB, schedule, RECOVER_JOB),
+        Err(err) => return builder.fail(format!("app.betting.recover_every: {err}")),
+    };
+    let feed = settings.feed.clone();
     let betting = Betting::new(store, settings);
     let started = betting.clone();
-    builder
+    let recovering = betting.clone();
+    let builder = builder
         .events(handlers::events())
         .state(betting.clone())
-        .http(admin::routes(betting, token))
+        .http(admin::routes(betting.clone(), token))
         .on_start(move |ctx, shutdown| started.start(Arc::new(ctx), &shutdown))
+        .job_handler(RECOVER_JOB, move |_run| {
+            let betting = recovering.clone();
+            async move { betting.recover().await }
+        })
+        .job(recover);
+    feed::wire(builder, betting, feed)
 }

@@ -212,6 +212,16 @@ impl TryFrom<u8> for OrderStatus {
     }
 }
 
+/// Whether a bet placed at `placed_at_ms` (Unix ms) comes at or after a
+/// match's start (`start_secs`, Unix seconds). Such a bet is refused
+/// whatever the match's state says: the kickoff that closes betting runs
+/// on some node shortly after the start, and a bet in between would be a
+/// bet on a game under way. The store checks it in the bet's own atomic
+/// step, so betting stops at the start time even while no kickoff ran.
+pub(crate) fn has_started(start_secs: u64, placed_at_ms: u64) -> bool {
+    placed_at_ms / 1000 >= start_secs
+}
+
 /// A bet to record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewBet {

@@ -4,14 +4,16 @@
 //! "app": { "betting": {
 //!     "store": "embedded",              // the default, or "mongo"
 //!     "path": ".data/betting-1.redb",   // the embedded store's file
-//!     // "mongo_uri": "mongodb://db1,db2,db3/?replicaSet=rs0",   // store "mongo"
+//!     // "mongo_uri": "mongodb://db1,db2,db3/?replicaSet=rs0",   // store "mongo"; or { "env": … }, { "file": … }
 //!     // "database": "betting",                                   // store "mongo"
 //!     "worker_id": 1,                   // 0..=1023, unique per betting node
 //!     "signup_bonus": 1000,             // coins a new user starts with (default 0)
+//!     "recover_every": 2,               // seconds between takeover sweeps (default 2)
 //! } }
 //! ```
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use espoir::NodeConfig;
 use serde::Deserialize;
@@ -42,8 +44,10 @@ pub struct Settings {
     #[serde(default)]
     pub path: PathBuf,
     /// The MongoDB store's connection string; required by `"mongo"`. It
-    /// may hold a password: it is never logged (see the `Debug` output).
-    #[serde(default)]
+    /// may hold a password: it is never logged (see the `Debug` output),
+    /// and may be read from the environment or a file (`{"env": …}`,
+    /// `{"file": …}`) instead of being written in the config.
+    #[serde(default, deserialize_with = "espoir::deserialize_opt_secret")]
     pub mongo_uri: Option<String>,
     /// The MongoDB store's database. Default `betting`; every betting node
     /// of one deployment names the same one.
@@ -62,6 +66,25 @@ pub struct Settings {
     /// enough that one batch never stalls bets on other matches for long.
     #[serde(default = "default_payout_batch")]
     pub payout_batch: usize,
+    /// How often, in seconds, the cluster job `betting.recover` looks in the
+    /// store for kickoffs and payouts no live node is running (a betting
+    /// node died) and takes them over. Default 2; at least 0.1.
+    #[serde(default = "default_recover_every", deserialize_with = "seconds")]
+    pub recover_every: Duration,
+    /// The datacenter: a JSON feed of matches imported by the cluster job
+    /// `betting.datacenter` (see `feed.rs`). Default: none.
+    #[serde(default)]
+    pub feed: Option<crate::feed::FeedSettings>,
+}
+
+fn default_recover_every() -> Duration {
+    Duration::from_secs(2)
+}
+
+fn seconds<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let secs = f64::deserialize(d)?;
+    Duration::try_from_secs_f64(secs)
+        .map_err(|_| serde::de::Error::custom("a non-negative number of seconds"))
 }
 
 fn default_payout_batch() -> usize {
@@ -82,6 +105,8 @@ impl std::fmt::Debug for Settings {
             .field("worker_id", &self.worker_id)
             .field("signup_bonus", &self.signup_bonus)
             .field("payout_batch", &self.payout_batch)
+            .field("recover_every", &self.recover_every)
+            .field("feed", &self.feed)
             .finish()
     }
 }
@@ -133,6 +158,12 @@ impl Settings {
         }
         if settings.payout_batch == 0 || settings.payout_batch > 100_000 {
             return Err(range("payout_batch", "must be between 1 and 100000".into()));
+        }
+        if espoir::Schedule::every(settings.recover_every).is_err() {
+            return Err(range("recover_every", "must be at least 0.1 (seconds)".into()));
+        }
+        if let Some(feed) = &settings.feed {
+            feed.check().map_err(|(field, reason)| range(field, reason))?;
         }
         match settings.store {
             StoreKind::Embedded if settings.path.as_os_str().is_empty() => {
@@ -227,7 +258,9 @@ mod tests {
                 database: "betting".into(),
                 worker_id: 3,
                 signup_bonus: 0,
-                payout_batch: 5000
+                payout_batch: 5000,
+                recover_every: std::time::Duration::from_secs(2),
+                feed: None,
             }
         );
     }
@@ -264,5 +297,24 @@ mod tests {
         assert_eq!((s.store, s.database.as_str(), s.worker_id), (StoreKind::Mongo, "betting", 2));
         let shown = format!("{s:?}");
         assert!(shown.contains("mongodb://db1,db2") && !shown.contains("hunter2"), "{shown}");
+    }
+
+    #[test]
+    fn the_mongo_uri_may_come_from_a_secret_file_or_name_the_missing_variable() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("mongo_uri");
+        std::fs::write(&file, "mongodb://bet:hunter2@db1,db2/?replicaSet=rs0\n").unwrap();
+        let app = format!(
+            r#", "app": {{"betting": {{"store": "mongo", "mongo_uri": {{"file": "{}"}}}}}}"#,
+            file.display()
+        );
+        let s = Settings::from_config(&node(&app)).unwrap();
+        assert_eq!(s.mongo_uri.as_deref(), Some("mongodb://bet:hunter2@db1,db2/?replicaSet=rs0"));
+
+        let unset = "ESPOIR_BETTING_TEST_VARIABLE_NEVER_SET_7f3a";
+        let app =
+            format!(r#", "app": {{"betting": {{"store": "mongo", "mongo_uri": {{"env": "{unset}"}}}}}}"#);
+        let err = Settings::from_config(&node(&app)).unwrap_err().to_string();
+        assert!(err.contains("app.betting") && err.contains(&format!("{unset} is not set")), "{err}");
     }
 }

@@ -48,6 +48,8 @@ fn settings(bonus: u64) -> Settings {
         worker_id: 7,
         signup_bonus: bonus,
         payout_batch: 3,
+        recover_every: std::time::Duration::from_secs(2),
+        feed: None,
     }
 }
 
@@ -218,11 +220,12 @@ async fn pushes_reach_exactly_the_bettors_of_the_match() {
     wait_until("match settled", async || h.store.get_match(m1).await.unwrap().state == MatchState::Settled)
         .await;
     assert_eq!(h.betting.balance(c).await.unwrap(), 100 - 24 + 10);
-    let final_push = h.pushes.take(PUSH_STATE);
-    assert!(
-        final_push.iter().any(|(uid, body)| *uid == c && body["state"] == 4 && body["result"] == "home"),
-        "{final_push:?}"
-    );
+    // The settled state is pushed after the store records it.
+    let settled_push = |(uid, command, body): &(u64, i32, Value)| {
+        *uid == c && *command == PUSH_STATE && body["state"] == 4 && body["result"] == "home"
+    };
+    wait_until("the settled state pushed", async || h.pushes.pushes.lock().unwrap().iter().any(settled_push))
+        .await;
     assert_conserved(&*h.store).await;
 }
 

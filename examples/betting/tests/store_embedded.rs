@@ -11,6 +11,16 @@ use common::store_suite::{self as suite, bet, open_match, user};
 use common::{TempStore, assert_conserved, reopen};
 
 #[tokio::test]
+async fn bets_stop_at_the_start_time() {
+    common::store_time::bets_stop_at_the_start_time(&TempStore::new().store).await;
+}
+
+#[tokio::test]
+async fn feed_imports_are_idempotent() {
+    common::store_time::feed_imports_are_idempotent(&TempStore::new().store).await;
+}
+
+#[tokio::test]
 async fn users_and_credit() {
     suite::users_and_credit(&TempStore::new().store).await;
 }

@@ -10,8 +10,9 @@ use serde_json::{Value, json};
 use tokio::net::TcpStream;
 use tokio::sync::broadcast;
 
-use crate::client::{Client, Push};
+use crate::client::Client;
 use crate::error::ClientError;
+use crate::event::Push;
 
 /// Command and push ids of the betting app.
 pub mod commands {
@@ -343,7 +344,7 @@ impl Admin {
         let response = sender.send_request(request).await.map_err(|e| connect(&e))?;
         let status = response.status();
         let bytes = response.into_body().collect().await.map_err(|e| connect(&e))?.to_bytes();
-        let value = crate::client::parse_body(&bytes);
+        let value = crate::connection::parse_body(&bytes);
         if status.is_success() {
             return Ok(value);
         }

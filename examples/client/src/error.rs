@@ -32,6 +32,20 @@ pub enum ClientError {
     /// The websocket (or the HTTP connection) could not be opened.
     #[error("cannot connect: {0}")]
     Connect(String),
+    /// `wss://`: the proxy's certificate was refused (expired, not for
+    /// this host name, not signed by a trusted authority), or the TLS
+    /// handshake failed. The message says which.
+    #[error("tls: {0}")]
+    Tls(String),
+    /// A CA file given to [`ClientOptions::with_ca_file`](crate::ClientOptions::with_ca_file)
+    /// could not be read or holds no usable certificate.
+    #[error("CA file {path}: {reason}")]
+    CaFile {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
     /// The encrypted link could not be set up or a frame failed to open.
     #[error(transparent)]
     Link(#[from] espoir::secure::ClientLinkError),

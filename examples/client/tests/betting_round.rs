@@ -69,7 +69,12 @@ async fn round(encrypt: bool) {
     cluster.restart_proxy().await;
     let lost = next_event(&mut events, |e| matches!(e, Event::Disconnected { .. })).await;
     assert!(matches!(lost, Event::Disconnected { will_reconnect: true, .. }), "{lost:?}");
-    next_event(&mut events, |e| matches!(e, Event::Connected { reconnected: true })).await;
+    let back = next_event(&mut events, |e| matches!(e, Event::Connected { reconnected: true, .. })).await;
+    assert_eq!(
+        back,
+        Event::Connected { reconnected: true, resumed: false },
+        "a restarted proxy knows no session"
+    );
     ann.login("ann", "ann-password").await.unwrap();
     assert_eq!(ann.balance().await.unwrap(), 1080, "money survives the cut");
     let orders = ann.my_bets().await.unwrap();

@@ -11,163 +11,21 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
-
-use espoir_testkit::WAIT;
-use fantoccini::{Client as Browser, ClientBuilder, Locator};
-use hyper_util::client::legacy::connect::HttpConnector;
-use serde_json::{Value, json};
+use espoir_testkit::browser::{Chromium, css, type_into, wait_js};
+use serde_json::json;
+use support::pages::*;
 use support::*;
-
-/// The flags the project runs Chromium with: headless, no sandbox (CI runs
-/// as root in containers), and nothing that reaches the network by itself.
-const CHROMIUM_FLAGS: [&str; 8] = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--window-size=480,1000",
-];
-
-fn on_path(names: &[&str]) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).flat_map(|dir| names.iter().map(move |n| dir.join(n))).find(|p| p.is_file())
-}
-
-/// Chromium and chromedriver, or `None` (skip) outside CI.
-fn browser_binaries() -> Option<(PathBuf, PathBuf)> {
-    let chromium = std::env::var_os("ESPOIR_CHROMIUM")
-        .map(PathBuf::from)
-        .or_else(|| on_path(&["chromium", "chromium-browser"]));
-    let driver = on_path(&["chromedriver"]);
-    match (chromium, driver) {
-        (Some(c), Some(d)) => Some((c, d)),
-        _ => {
-            let why = "chromium or chromedriver not found: run .ci/provision-browser";
-            assert!(std::env::var("CI").as_deref() != Ok("true"), "{why} (CI=true: not skipping)");
-            eprintln!("skipping: {why}");
-            None
-        }
-    }
-}
-
-/// chromedriver on a free port, killed on drop.
-struct Driver {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_driver(path: &Path) -> Driver {
-    let port =
-        std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a port").port();
-    let child = Command::new(path)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("chromedriver starts");
-    Driver { child, url: format!("http://127.0.0.1:{port}") }
-}
-
-/// A new browser with its own fresh profile (a separate "context").
-async fn open_browser(driver: &Driver, chromium: &Path, profile: &Path) -> Browser {
-    let mut args: Vec<String> = CHROMIUM_FLAGS.iter().map(|s| (*s).to_owned()).collect();
-    args.push(format!("--user-data-dir={}", profile.display()));
-    let mut caps = serde_json::Map::new();
-    caps.insert("goog:chromeOptions".into(), json!({ "binary": chromium, "args": args }));
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        // chromedriver may not listen yet right after it was spawned.
-        match ClientBuilder::new(HttpConnector::new()).capabilities(caps.clone()).connect(&driver.url).await {
-            Ok(browser) => return browser,
-            Err(e) if tokio::time::Instant::now() < deadline => {
-                eprintln!("waiting for chromedriver: {e}");
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-            Err(e) => panic!("no browser session: {e}"),
-        }
-    }
-}
-
-/// Polls a JavaScript expression until it is truthy; returns its value.
-async fn wait_js(browser: &Browser, what: &str, expr: &str) -> Value {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let value = browser.execute(&format!("return ({expr});"), vec![]).await.unwrap_or(Value::Null);
-        if !matches!(value, Value::Null | Value::Bool(false)) && value != json!("") {
-            return value;
-        }
-        if tokio::time::Instant::now() > deadline {
-            let notices =
-                browser.execute("return document.body.innerText;", vec![]).await.unwrap_or_default();
-            panic!("timed out waiting for {what} ({expr}); page text:\n{notices}");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-async fn css(browser: &Browser, selector: &str) -> fantoccini::elements::Element {
-    browser
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css(selector))
-        .await
-        .unwrap_or_else(|e| panic!("{selector}: {e}"))
-}
-
-async fn type_into(browser: &Browser, selector: &str, text: &str) {
-    let input = css(browser, selector).await;
-    input.clear().await.unwrap();
-    input.send_keys(text).await.unwrap();
-}
-
-fn screenshots() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/browser");
-    std::fs::create_dir_all(&dir).expect("target/browser");
-    dir
-}
-
-async fn screenshot(browser: &Browser, name: &str) {
-    let png = browser.screenshot().await.expect("a screenshot");
-    std::fs::write(screenshots().join(name), png).expect("save the screenshot");
-}
-
-async fn log_in(browser: &Browser, page: &str, name: &str) {
-    browser.goto(page).await.unwrap();
-    wait_js(browser, "connected", "document.getElementById('status').textContent === 'connected'").await;
-    type_into(browser, "#name", name).await;
-    type_into(browser, "#password", &format!("{name}-password")).await;
-    css(browser, "#login").await.click().await.unwrap();
-    wait_js(browser, "logged in", "!document.getElementById('matches-box').hidden").await;
-}
-
-async fn balance(browser: &Browser, expected: u64, what: &str) {
-    wait_js(browser, what, &format!("document.getElementById('balance').textContent === '{expected}'")).await;
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_users_bet_the_admin_settles_in_the_page_and_pages_reconnect_by_themselves() {
-    let Some((chromium, driver_bin)) = browser_binaries() else { return };
+    let Some(chromium) = Chromium::find() else { return };
     let mut cluster = Cluster::start(true).await;
-    let driver = start_driver(&driver_bin);
     let profiles = tempfile::tempdir().expect("profiles");
     let open = |name: &str| profiles.path().join(name);
     let (admin, ann, bob) = (
-        open_browser(&driver, &chromium, &open("admin")).await,
-        open_browser(&driver, &chromium, &open("ann")).await,
-        open_browser(&driver, &chromium, &open("bob")).await,
+        chromium.open(&open("admin"), WINDOW).await,
+        chromium.open(&open("ann"), WINDOW).await,
+        chromium.open(&open("bob"), WINDOW).await,
     );
     let pages = cluster.pages_url();
 

@@ -104,3 +104,50 @@ async fn without_fallbacks_the_client_keeps_to_its_one_proxy() {
     assert_eq!(client.url(), url_a);
     client.close().await;
 }
+
+/// A host that went silent: its port takes connections (as a host whose
+/// packets are dropped takes the SYN's time) and never answers the
+/// websocket upgrade.
+async fn silent_proxy() -> (String, JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("ws://{}", listener.local_addr().expect("addr"));
+    let task = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            held.push(stream);
+        }
+    });
+    (url, task)
+}
+
+/// Opening a connection is bounded by `connect_timeout`, not by the
+/// (here hour-long) request timeout: a silent proxy costs a reconnecting
+/// client that long before it tries the next one.
+#[tokio::test]
+async fn a_silent_proxy_is_given_up_after_the_connect_timeout_and_the_next_one_serves() {
+    let (silent, silent_task) = silent_proxy().await;
+    let mut options = ClientOptions::new(&silent);
+    options.connect_timeout = Duration::from_millis(100);
+    options.request_timeout = Duration::from_secs(3600);
+    let refused = tokio::time::timeout(WAIT, Client::connect(options)).await.expect("gives up in time");
+    assert!(
+        matches!(&refused, Err(ClientError::Connect(why)) if why.contains("no answer in time")),
+        "{refused:?}"
+    );
+
+    let (url_a, proxy_a) = fake_proxy("a").await;
+    let (url_b, proxy_b) = fake_proxy("b").await;
+    let mut options = ClientOptions::new(&url_a).with_fallbacks([&silent, &url_b]);
+    options.connect_timeout = Duration::from_millis(100);
+    options.request_timeout = Duration::from_secs(3600);
+    options.reconnect = Some((Duration::from_millis(20), Duration::from_millis(200)));
+    options.heartbeat = None;
+    let client = Client::connect(options).await.expect("connects to a");
+    assert_eq!(served_by(&client).await, "a");
+    // a dies; the silent one is next in the list, then b.
+    proxy_a.abort();
+    assert_eq!(served_by(&client).await, "b");
+    client.close().await;
+    proxy_b.abort();
+    silent_task.abort();
+}

@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
+use crate::config::LogFormat;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "espoir",
@@ -22,6 +24,13 @@ pub(super) enum Command {
     Node {
         /// The node's JSON5 config file.
         file: PathBuf,
+        /// Seconds in-flight work may take to finish on shutdown.
+        #[arg(long, default_value_t = 10)]
+        grace: u64,
+        /// Log lines as `text` or `json`, overriding the config's
+        /// `logs.format`.
+        #[arg(long, value_name = "FORMAT")]
+        log_format: Option<LogFormat>,
     },
     /// Run every config in a folder as one local cluster.
     Up {
@@ -34,6 +43,10 @@ pub(super) enum Command {
         /// through POST /update_remote_rpc_config).
         #[arg(long)]
         no_watch: bool,
+        /// Log lines as `text` or `json`, overriding every config's
+        /// `logs.format`.
+        #[arg(long, value_name = "FORMAT")]
+        log_format: Option<LogFormat>,
     },
     /// Move node configs between a folder and MongoDB.
     #[cfg(feature = "mongodb")]
@@ -119,6 +132,12 @@ mod tests {
         assert!(matches!(command, Command::Check { paths } if paths == [PathBuf::from("configs")]));
         let (_, command) = parse(["chat", "up", "dir", "--grace", "3", "--no-watch"]);
         assert!(matches!(command, Command::Up { grace: 3, no_watch: true, .. }));
+        let (_, command) = parse(["chat", "node", "proxy.json5", "--grace", "30"]);
+        assert!(matches!(command, Command::Node { grace: 30, .. }));
+        let (_, command) = parse(["chat", "node", "proxy.json5"]);
+        assert!(matches!(command, Command::Node { grace: 10, log_format: None, .. }), "up's default");
+        let (_, command) = parse(["chat", "up", "dir", "--log-format", "json"]);
+        assert!(matches!(command, Command::Up { log_format: Some(LogFormat::Json), .. }));
     }
 
     #[test]

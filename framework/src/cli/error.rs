@@ -50,7 +50,7 @@ pub enum CliError {
     Transfer(#[from] crate::mongo::TransferError),
 }
 
-/// The log could not be set up ([`init_logging`](super::init_logging)).
+/// The log could not be set up ([`LogSetup`](super::LogSetup)).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum LoggingError {
@@ -63,7 +63,8 @@ pub enum LoggingError {
         #[source]
         source: io::Error,
     },
-    /// The log file could not be opened for appending.
+    /// The log file could not be opened for appending (or a rotated
+    /// file's directory could not be listed).
     #[error("cannot open log file {}: {source}", file.display())]
     Open {
         /// The file.
@@ -71,6 +72,14 @@ pub enum LoggingError {
         /// Why.
         #[source]
         source: io::Error,
+    },
+    /// `RUST_LOG` is not a list of `target=level` directives.
+    #[error("RUST_LOG={value:?} is not a list of target=level directives: {reason}")]
+    RustLog {
+        /// The variable's value.
+        value: String,
+        /// Why.
+        reason: String,
     },
     /// The process already has a log subscriber: logging is set up once
     /// per process.

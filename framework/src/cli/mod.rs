@@ -22,7 +22,8 @@
 //! * `node FILE`: runs one node from its config file (or a MongoDB
 //!   bootstrap file), logging at its `log_level`, to `log_dir` if set.
 //! * `up DIR`: runs every config in DIR as one local cluster in one
-//!   process, applying edits of the files by themselves.
+//!   process, applying edits of the files by themselves; each node logs at
+//!   its own level, to its own `log_dir`, every line naming it.
 //! * `check PATH…`: validates config files and folders (a folder is one
 //!   cluster), the groups' own settings included, without starting
 //!   anything.
@@ -34,20 +35,23 @@
 //! prefixed with the program's name, and a non-zero exit status.
 //!
 //! A binary that wants its own `main` can still use the pieces:
-//! [`init_logging`] for `log_level`/`log_dir`, and [`shutdown_signal`].
+//! [`init_logging`] (or [`LogSetup`] for several nodes, or to add layers
+//! of its own) for the log keys, and [`shutdown_signal`].
 //!
 //! * `args`: the subcommands and their flags (clap).
 //! * `check`: `check`.
 //! * `serve`: `node` and `up`: starting nodes, waiting for a signal,
 //!   draining.
 //! * `store`: `config push` and `config pull`.
-//! * `logging`, `signal`: the process's log and its stop signals.
+//! * `logs`: the process's log, per node (level, files, format,
+//!   rotation), non-blocking.
+//! * `signal`: the process's stop signals.
 //! * `error`: [`CliError`], what can stop a command.
 
 mod args;
 mod check;
 mod error;
-mod logging;
+mod logs;
 mod serve;
 mod signal;
 #[cfg(feature = "mongodb")]
@@ -57,7 +61,7 @@ use std::ffi::OsString;
 use std::process::ExitCode;
 
 pub use error::{CliError, LoggingError};
-pub use logging::init_logging;
+pub use logs::{BoxedLayer, LogGuard, LogSetup, init_logging};
 pub use signal::shutdown_signal;
 
 use crate::node::HandlerGroups;
@@ -81,9 +85,11 @@ where
         args::Command::Check { paths } => check::run(&paths, &groups),
         #[cfg(feature = "mongodb")]
         args::Command::Config { action } => store::run(action),
-        args::Command::Node { file } => serve::node(&file, &groups, std::time::Duration::from_secs(10)),
-        args::Command::Up { dir, grace, no_watch } => {
-            serve::up(&dir, &groups, std::time::Duration::from_secs(grace), !no_watch)
+        args::Command::Node { file, grace, log_format } => {
+            serve::node(&file, &groups, std::time::Duration::from_secs(grace), log_format)
+        }
+        args::Command::Up { dir, grace, no_watch, log_format } => {
+            serve::up(&dir, &groups, std::time::Duration::from_secs(grace), !no_watch, log_format)
         }
     };
     match outcome {

@@ -11,9 +11,9 @@ use std::time::Duration;
 
 use super::check::problems;
 use super::error::CliError;
-use super::logging::init_logging;
+use super::logs::LogSetup;
 use super::signal::shutdown_signal;
-use crate::config::NodeConfig;
+use crate::config::{LogFormat, NodeConfig};
 use crate::mongo::{OpenedConfig, open_node_config};
 use crate::node::{HandlerGroups, RunningNode};
 use crate::proto::NodeType;
@@ -21,16 +21,25 @@ use crate::shutdown::Shutdown;
 
 /// Runs one node. Its file is a full config, or a bootstrap file naming
 /// the MongoDB document that holds the config (`docs/config.md`).
-pub(super) fn node(file: &Path, groups: &HandlerGroups, grace: Duration) -> Result<ExitCode, CliError> {
+pub(super) fn node(
+    file: &Path,
+    groups: &HandlerGroups,
+    grace: Duration,
+    format: Option<LogFormat>,
+) -> Result<ExitCode, CliError> {
     let runtime = runtime()?;
     let opened = runtime.block_on(open_node_config(file))?;
     let config = &opened.config;
-    init_logging(config.log_level, config.log_dir.as_deref(), &config.name)?;
+    let logs = LogSetup::new().node(config).format(format).install()?;
     if let Some(why) = &opened.fallback {
         tracing::warn!(node = %config.name, "{why}");
     }
     // A single node follows its config's `watch` flag.
-    serve(&runtime, groups, vec![opened], grace, None)
+    let outcome = serve(&runtime, groups, vec![opened], grace, None);
+    // Lines logged while the runtime stops are written before the log is.
+    drop(runtime);
+    drop(logs);
+    outcome
 }
 
 /// Runs every config of `dir` as one cluster. `watch`: whether every node
@@ -40,6 +49,7 @@ pub(super) fn up(
     groups: &HandlerGroups,
     grace: Duration,
     watch: bool,
+    format: Option<LogFormat>,
 ) -> Result<ExitCode, CliError> {
     let configs = NodeConfig::load_dir(dir)?;
     if configs.is_empty() {
@@ -51,13 +61,16 @@ pub(super) fn up(
     if !problems.is_empty() {
         return Err(CliError::Problems(problems));
     }
-    // One process, one log on the terminal it runs in: the most verbose
-    // level any node asks for (`log_dir` is for nodes run one by one).
-    let level = configs.iter().map(|(_, c)| c.log_level).max_by_key(|l| l.as_tracing()).unwrap_or_default();
-    init_logging(level, None, "up")?;
+    // Each node logs at its own level, to its own files when it has a
+    // `log_dir`, else to the terminal; every line names its node.
+    let logs =
+        configs.iter().fold(LogSetup::new().format(format), |setup, (_, c)| setup.node(c)).install()?;
     let runtime = runtime()?;
     let opened = configs.into_iter().map(|(file, config)| OpenedConfig::from_file(file, config)).collect();
-    serve(&runtime, groups, opened, grace, Some(watch))
+    let outcome = serve(&runtime, groups, opened, grace, Some(watch));
+    drop(runtime);
+    drop(logs);
+    outcome
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
@@ -94,8 +107,14 @@ fn serve(
                 tracing::info!("every node has stopped");
             }
         }
+        let deadline = tokio::time::Instant::now() + grace;
         let drained = drain_all(&nodes, grace).await;
-        let clean = shutdown.finish(grace).await;
+        // Whatever is left gets the rest of the grace period (at least a
+        // second), not a second one: supervisors are told to wait --grace
+        // and a few seconds before they kill (docs/deployment.md).
+        let rest =
+            deadline.saturating_duration_since(tokio::time::Instant::now()).max(Duration::from_secs(1));
+        let clean = shutdown.finish(rest).await;
         drop(nodes);
         Ok(if clean && drained { ExitCode::SUCCESS } else { ExitCode::from(2) })
     })

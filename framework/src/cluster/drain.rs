@@ -16,11 +16,12 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tokio_util::task::task_tracker::TrackedFuture;
+use tokio_util::task::task_tracker::{TaskTrackerToken, TrackedFuture};
 
 use super::membership;
 use crate::node::NodeState;
@@ -33,6 +34,10 @@ pub(crate) struct DrainState {
     /// In-flight work: handler runs and client connections. Draining waits
     /// for it to empty.
     work: TaskTracker,
+    /// Set when a drain ended with work still in flight: a later drain of
+    /// the stopped node (the command line's, after `POST /drain`) reports
+    /// it instead of finding nothing left and calling the drain clean.
+    cut_short: AtomicBool,
 }
 
 impl DrainState {
@@ -51,6 +56,18 @@ impl DrainState {
         self.work.track_future(work)
     }
 
+    /// Cancelled when draining starts: for long-lived work (a room) to
+    /// watch.
+    pub(crate) fn signal(&self) -> CancellationToken {
+        self.started.clone()
+    }
+
+    /// Counts as work in flight until dropped: a drain waits for it
+    /// (within its grace period).
+    pub(crate) fn hold(&self) -> TaskTrackerToken {
+        self.work.token()
+    }
+
     /// Units of work in flight.
     pub(crate) fn in_flight(&self) -> usize {
         self.work.len()
@@ -58,7 +75,8 @@ impl DrainState {
 }
 
 /// Drains `shared` and stops it. True when in-flight work finished within
-/// `grace`. Calling it again while a drain runs waits the same way.
+/// `grace`. Calling it again while a drain runs waits the same way; once a
+/// drain was cut short, every later one answers false too.
 pub(crate) async fn drain(shared: &Arc<NodeState>, grace: Duration) -> bool {
     let started = tokio::time::Instant::now();
     if !shared.cluster.drain.started.is_cancelled() {
@@ -78,5 +96,9 @@ pub(crate) async fn drain(shared: &Arc<NodeState>, grace: Duration) -> bool {
     // What is left (links, listeners) stops promptly on cancellation.
     let rest = grace.saturating_sub(started.elapsed()).max(Duration::from_secs(1));
     let stopped = shared.shutdown.finish(rest).await;
-    finished && stopped
+    let drain = &shared.cluster.drain;
+    if !(finished && stopped) {
+        drain.cut_short.store(true, Ordering::Relaxed);
+    }
+    !drain.cut_short.load(Ordering::Relaxed)
 }

@@ -95,6 +95,14 @@ impl Membership {
         out
     }
 
+    /// Routes: the members a reload evicted that have not announced
+    /// themselves again, sorted.
+    pub(crate) fn evicted(&self) -> Vec<NodeId> {
+        let mut out: Vec<NodeId> = lock(&self.evicted).iter().cloned().collect();
+        out.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+        out
+    }
+
     fn refresh_excluded(&self) {
         let set = excluded_set(&lock(&self.direct), &lock(&self.views), &lock(&self.evicted));
         self.excluded.store(set.into());

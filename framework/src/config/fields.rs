@@ -1,5 +1,6 @@
-//! Deserializers of individual fields: node type names, seconds, tokens,
-//! `encode`, and the shapes obespoir's files use for lists.
+//! Deserializers of individual fields: node type names, seconds, tokens
+//! (read through `secret`), `encode`, and the shapes obespoir's files use
+//! for lists.
 //!
 //! Each rejects a bad value from inside its visitor, so the error carries
 //! the value's path (see `de`).
@@ -87,14 +88,15 @@ pub(crate) fn seconds<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Er
     d.deserialize_any(V)
 }
 
-/// A token written as a string; its UTF-8 bytes are the secret.
+/// A token: a string whose UTF-8 bytes are the secret, or where to read
+/// it (`{"env": …}`, `{"file": …}`, see `secret`).
 pub(crate) fn token<'de, D: Deserializer<'de>>(d: D) -> Result<Token, D::Error> {
-    String::deserialize(d).map(Token::new)
+    super::secret::value(d).map(Token::new)
 }
 
 /// An optional token.
 pub(crate) fn opt_token<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Token>, D::Error> {
-    Option::<String>::deserialize(d).map(|t| t.map(Token::new))
+    super::secret::opt_value(d).map(|t| t.map(Token::new))
 }
 
 /// obespoir's `encode`: `0` (plain) or `1` (encrypted).

@@ -51,6 +51,10 @@ impl NodeConfig {
         {
             *dir = folder.join(&*dir);
         }
+        // The same for the certificate files.
+        if let (Some(tls), Some(folder)) = (config.tls.as_mut(), path.parent()) {
+            tls.resolve_in(folder);
+        }
         Ok(config)
     }
 

@@ -10,6 +10,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -17,7 +18,11 @@ use serde::Deserialize;
 
 use super::fields;
 use super::limits::HandlerLimits;
+use super::logs::LogsConfig;
 use super::rpc::{RemotePort, RpcConfig};
+use super::tls::TlsConfig;
+use super::topics::TopicsConfig;
+use super::traces::TracesConfig;
 use super::websocket::WebsocketConfig;
 use crate::id::NodeId;
 use crate::proto::NodeType;
@@ -34,20 +39,34 @@ use crate::transport::{EndpointConfig, LinkSettings, ListenerSettings, PeerSpec}
 pub struct NodeConfig {
     /// Node name, for logs and log file names. Must be unique in a cluster.
     pub name: String,
-    /// Address the node's listeners bind to and peers dial. With `rpc.port`
-    /// it makes the node id, so it must be the literal address the other
-    /// nodes list in their `remote_ports`.
+    /// The address peers dial and the node announces, obespoir's `host`.
+    /// With `rpc.port` it makes the node id, so it must be the literal
+    /// address the other nodes list in their `remote_ports`. The listeners
+    /// bind it too, unless `bind` says otherwise. May be read from the
+    /// environment (`{"env": "POD_IP"}`), for addresses known only where
+    /// the node runs.
+    #[serde(deserialize_with = "super::secret::value")]
     pub host: String,
     /// The node's role, obespoir's `type`: `"proxy"`, `"route"` or
     /// `"service"`.
     #[serde(rename = "type", deserialize_with = "fields::node_type")]
     pub role: NodeType,
+    /// *Espoir extension.* The local address the listeners (rpc, websocket,
+    /// http) bind, when it differs from `host`: `"0.0.0.0"` in a container
+    /// or behind NAT, where `host` is the address others reach. Default
+    /// `None`: bind `host`, as obespoir does. Not part of the node id, so
+    /// several nodes may all bind `0.0.0.0` and keep distinct ids.
+    #[serde(default)]
+    pub bind: Option<IpAddr>,
     /// Log verbosity. Default `info`.
     #[serde(default)]
     pub log_level: LogLevel,
     /// Directory for log files. Default: none.
     #[serde(default)]
     pub log_dir: Option<PathBuf>,
+    /// *Espoir extension.* Format and rotation of the log (`logs`).
+    #[serde(default)]
+    pub logs: LogsConfig,
     /// The handler groups this node serves: names of groups registered in
     /// the node binary. obespoir's single module path is accepted as a
     /// one-element list. Default: none.
@@ -59,8 +78,9 @@ pub struct NodeConfig {
     pub available_way: Storage,
     /// MongoDB connection string; required when `available_way` is
     /// `"mongo"`. Redacted from `Debug` output since it usually carries a
-    /// password.
-    #[serde(default)]
+    /// password; may be read from the environment or a file
+    /// (`{"env": …}`, `{"file": …}`).
+    #[serde(default, deserialize_with = "super::secret::opt_value")]
     pub mongo_uri: Option<String>,
     /// The HTTP admin listener; `None` when absent.
     #[serde(default)]
@@ -71,6 +91,10 @@ pub struct NodeConfig {
     /// The client-facing websocket listener. Required on a proxy.
     #[serde(default)]
     pub websocket: Option<WebsocketConfig>,
+    /// *Espoir extension.* TLS on the client-facing ports (`wss://`,
+    /// HTTPS); `None` (the default) serves them in clear.
+    #[serde(default)]
+    pub tls: Option<TlsConfig>,
     /// Peers this node dials and keeps linked. Several entries of one type
     /// are normal (several services behind one route).
     #[serde(default)]
@@ -91,6 +115,10 @@ pub struct NodeConfig {
     /// running node unless asked for.
     #[serde(default)]
     pub watch: bool,
+    /// *Espoir extension.* Distributed traces exported over OTLP; `None`
+    /// (the default): this node records no spans.
+    #[serde(default)]
+    pub traces: Option<TracesConfig>,
     /// *Espoir extension.* Settings of the node's applications, by
     /// application name (`"app": {"betting": {...}}`). Opaque to the
     /// framework: each handler group reads and validates its own entry
@@ -98,6 +126,13 @@ pub struct NodeConfig {
     /// Default: empty.
     #[serde(default)]
     pub app: BTreeMap<String, serde_json::Value>,
+    /// *Espoir extension.* Topics: bounds, snapshots and conflation
+    /// (`docs/realtime.md`). Default: every bound at its default.
+    #[serde(default)]
+    pub topics: TopicsConfig,
+    /// *Espoir extension.* Recurring jobs (`config/jobs.rs`). Default: none.
+    #[serde(default)]
+    pub jobs: Vec<super::jobs::JobConfig>,
 }
 
 impl fmt::Debug for NodeConfig {
@@ -105,20 +140,26 @@ impl fmt::Debug for NodeConfig {
         f.debug_struct("NodeConfig")
             .field("name", &self.name)
             .field("host", &self.host)
+            .field("bind", &self.bind)
             .field("role", &self.role)
             .field("log_level", &self.log_level)
             .field("log_dir", &self.log_dir)
+            .field("logs", &self.logs)
             .field("api_path", &self.api_path)
             .field("available_way", &self.available_way)
             .field("mongo_uri", &self.mongo_uri.as_ref().map(|_| "<redacted>"))
             .field("http", &self.http)
             .field("rpc", &self.rpc)
             .field("websocket", &self.websocket)
+            .field("tls", &self.tls)
             .field("remote_ports", &self.remote_ports)
             .field("handler_timeout", &self.handler_timeout)
             .field("handlers", &self.handlers)
             .field("watch", &self.watch)
+            .field("traces", &self.traces)
             .field("app", &self.app.keys().collect::<Vec<_>>())
+            .field("topics", &self.topics)
+            .field("jobs", &self.jobs)
             .finish()
     }
 }
@@ -187,9 +228,17 @@ pub enum Storage {
 }
 
 impl NodeConfig {
-    /// This node's id: md5 of `"{host}_{rpc.port}"`.
+    /// This node's id: md5 of `"{host}_{rpc.port}"`. `host` is the
+    /// announced address, not `bind`: it is what peers list and dial, so
+    /// they know the id before linking, and it differs between nodes that
+    /// all bind `0.0.0.0`.
     pub fn node_id(&self) -> NodeId {
         NodeId::of(&self.host, self.rpc.port)
+    }
+
+    /// The address the listeners bind: `bind`, or `host` when unset.
+    pub fn bind_host(&self) -> String {
+        self.bind.map_or_else(|| self.host.clone(), |ip| ip.to_string())
     }
 
     /// This node's role (the top-level `type`).
@@ -291,3 +340,7 @@ mod defaults {
         Duration::from_secs(10)
     }
 }
+
+#[cfg(test)]
+#[path = "tests/address.rs"]
+mod address_tests;

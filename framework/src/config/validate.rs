@@ -48,6 +48,24 @@ pub(crate) fn node(cfg: &NodeConfig, file: &Path) -> Vec<Problem> {
     remote_ports(cfg, &mut report);
     routes(cfg, &mut report);
     limits(cfg, &mut report);
+    logs(cfg, &mut report);
+    for (field, reason) in cfg.traces.as_ref().map(|t| t.problems()).unwrap_or_default() {
+        report.add(field, reason);
+    }
+    if cfg.websocket.is_none() {
+        // A proxy's are checked with its session command ids, in `limits`.
+        for (field, reason) in cfg.topics.problems(&[]) {
+            report.add(format!("topics.{field}"), reason);
+        }
+    }
+    for (field, reason) in super::jobs::check(&cfg.jobs) {
+        report.add(field, reason);
+    }
+    if let Some(tls) = &cfg.tls {
+        for (field, why) in tls.problems() {
+            report.add(field, why);
+        }
+    }
     report.problems
 }
 
@@ -80,7 +98,10 @@ fn check_host(field: &str, host: &str, r: &mut Report<'_>) {
     } else if host.parse::<IpAddr>().is_ok_and(|ip| ip.is_unspecified()) {
         r.add(
             field,
-            format_args!("{host} cannot be dialed; the host is part of the node id, so it must be the address peers use"),
+            format_args!(
+                "{host} cannot be dialed; the host is part of the node id, so it must be the address peers use \
+                 (to listen on every interface, keep host reachable and set \"bind\": \"{host}\")"
+            ),
         );
     }
 }
@@ -269,6 +290,18 @@ fn limits(cfg: &NodeConfig, r: &mut Report<'_>) {
     for (field, reason) in ws.sessions.problems(&reserved) {
         r.add(format!("websocket.{field}"), reason);
     }
+    let s = &ws.sessions;
+    let session_commands = [
+        ("websocket.heartbeat_command", ws.heartbeat_command),
+        ("websocket.offline_command", ws.offline_command),
+        ("websocket.sessions.bind_command", s.bind_command),
+        ("websocket.sessions.kick_command", s.kick_command),
+        ("websocket.sessions.resume_command", s.resume_command),
+        ("websocket.sessions.ack_command", s.ack_command),
+    ];
+    for (field, reason) in cfg.topics.problems(&session_commands) {
+        r.add(format!("topics.{field}"), reason);
+    }
     for (field, reason) in ws.limits.problems(ws.max_frame) {
         r.add(format!("websocket.{field}"), reason);
     }
@@ -278,6 +311,17 @@ fn limits(cfg: &NodeConfig, r: &mut Report<'_>) {
     // Encrypted client links derive their keys from the token.
     if ws.encrypt && ws.token.is_none() {
         r.add("websocket.token", "required when websocket.encode is 1: client link keys derive from it");
+    }
+}
+
+fn logs(cfg: &NodeConfig, r: &mut Report<'_>) {
+    for (field, reason) in cfg.logs.problems() {
+        r.add(format!("logs.{field}"), reason);
+    }
+    // The name becomes a file name under `log_dir`.
+    let unsafe_name = cfg.name.contains(['/', '\\', '\0']) || cfg.name == "." || cfg.name == "..";
+    if cfg.log_dir.is_some() && unsafe_name {
+        r.add("name", "names the log file under log_dir: no '/', '\\', NUL, '.' or '..'");
     }
 }
 

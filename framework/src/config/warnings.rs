@@ -22,11 +22,24 @@ fn is_loopback(host: &str) -> bool {
 }
 
 impl NodeConfig {
-    /// Valid settings that weaken the node, one sentence each: today,
-    /// obespoir's published demo token on a node other machines can reach
-    /// (defect 5 of obespoir's list).
+    /// Valid settings that weaken the node, one sentence each: obespoir's
+    /// published demo token on a node other machines can reach (defect 5
+    /// of obespoir's list), and a loopback `bind` under a `host` other
+    /// machines would dial.
     pub fn warnings(&self) -> Vec<String> {
-        if is_loopback(&self.host) {
+        let bind_loopback = self.bind.is_some_and(|ip| ip.is_loopback());
+        if bind_loopback && !is_loopback(&self.host) {
+            // Peers dial `host`, but nothing listens there.
+            return vec![format!(
+                "bind {} is reachable only from this machine, while host {} (the address peers dial) is not \
+                 loopback: other machines cannot reach this node",
+                self.bind_host(),
+                self.host
+            )];
+        }
+        // A node bound to every interface is reachable from elsewhere even
+        // when it announces a loopback address.
+        if is_loopback(&self.host) && self.bind.is_none_or(|ip| ip.is_loopback()) {
             return Vec::new();
         }
         let demo = |token: Option<&Token>| token.is_some_and(|t| t.matches(OBESPOIR_DEMO_TOKEN));
@@ -51,7 +64,7 @@ impl NodeConfig {
                 format!(
                     "{field} is obespoir's published demo token, and host {} is reachable from other \
                      machines: anyone can use it; set a secret of your own",
-                    self.host
+                    self.bind_host()
                 )
             })
             .collect()
@@ -85,5 +98,26 @@ mod tests {
         }
         assert_eq!(node("10.0.0.1", "a-secret-of-our-own-0123456789").warnings(), Vec::<String>::new());
         assert_eq!(node("game.example.com", demo).warnings().len(), 3, "a name others resolve");
+        let open = node("127.0.0.1", demo).with_bind("0.0.0.0").warnings();
+        assert_eq!(open.len(), 3, "bound to every interface, the node is reachable: {open:?}");
+        assert!(open[0].contains("0.0.0.0"), "{open:?}");
+        assert_eq!(node("127.0.0.2", demo).with_bind("127.0.0.1").warnings(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_loopback_bind_under_a_remote_host_is_flagged() {
+        let secret = "a-secret-of-our-own-0123456789";
+        let warned = node("10.0.0.1", secret).with_bind("127.0.0.1").warnings();
+        assert_eq!(warned.len(), 1, "{warned:?}");
+        assert!(warned[0].contains("bind 127.0.0.1") && warned[0].contains("host 10.0.0.1"), "{warned:?}");
+        assert_eq!(node("10.0.0.1", secret).with_bind("0.0.0.0").warnings(), Vec::<String>::new());
+        assert_eq!(node("10.0.0.1", secret).with_bind("10.0.0.1").warnings(), Vec::<String>::new());
+    }
+
+    impl NodeConfig {
+        fn with_bind(mut self, ip: &str) -> Self {
+            self.bind = Some(ip.parse().unwrap());
+            self
+        }
     }
 }

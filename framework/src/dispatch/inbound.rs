@@ -6,6 +6,8 @@ use std::sync::{Arc, Weak};
 
 use bytes::Bytes;
 use futures_util::FutureExt;
+use futures_util::future::Either;
+use opentelemetry::context::FutureExt as _;
 
 use crate::cluster;
 use crate::handler::{Context, EventHandler, SessionView};
@@ -17,6 +19,7 @@ use crate::proto::{Envelope, Kind, NodeType};
 use crate::routing::{LaneKey, Target};
 use crate::sessions;
 use crate::status::Status;
+use crate::trace::{Hop, HopSpan};
 use crate::transport::{InboundHandler, Incoming, Link};
 
 /// The node's side of its links: decides, inline in each link's reader,
@@ -64,12 +67,25 @@ impl InboundHandler for NodeInbound {
             );
         }
         cluster::link_down(&shared, link);
+        if shared.router.endpoint.link(peer).is_none() {
+            crate::jobs::peer_lost(&shared, peer);
+        }
     }
 }
 
 fn handle(shared: &Arc<NodeState>, link: &Link, envelope: Envelope) {
     if !envelope.to.is_empty() && envelope.to != shared.id().as_str() {
         relay_to_node(shared, envelope);
+        return;
+    }
+    // A producer's publish call: any node takes it.
+    if sessions::is_publish_call(&envelope) {
+        sessions::answer_publish_call(shared, envelope);
+        return;
+    }
+    // Job tick claims are for the jobs ledger; no handler sees them.
+    if let Some(claim) = &envelope.job_claim {
+        crate::jobs::on_claim(shared, link, &envelope, claim);
         return;
     }
     // Session operations change proxy-held state; no handler sees them.
@@ -135,6 +151,7 @@ fn relay_to_node(shared: &NodeState, mut envelope: Envelope) {
         fail(shared, &envelope, Status::unavailable("hop limit exceeded"));
         return;
     }
+    let _span = relay_span(shared, &mut envelope);
     let Ok(dest) = NodeId::parse_bytes(&envelope.to) else {
         tracing::warn!(to = %String::from_utf8_lossy(&envelope.to), "dropping message with an invalid destination id");
         return;
@@ -149,6 +166,14 @@ fn relay_to_node(shared: &NodeState, mut envelope: Envelope) {
     send_relayed(shared, &link, envelope, |err| {
         Status::unavailable(format!("node {dest} unreachable: {err}"))
     });
+}
+
+/// The span of relaying a traced message, which becomes the parent of
+/// the next hop; it ends once the message is sent on.
+fn relay_span(shared: &NodeState, envelope: &mut Envelope) -> Option<HopSpan> {
+    let span = shared.tracer.follow(Hop::Relay, envelope)?;
+    span.stamp(envelope);
+    Some(span)
 }
 
 /// Sends a message this node relays, tracking relayed requests until
@@ -175,6 +200,7 @@ fn forward_to_type(shared: &NodeState, mut envelope: Envelope, node_type: NodeTy
         fail(shared, &envelope, Status::unavailable("hop limit exceeded"));
         return;
     }
+    let _span = relay_span(shared, &mut envelope);
     let lane = LaneKey::of(&envelope);
     let Some(link) = shared.link_for_type(node_type, &envelope.pins, lane) else {
         shared.no_node_for(envelope.command, node_type);
@@ -185,6 +211,7 @@ fn forward_to_type(shared: &NodeState, mut envelope: Envelope, node_type: NodeTy
 }
 
 fn deliver_push(shared: &NodeState, envelope: Envelope) {
+    let _span = shared.tracer.follow(Hop::Push, &envelope);
     let Some(sessions) = &shared.sessions else {
         tracing::debug!(session = %String::from_utf8_lossy(&envelope.session_id), "push reached a node without clients; dropped");
         return;
@@ -243,6 +270,7 @@ fn dispatch(shared: &Arc<NodeState>, link: &Link, mut envelope: Envelope) {
             }
         },
     };
+    let span = shared.tracer.follow(Hop::HandlerRun, &envelope);
     let task_shared = Arc::clone(shared);
     let link = link.clone();
     shared.shutdown.spawn(shared.cluster.drain.track(async move {
@@ -257,10 +285,12 @@ fn dispatch(shared: &Arc<NodeState>, link: &Link, mut envelope: Envelope) {
             Context::new(Arc::clone(&shared) as Arc<dyn crate::handler::NodeApi>, session, envelope.command)
                 .with_view(view);
         let started = tokio::time::Instant::now();
-        let result = run_handler(&*handler, ctx, envelope.payload.clone(), shared.handlers.timeout).await;
+        let result =
+            run_handler(&*handler, ctx, envelope.payload.clone(), shared.handlers.timeout, span.as_ref())
+                .await;
         shared.metrics.handled(envelope.command, started.elapsed(), &result);
         if envelope.kind() == Kind::Request {
-            answer(&shared, &link, &envelope, result);
+            answer(&shared, &link, &envelope, result, span.as_ref());
         } else if let Err(status) = result {
             tracing::warn!(handler = handler.name(), error = %status, "notification handler failed");
         }
@@ -268,9 +298,19 @@ fn dispatch(shared: &Arc<NodeState>, link: &Link, mut envelope: Envelope) {
 }
 
 /// Answers a request: on the link it came in on when its sender is at the
-/// other end (no id parsing, no lookup), else through the usual route.
-fn answer(shared: &NodeState, link: &Link, request: &Envelope, result: Result<Option<Bytes>, Status>) {
-    let response = shared.router.response(request, result);
+/// other end (no id parsing, no lookup), else through the usual route. A
+/// traced response names the handler's span as its parent.
+fn answer(
+    shared: &NodeState,
+    link: &Link,
+    request: &Envelope,
+    result: Result<Option<Bytes>, Status>,
+    span: Option<&HopSpan>,
+) {
+    let mut response = shared.router.response(request, result);
+    if let Some(span) = span {
+        span.stamp(&mut response);
+    }
     let response = if request.source == link.peer_id().as_str() {
         let command = response.command;
         match link.send_or_return(response) {
@@ -293,13 +333,37 @@ fn answer(shared: &NodeState, link: &Link, request: &Envelope, result: Result<Op
 
 /// Runs a handler with a deadline; a panic becomes an `INTERNAL` status
 /// and never takes the node down.
+///
+/// Under `span`, the handler's calls and pushes carry its trace on; a
+/// failure is recorded on the span.
 pub(crate) async fn run_handler(
     handler: &dyn EventHandler,
     ctx: Context,
     body: Bytes,
     deadline: std::time::Duration,
+    span: Option<&HopSpan>,
+) -> Result<Option<Bytes>, Status> {
+    let result = run_with_deadline(handler, ctx, body, deadline, span).await;
+    if let (Some(span), Err(status)) = (span, &result) {
+        span.fail(status);
+    }
+    result
+}
+
+async fn run_with_deadline(
+    handler: &dyn EventHandler,
+    ctx: Context,
+    body: Bytes,
+    deadline: std::time::Duration,
+    span: Option<&HopSpan>,
 ) -> Result<Option<Bytes>, Status> {
     let call = AssertUnwindSafe(handler.call(ctx, body)).catch_unwind();
+    // Untraced, the handler's future runs as it is: no context to attach
+    // on every poll.
+    let call = match span {
+        Some(span) => Either::Left(call.with_context(span.context())),
+        None => Either::Right(call),
+    };
     match tokio::time::timeout(deadline, call).await {
         Ok(Ok(result)) => result,
         Ok(Err(panic)) => {

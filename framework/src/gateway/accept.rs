@@ -20,6 +20,7 @@ use crate::config::WebsocketConfig;
 use crate::limits::{IpGuard, IpLimiter};
 use crate::node::NodeState;
 use crate::secure::ClientLinkCipher;
+use crate::tls::{HandshakeError, MaybeTls, ServerTls, accept_until};
 
 /// First pause after a failing `accept`; doubles while it keeps failing.
 const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(5);
@@ -27,7 +28,14 @@ const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(5);
 const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
 
 /// Accepts client connections until shutdown, or until the node drains.
-pub(crate) async fn accept_loop(shared: Arc<NodeState>, listener: TcpListener, max_connections: usize) {
+/// With `tls`, each connection is a TLS one, its handshake counted under
+/// the same limits and deadline as the websocket handshake.
+pub(crate) async fn accept_loop(
+    shared: Arc<NodeState>,
+    listener: TcpListener,
+    max_connections: usize,
+    tls: Option<ServerTls>,
+) {
     let permits = Arc::new(Semaphore::new(max_connections.max(1)));
     let limits = shared.config.websocket.as_ref().map(|ws| ws.limits.clone()).unwrap_or_default();
     let per_ip = IpLimiter::new(limits.max_connections_per_ip);
@@ -35,12 +43,7 @@ pub(crate) async fn accept_loop(shared: Arc<NodeState>, listener: TcpListener, m
     loop {
         let (stream, addr) = tokio::select! {
             () = shared.shutdown.cancelled() => return,
-            // Dropping the listener refuses new clients at once, so load
-            // balancers in front move them to another proxy.
-            () = shared.cluster.drain.started() => {
-                tracing::info!("draining: no longer accepting clients");
-                return;
-            }
+            () = shared.cluster.drain.started() => break,
             r = listener.accept() => match r {
                 Ok(conn) => {
                     backoff = ACCEPT_BACKOFF_MIN;
@@ -74,8 +77,36 @@ pub(crate) async fn accept_loop(shared: Arc<NodeState>, listener: TcpListener, m
         let task_shared = Arc::clone(&shared);
         // A connection is in-flight work: draining waits for it to finish.
         let slots = (permit, ip_slot);
-        shared.shutdown.spawn(shared.cluster.drain.track(serve_client(task_shared, stream, addr, slots)));
+        let tls = tls.clone();
+        shared.shutdown.spawn(shared.cluster.drain.track(serve_client(
+            task_shared,
+            stream,
+            addr,
+            tls,
+            slots,
+        )));
     }
+    // Draining: dropping the listener refuses new clients at once, so load
+    // balancers in front move them to another proxy. Those already waiting
+    // in the backlog are refused (and counted) first.
+    // The std listener stays non-blocking: `accept` says `WouldBlock` as
+    // soon as the backlog is empty.
+    let refused = listener.into_std().map_or(0, |listener| refuse_backlog(&listener));
+    shared.metrics.clients_refused(refused);
+    tracing::info!(refused, "draining: no longer accepting clients");
+}
+
+/// Most backlog connections refused at once (above any `somaxconn`).
+const MAX_BACKLOG_REFUSALS: u64 = 65_536;
+
+/// Accepts and closes every connection waiting in the backlog of
+/// `listener` (non-blocking), without waiting for more; returns how many.
+fn refuse_backlog(listener: &std::net::TcpListener) -> u64 {
+    let mut refused = 0;
+    while refused < MAX_BACKLOG_REFUSALS && listener.accept().is_ok() {
+        refused += 1;
+    }
+    refused
 }
 
 fn ws_config(max_frame: usize) -> WebSocketConfig {
@@ -98,13 +129,14 @@ async fn serve_client(
     shared: Arc<NodeState>,
     stream: TcpStream,
     addr: SocketAddr,
+    tls: Option<ServerTls>,
     _slots: (OwnedSemaphorePermit, IpGuard),
 ) {
     let Some(sessions) = shared.sessions.clone() else { return };
     let Some(settings) = shared.config.websocket.as_ref() else { return };
     // Not held across the connection's life: the handshake's future and
     // the stream it returns take no room once the connection runs.
-    let Some((ws, link_cipher)) = handshake(&shared, settings, stream, addr).await else { return };
+    let Some((ws, link_cipher)) = handshake(&shared, settings, stream, addr, tls).await else { return };
     let mut conn = ClientConn::open(&shared, sessions, settings, ws, link_cipher, addr);
     conn.serve().await;
 }
@@ -117,10 +149,24 @@ async fn handshake(
     settings: &WebsocketConfig,
     stream: TcpStream,
     addr: SocketAddr,
-) -> Option<(WebSocketStream<TcpStream>, Option<Box<ClientLinkCipher>>)> {
+    tls: Option<ServerTls>,
+) -> Option<(WebSocketStream<MaybeTls>, Option<Box<ClientLinkCipher>>)> {
     let _ = stream.set_nodelay(true);
-    // One deadline from the TCP accept to a usable link, hello included.
+    // One deadline from the TCP accept to a usable link, TLS and hello
+    // included.
     let handshake_until = tokio::time::Instant::now() + settings.limits.handshake_timeout;
+    let stream = match accept_until(tls.as_ref().map(ServerTls::acceptor), stream, handshake_until).await {
+        Ok(stream) => stream,
+        Err(err) => {
+            let limit = match err {
+                HandshakeError::Failed(_) => "tls_handshake",
+                HandshakeError::TimedOut => "handshake_timeout",
+            };
+            shared.metrics.limit_hit(limit);
+            tracing::debug!(%addr, error = %err, "client connection refused");
+            return None;
+        }
+    };
     let origins = &settings.allowed_origins;
     // The error type is tungstenite's (`Callback`), not ours to shrink.
     #[allow(clippy::result_large_err)]
@@ -177,6 +223,38 @@ async fn handshake(
         None => {
             tracing::debug!(%addr, "client did not set up the encrypted link");
             None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use super::*;
+
+    #[test]
+    fn clients_waiting_in_the_backlog_are_refused_and_counted() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let clients: Vec<std::net::TcpStream> =
+            (0..3).map(|_| std::net::TcpStream::connect(addr).unwrap()).collect();
+        // A connect returns once the client's side of the handshake is
+        // done; the server's side may reach the backlog a moment later.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut refused = refuse_backlog(&listener);
+        while refused < 3 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+            refused += refuse_backlog(&listener);
+        }
+        assert_eq!(refused, 3);
+        assert_eq!(refuse_backlog(&listener), 0, "nothing left, and no wait for more");
+        for mut client in clients {
+            client.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+            let mut buf = [0u8; 1];
+            // Closed by the proxy: end of stream (or a reset), not a hang.
+            assert!(matches!(std::io::Read::read(&mut client, &mut buf), Ok(0) | Err(_)));
         }
     }
 }

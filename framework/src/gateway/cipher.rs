@@ -6,13 +6,13 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
-use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 
 use super::close::{POLICY_VIOLATION, close_frame};
 use crate::codec::{ClientDecoder, ClientFrame};
 use crate::secure::{ClientLinkCipher, ClientLinkError, Token, accept_client_hello};
+use crate::tls::MaybeTls;
 
 /// The close frame for a client that did not set up the encrypted link
 /// (no hello, wrong token).
@@ -24,7 +24,7 @@ fn refuse(reason: &str) -> Message {
 /// `deadline`), answers it and returns the connection's cipher. On failure
 /// the client has been sent a close frame saying why.
 pub(crate) async fn accept(
-    ws: &mut WebSocketStream<TcpStream>,
+    ws: &mut WebSocketStream<MaybeTls>,
     token: &Token,
     max_frame: usize,
     deadline: Duration,

@@ -10,6 +10,7 @@ use crate::proto::{Envelope, Kind, NodeType};
 use crate::routing::{LaneKey, worth_another_node};
 use crate::sessions::RequestInfo;
 use crate::status::{Code, Status};
+use crate::trace::{Hop, HopSpan};
 use crate::transport::{CallError, Link};
 
 /// Sends a client request to a live node of `node_type` (its session's
@@ -21,6 +22,7 @@ pub(crate) async fn forward(
     info: RequestInfo,
     frame: ClientFrame,
     node_type: NodeType,
+    span: Option<&HopSpan>,
 ) -> Result<Answer, Failure> {
     let mut pins = Some(info.pins);
     let uid = info.uid.as_deref().unwrap_or_default().to_owned();
@@ -32,6 +34,9 @@ pub(crate) async fn forward(
         request.pins = pins.take().unwrap_or_default();
         request.uid.clone_from(&uid);
         request.session_data = info.data.clone();
+        if let Some(span) = span {
+            span.stamp(&mut request);
+        }
         let avoid = first.as_ref().and_then(|(refusal, _)| NodeId::parse_bytes(&refusal.source).ok());
         let lane = LaneKey::of(&request);
         let Some(link) = shared.link_for_type_except(node_type, &request.pins, lane, avoid.as_ref()) else {
@@ -64,6 +69,8 @@ pub(crate) async fn forward(
         }
         first = Some((response, link));
     };
+    // Ends when the reply is made.
+    let _reply = shared.tracer.follow(Hop::Reply, &response);
     // Usually the node at the other end of the link answered: reuse its
     // id rather than parse (and allocate) it again.
     let source = if response.source == link.peer_id().as_str() {

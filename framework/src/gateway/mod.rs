@@ -11,8 +11,8 @@
 //! * `conn`: [`ClientConn`](conn::ClientConn), one connection's state and
 //!   its loop, one method per event (client message, answer, push, kick,
 //!   drain, idle timeout), with one `send` for every write.
-//! * `request`: one client frame handled: the heartbeat answered on the
-//!   spot, reserved notices refused, else this node's handler or `forward`.
+//! * `request`: one client frame handled: the heartbeat and the topic
+//!   commands (`topics`) answered on the spot, reserved notices refused, else this node's handler or `forward`.
 //! * `forward`: a frame sent to a node of the type that handles it, with one
 //!   retry elsewhere when that node refused without running the handler.
 //! * `reply`: what handling gives back ([`Answer`](reply::Answer)), and
@@ -22,7 +22,7 @@
 //!   close code and close-notice reason, the goodbye and the linger.
 //!
 //! Imports between these files run one way (no cycles): `accept` → `conn` →
-//! `request` → `forward` → `reply`; `accept` and `conn` also use `cipher`
+//! `request` → `forward` → `reply`, `request` → `topics` → `reply`; `accept` and `conn` also use `cipher`
 //! (→ `close`), and `conn` uses `resume` (→ `reply`) and `close`, which
 //! imports no gateway file.
 
@@ -34,5 +34,6 @@ mod forward;
 mod reply;
 mod request;
 mod resume;
+mod topics;
 
 pub(crate) use accept::accept_loop;

@@ -1,5 +1,5 @@
-//! One client request handled: the heartbeat answered on the spot, the
-//! proxy-only notices refused, everything else run by this node's handler
+//! One client request handled: the heartbeat and topic commands answered
+//! on the spot, the proxy-only notices refused, everything else run by this node's handler
 //! or forwarded to the node type that handles it.
 
 use std::sync::Arc;
@@ -18,6 +18,7 @@ use crate::proto::NodeType;
 use crate::routing::Target;
 use crate::sessions::RequestInfo;
 use crate::status::{Code, Status};
+use crate::trace::{Hop, HopSpan};
 
 /// What the connection does once a client frame is handled.
 #[derive(Debug)]
@@ -49,6 +50,11 @@ pub(crate) async fn handle_frame(
         let reply = ClientFrame::new(command, Bytes::from_static(br#"{"code":200}"#)).encode(usize::MAX).ok();
         return FrameOutcome { command, reply, served_by: None, stateful: false };
     }
+    // Topic subscriptions live on this proxy: it answers them itself.
+    if let Some(subscribe) = super::topics::topic_command(&shared, command) {
+        let reply = super::topics::answer(&shared, &session, &frame, subscribe);
+        return FrameOutcome { command, reply, served_by: None, stateful: false };
+    }
     // The close and bind notices are the proxy's word to backends that a
     // session ended or logged in; a client sending their ids would fake
     // them (obespoir bug 12: any client could send 999).
@@ -65,13 +71,18 @@ pub(crate) async fn handle_frame(
             stateful: false,
         };
     }
+    // The root of the request's trace, when this proxy traces; it ends
+    // once the reply is made.
+    let span = shared.tracer.root(Hop::ProxyReceive, command);
     let info = match &shared.sessions {
         Some(sessions) => sessions.request_info(session.seq(), stateful),
         None => RequestInfo::default(),
     };
     let result = match shared.router.target(command) {
-        Target::Local => handle_locally(&shared, &session, info, frame).await.map_err(Failure::from),
-        Target::Forward(node_type) => forward(&shared, &session, info, frame, node_type).await,
+        Target::Local => {
+            handle_locally(&shared, &session, info, frame, span.as_ref()).await.map_err(Failure::from)
+        }
+        Target::Forward(node_type) => forward(&shared, &session, info, frame, node_type, span.as_ref()).await,
     };
     match result {
         Ok(answer) => FrameOutcome {
@@ -84,6 +95,9 @@ pub(crate) async fn handle_frame(
         // but a failure does not pin the session to it.
         Err(Failure { status, reached }) => {
             shared.metrics.error(&status);
+            if let Some(span) = &span {
+                span.fail(&status);
+            }
             FrameOutcome {
                 command,
                 reply: error_frame(command, &status),
@@ -111,6 +125,7 @@ async fn handle_locally(
     session: &SessionId,
     info: RequestInfo,
     frame: ClientFrame,
+    span: Option<&HopSpan>,
 ) -> Result<Answer, Status> {
     let handler = shared
         .handlers
@@ -123,7 +138,7 @@ async fn handle_locally(
         .with_view(view);
     let _slot = limits::admit(shared, frame.command)?;
     let started = tokio::time::Instant::now();
-    let result = run_handler(&*handler, ctx, frame.body, shared.handlers.timeout).await;
+    let result = run_handler(&*handler, ctx, frame.body, shared.handlers.timeout, span).await;
     // Errors are counted once, where the client's error frame is made.
     shared.metrics.handled::<()>(frame.command, started.elapsed(), &Ok(()));
     Ok(Answer { body: result?, served_by: None })

@@ -10,6 +10,8 @@ use std::sync::Arc;
 use bytes::Bytes;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::task_tracker::TaskTrackerToken;
 
 use super::json::{decode_body, encode_body};
 use super::scope::{CallScope, SessionView};
@@ -17,6 +19,7 @@ use crate::id::{NodeId, SessionId};
 use crate::proto::NodeType;
 use crate::session::SessionRequest;
 use crate::status::{Code, Status};
+use crate::topic::TopicMessage;
 
 /// Typed application state shared by a node's handlers: one value per type.
 #[derive(Clone, Default)]
@@ -71,6 +74,12 @@ pub(crate) trait NodeApi: Send + Sync + 'static {
     /// the session the handler serves, whose effects it keeps its order
     /// with.
     fn session_send(&self, request: SessionRequest, serving: Option<&SessionId>) -> Result<(), Status>;
+    /// A message for a topic's subscribers on every proxy.
+    fn publish(&self, message: TopicMessage, serving: Option<&SessionId>) -> Result<(), Status>;
+    /// Cancelled when the node starts draining.
+    fn drain_signal(&self) -> CancellationToken;
+    /// Work the node's drain waits for until dropped; `None` without a node.
+    fn hold_drain(&self) -> Option<TaskTrackerToken>;
 }
 
 /// The handler's view of the world. Cheap to clone.
@@ -127,7 +136,8 @@ impl Context {
         session: Option<SessionId>,
         command: i32,
     ) -> Context {
-        Context::new(Arc::new(Detached { node_id, node_type, state }), session, command)
+        let drain = CancellationToken::new();
+        Context::new(Arc::new(Detached { node_id, node_type, state, drain }), session, command)
     }
 
     /// As if the message's session had been bound to `uid` (what a proxy
@@ -252,6 +262,8 @@ struct Detached {
     node_id: NodeId,
     node_type: NodeType,
     state: AppState,
+    /// Never cancelled: a detached context never drains.
+    drain: CancellationToken,
 }
 
 impl Detached {
@@ -303,5 +315,17 @@ impl NodeApi for Detached {
 
     fn session_send(&self, _request: SessionRequest, _serving: Option<&SessionId>) -> Result<(), Status> {
         Err(Detached::unavailable())
+    }
+
+    fn publish(&self, _message: TopicMessage, _serving: Option<&SessionId>) -> Result<(), Status> {
+        Err(Detached::unavailable())
+    }
+
+    fn drain_signal(&self) -> CancellationToken {
+        self.drain.clone()
+    }
+
+    fn hold_drain(&self) -> Option<TaskTrackerToken> {
+        None
     }
 }

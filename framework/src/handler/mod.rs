@@ -9,7 +9,9 @@
 //! * `table`: [`EventTable`], handlers by command id.
 //! * `context`: [`Context`], the handler's view of its node, and
 //!   [`AppState`]; `session_api`: the session side of [`Context`] (binding,
-//!   session data, kicks, groups).
+//!   session data, kicks, groups); `topics`: its topic side (subscribe,
+//!   unsubscribe, publish); `drain`: its drain side (is the node
+//!   draining, hold the drain: [`DrainHold`]).
 //! * `scope`: what a message carries of its session, read by the context
 //!   and passed on by its calls.
 //! * `json`: bodies as JSON ([`IntoReply`], [`decode_body`]).
@@ -18,16 +20,19 @@
 //!   but routed away), and the hints they log.
 
 mod context;
+mod drain;
 mod event;
 mod hints;
 mod json;
 mod scope;
 mod session_api;
 mod table;
+mod topics;
 mod unique;
 
 pub(crate) use context::{ApiFuture, NodeApi};
 pub use context::{AppState, Context};
+pub use drain::DrainHold;
 pub use event::{EventHandler, HandlerFuture};
 pub(crate) use hints::{Arrival, RouteHints};
 pub use json::{IntoReply, decode_body, encode_body, error_body};

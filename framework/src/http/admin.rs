@@ -3,26 +3,34 @@
 //!
 //! | path | method | auth | answers |
 //! |---|---|---|---|
-//! | `/health` | GET | open | liveness |
-//! | `/ready` | GET | token | 200 when every configured peer is linked and the node is not draining |
+//! | `/health` | GET | open | liveness: 200 while the node serves HTTP |
+//! | `/ready` | GET | open | 200 when every configured peer is linked and the node is not draining, else 503 |
 //! | `/nodes` | GET | token | this node, its links, its dialed peers, the members it knows |
-//! | `/metrics` | GET | token | Prometheus text format |
+//! | `/metrics` | GET | token | OpenMetrics or Prometheus text, by `Accept` |
 //! | `/update_remote_rpc_config` | POST | token | re-reads the config source and applies it |
 //! | `/drain` | POST | token | starts draining (`?grace=SECONDS`, default 10) |
+//! | `/publish` | POST | token | publishes a batch of topic messages (`publish.rs`) |
 //!
 //! Admin calls need `Authorization: Bearer <http.token>`, compared in
 //! constant time ([`HttpRequest::bearer_matches`]). A node without
-//! `http.token` answers 403 on every admin path but `/health`.
+//! `http.token` answers 403 on every admin path but the probes.
+//!
+//! The probes (`/health`, `/ready`) are open, because an orchestrator's
+//! probe carries no token. Without the token they say only up/ready and
+//! draining; with it they add the node's identity and which peers
+//! readiness waits for.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 use serde_json::{Value, json};
+use tracing::Instrument as _;
 
 use super::server::{HttpRequest, HttpResponse, HttpRoutes};
 use crate::cluster;
 use crate::config::type_name;
+use crate::metrics::Exposition;
 use crate::node::NodeState;
 use crate::proto::MemberState;
 use crate::reload::{self, ReloadError};
@@ -37,18 +45,21 @@ const MAX_DRAIN_GRACE: Duration = Duration::from_secs(3600);
 type Handler = fn(Arc<NodeState>, HttpRequest) -> BoxFuture<'static, HttpResponse>;
 
 /// The admin paths of a node.
-pub(crate) const PATHS: [&str; 6] =
-    ["/health", "/ready", "/nodes", "/metrics", "/update_remote_rpc_config", "/drain"];
+pub(crate) const PATHS: [&str; 7] =
+    ["/health", "/ready", "/nodes", "/metrics", "/update_remote_rpc_config", "/drain", "/publish"];
 
 /// The admin routes of `shared`.
 pub(crate) fn routes(shared: &Arc<NodeState>) -> HttpRoutes {
-    let table: [(&str, &'static str, bool, Handler); 6] = [
-        ("/health", "GET", true, |s, _| Box::pin(async move { health(&s) })),
-        ("/ready", "GET", false, |s, _| Box::pin(async move { ready(&s) })),
+    let table: [(&str, &'static str, bool, Handler); 7] = [
+        ("/health", "GET", true, |s, req| Box::pin(async move { health(&s, &req) })),
+        ("/ready", "GET", true, |s, req| Box::pin(async move { ready(&s, &req) })),
         ("/nodes", "GET", false, |s, _| Box::pin(async move { nodes(&s) })),
-        ("/metrics", "GET", false, |s, _| Box::pin(async move { metrics(&s) })),
+        ("/metrics", "GET", false, |s, req| Box::pin(async move { metrics(&s, &req) })),
         ("/update_remote_rpc_config", "POST", false, |s, _| Box::pin(async move { update(&s).await })),
         ("/drain", "POST", false, |s, req| Box::pin(async move { start_drain(&s, &req) })),
+        ("/publish", "POST", false, |s, req| {
+            Box::pin(async move { super::publish::publish_batch(&s, &req) })
+        }),
     ];
     let mut routes = HttpRoutes::new();
     for (path, method, open, handler) in table {
@@ -70,7 +81,7 @@ pub(crate) fn routes(shared: &Arc<NodeState>) -> HttpRoutes {
 }
 
 /// `None` when the request carries the node's admin token.
-fn authorize(shared: &NodeState, req: &HttpRequest) -> Option<HttpResponse> {
+pub(super) fn authorize(shared: &NodeState, req: &HttpRequest) -> Option<HttpResponse> {
     let Some(token) = shared.config.http.as_ref().and_then(|h| h.token.as_ref()) else {
         return Some(HttpResponse::error(403, "admin API disabled: this node has no http.token"));
     };
@@ -84,6 +95,12 @@ fn authorize(shared: &NodeState, req: &HttpRequest) -> Option<HttpResponse> {
     Some(HttpResponse::error(401, "missing or wrong bearer token (Authorization: Bearer <http.token>)"))
 }
 
+/// Whether an open endpoint may add details: the request carries the
+/// token. A probe without one is normal, so nothing is counted or logged.
+fn detailed(shared: &NodeState, req: &HttpRequest) -> bool {
+    shared.config.http.as_ref().and_then(|h| h.token.as_ref()).is_some_and(|token| req.bearer_matches(token))
+}
+
 fn identity(shared: &NodeState) -> Value {
     json!({
         "id": shared.id().to_string(),
@@ -93,13 +110,17 @@ fn identity(shared: &NodeState) -> Value {
     })
 }
 
-fn health(shared: &NodeState) -> HttpResponse {
-    let mut body = identity(shared);
+fn health(shared: &NodeState, req: &HttpRequest) -> HttpResponse {
+    let mut body = if detailed(shared, req) {
+        identity(shared)
+    } else {
+        json!({ "draining": shared.cluster.drain.is_draining() })
+    };
     body["status"] = json!("ok");
     HttpResponse::json(&body)
 }
 
-fn ready(shared: &NodeState) -> HttpResponse {
+fn ready(shared: &NodeState, req: &HttpRequest) -> HttpResponse {
     let waiting: Vec<Value> = shared
         .cluster
         .peers
@@ -110,11 +131,19 @@ fn ready(shared: &NodeState) -> HttpResponse {
         .collect();
     let draining = shared.cluster.drain.is_draining();
     let ready = waiting.is_empty() && !draining;
-    let body = json!({ "ready": ready, "draining": draining, "waiting_for": waiting });
+    let mut body = json!({ "ready": ready, "draining": draining });
+    if detailed(shared, req) {
+        body["waiting_for"] = json!(waiting);
+    }
     HttpResponse::json_status(if ready { 200 } else { 503 }, &body)
 }
 
 fn nodes(shared: &NodeState) -> HttpResponse {
+    HttpResponse::json(&nodes_view(shared))
+}
+
+/// What `GET /nodes` answers: this node, its links, dialed peers, members.
+pub(super) fn nodes_view(shared: &NodeState) -> Value {
     let links: Vec<Value> = shared
         .router
         .endpoint
@@ -167,14 +196,16 @@ fn nodes(shared: &NodeState) -> HttpResponse {
     let mut body = json!({ "node": identity(shared), "links": links, "peers": peers, "members": members });
     body["node"]["sessions"] = json!(shared.sessions.as_ref().map_or(0, |s| s.len()));
     body["node"]["in_flight"] = json!(shared.cluster.drain.in_flight());
-    HttpResponse::json(&body)
+    body
 }
 
-fn metrics(shared: &NodeState) -> HttpResponse {
+/// The metrics in the format the scraper's `Accept` prefers.
+fn metrics(shared: &NodeState, req: &HttpRequest) -> HttpResponse {
+    let format = Exposition::negotiate(req.header("accept"));
     HttpResponse {
         status: 200,
-        content_type: "text/plain; version=0.0.4; charset=utf-8".into(),
-        body: shared.metrics.encode().into(),
+        content_type: format.content_type().into(),
+        body: shared.metrics.encode_as(format).into(),
     }
 }
 
@@ -221,7 +252,7 @@ fn start_drain(shared: &Arc<NodeState>, req: &HttpRequest) -> HttpResponse {
         // Not a task of the node: draining ends by stopping the node, which
         // waits for the node's tasks.
         let node = Arc::clone(shared);
-        tokio::spawn(async move { cluster::drain(&node, grace).await });
+        tokio::spawn(async move { cluster::drain(&node, grace).await }.in_current_span());
     }
     let body = json!({
         "draining": true, "already_draining": already, "grace_secs": grace.as_secs_f64(),

@@ -10,6 +10,7 @@ use std::sync::{Arc, Weak};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::admin::authorize;
 use super::server::{HttpRequest, HttpResponse, HttpRoutes};
 use crate::id::SessionId;
 use crate::node::NodeState;
@@ -38,19 +39,8 @@ struct KickRequest {
 
 async fn kick(node: Weak<NodeState>, req: HttpRequest) -> HttpResponse {
     let Some(shared) = node.upgrade() else { return HttpResponse::error(503, "node is stopping") };
-    let Some(token) = shared.config.http.as_ref().and_then(|h| h.token.as_ref()) else {
-        return HttpResponse::error(403, "admin endpoints are disabled: set http.token");
-    };
-    if !req.bearer_matches(token) {
-        // Counted with the other admin refusals; the presented value is
-        // never logged.
-        shared.metrics.admin_auth_failure();
-        tracing::warn!(
-            path = KICK_PATH,
-            presented = req.header("authorization").is_some(),
-            "admin request refused: missing or wrong bearer token"
-        );
-        return HttpResponse::error(401, "missing or wrong bearer token");
+    if let Some(refusal) = authorize(&shared, &req) {
+        return refusal;
     }
     if req.method != "POST" {
         return HttpResponse::error(405, "use POST");

@@ -22,6 +22,7 @@ use super::cors::Cors;
 use super::static_files::{StaticFiles, StaticReply};
 use crate::secure::Token;
 use crate::shutdown::Shutdown;
+use crate::tls::{ServerTls, accept_until};
 
 /// Largest request body accepted: HTTP endpoints take small JSON bodies.
 const MAX_BODY: usize = 1024 * 1024;
@@ -219,6 +220,8 @@ pub(crate) struct HttpExtras {
     pub(crate) static_files: Option<StaticFiles>,
     /// `http.cors_origins`.
     pub(crate) cors: Cors,
+    /// `tls` with `tls.http`: HTTPS.
+    pub(crate) tls: Option<ServerTls>,
 }
 
 struct Served {
@@ -228,6 +231,7 @@ struct Served {
 
 /// Serves `routes` (then static files) on `listener` until shutdown.
 pub(crate) async fn serve(listener: TcpListener, routes: HttpRoutes, extras: HttpExtras, shutdown: Shutdown) {
+    let tls = extras.tls.clone();
     let routes = Arc::new(Served { routes, extras });
     loop {
         let (stream, addr) = tokio::select! {
@@ -243,7 +247,15 @@ pub(crate) async fn serve(listener: TcpListener, routes: HttpRoutes, extras: Htt
         };
         let routes = Arc::clone(&routes);
         let conn_shutdown = shutdown.clone();
+        let tls = tls.clone();
         shutdown.spawn(async move {
+            // The TLS handshake shares the header deadline: a peer that
+            // opens a connection and sends nothing is dropped either way.
+            let until = tokio::time::Instant::now() + HEADER_TIMEOUT;
+            let stream = match accept_until(tls.as_ref().map(ServerTls::acceptor), stream, until).await {
+                Ok(stream) => stream,
+                Err(err) => return tracing::debug!(%addr, error = %err, "https connection refused"),
+            };
             let service = service_fn(move |req| {
                 let routes = Arc::clone(&routes);
                 async move { Ok::<_, Infallible>(respond(&routes, req).await) }

@@ -16,9 +16,13 @@ use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEn
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::Registry;
 
+use super::exposition::{Exposition, to_prometheus_text};
+use super::process::ProcessCollector;
 use super::scrape::ScrapeCollector;
+use super::totals::{Totals, TotalsSnapshot};
 use crate::node::NodeState;
 use crate::status::Status;
 
@@ -80,8 +84,25 @@ struct LimitLabels {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct JobLabels {
+    job: String,
+    outcome: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct ResultLabels {
     result: &'static str,
+}
+
+/// The compiler that built espoir, as `build.rs` found it.
+const RUSTC_VERSION: &str = match option_env!("ESPOIR_RUSTC_VERSION") {
+    Some(version) => version,
+    None => "unknown",
+};
+
+/// Round trips: 50 µs (a loopback hop) to ~6.5 s.
+fn round_trip_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.000_05, 2.0, 18))
 }
 
 fn handler_histogram() -> Histogram {
@@ -101,16 +122,38 @@ pub(crate) struct NodeMetrics {
     errors: Family<KindLabels, Counter>,
     clients_accepted: Counter,
     clients_refused: Counter,
-    clients_kicked: Counter,
     admin_auth_failures: Counter,
     reloads: Family<ResultLabels, Counter>,
     limits_hit: Family<LimitLabels, Counter>,
+    client_request_seconds: Histogram,
+    /// The process's metrics, under their standard unprefixed names.
+    process: Registry,
+    /// The same counts summed over their labels, for the console.
+    totals: Totals,
+    job_ticks: Family<JobLabels, Counter>,
 }
 
 impl NodeMetrics {
     /// `node` is read back at scrape time (weakly: no cycle).
-    pub(crate) fn new(node: Weak<NodeState>) -> NodeMetrics {
+    /// `rpc_calls`: the endpoint's call round trips, registered as they are.
+    pub(crate) fn new(node: Weak<NodeState>, rpc_calls: Histogram) -> NodeMetrics {
         let mut registry = Registry::with_prefix("espoir");
+        let client_request_seconds = round_trip_histogram();
+        registry.register(
+            "build",
+            "Version of espoir and of the compiler that built it",
+            Info::new(vec![("version", env!("CARGO_PKG_VERSION")), ("rustc", RUSTC_VERSION)]),
+        );
+        registry.register(
+            "client_request_duration_seconds",
+            "Client requests on this proxy from the frame's arrival to its reply written (requests with no reply are not observed)",
+            client_request_seconds.clone(),
+        );
+        registry.register(
+            "rpc_call_duration_seconds",
+            "Calls from this node to another (forwarded client requests, ctx.call, session operations) from send to answer; calls with no answer are not observed (see rpc_call_timeouts)",
+            rpc_calls,
+        );
         let received = Family::<MessageLabels, Counter>::default();
         let sent = Family::<MessageLabels, Counter>::default();
         let handler_seconds =
@@ -118,8 +161,8 @@ impl NodeMetrics {
         let errors = Family::<KindLabels, Counter>::default();
         let reloads = Family::<ResultLabels, Counter>::default();
         let limits_hit = Family::<LimitLabels, Counter>::default();
-        let (clients_accepted, clients_refused, clients_kicked, admin_auth_failures) =
-            (Counter::default(), Counter::default(), Counter::default(), Counter::default());
+        let (clients_accepted, clients_refused, admin_auth_failures) =
+            (Counter::default(), Counter::default(), Counter::default());
         registry.register(
             "messages_received",
             "Messages received for handling or forwarding, by command id and side (client websocket or rpc link)",
@@ -143,13 +186,8 @@ impl NodeMetrics {
         registry.register("client_connections", "Client websocket sessions opened", clients_accepted.clone());
         registry.register(
             "client_connections_refused",
-            "Client connections refused at websocket.max_connections",
+            "Client connections accepted and closed at once: websocket.max_connections were open, or the proxy began draining while they waited in the accept backlog (later ones meet a closed listener and are refused by the OS, uncounted)",
             clients_refused.clone(),
-        );
-        registry.register(
-            "client_queue_drops",
-            "Pushes dropped because a client's send queue was full (the client is disconnected)",
-            clients_kicked.clone(),
         );
         registry.register(
             "admin_auth_failures",
@@ -166,7 +204,15 @@ impl NodeMetrics {
             "Times a limit acted, by limit (connections_per_ip, message_rate, message_flood, bytes_rate, max_frame, write_timeout, handshake_timeout, idle_timeout, handlers_max_inflight, handlers_per_command)",
             limits_hit.clone(),
         );
+        let job_ticks = Family::<JobLabels, Counter>::default();
+        registry.register(
+            "job_ticks",
+            "Ticks of recurring jobs on this node, by job and outcome (ran, failed, elsewhere, unclaimed, missed)",
+            job_ticks.clone(),
+        );
         registry.register_collector(Box::new(ScrapeCollector::new(node)));
+        let mut process = Registry::default();
+        process.register_collector(Box::new(ProcessCollector));
         NodeMetrics {
             registry,
             labelled: RwLock::default(),
@@ -176,10 +222,13 @@ impl NodeMetrics {
             errors,
             clients_accepted,
             clients_refused,
-            clients_kicked,
             admin_auth_failures,
             reloads,
             limits_hit,
+            client_request_seconds,
+            process,
+            totals: Totals::default(),
+            job_ticks,
         }
     }
 
@@ -199,11 +248,13 @@ impl NodeMetrics {
     /// A message came in.
     pub(crate) fn received(&self, via: Via, command: i32) {
         self.received.get_or_create(&MessageLabels { command: self.command(command), via }).inc();
+        self.totals.received(via == Via::Client);
     }
 
     /// A message went out.
     pub(crate) fn sent(&self, via: Via, command: i32) {
         self.sent.get_or_create(&MessageLabels { command: self.command(command), via }).inc();
+        self.totals.sent(via == Via::Client);
     }
 
     /// A local handler finished after `elapsed`.
@@ -211,6 +262,7 @@ impl NodeMetrics {
         self.handler_seconds
             .get_or_create(&CommandLabels { command: self.command(command) })
             .observe(elapsed.as_secs_f64());
+        self.totals.handled(elapsed);
         if let Err(status) = result {
             self.error(status);
         }
@@ -219,6 +271,7 @@ impl NodeMetrics {
     /// A request failed with `status`.
     pub(crate) fn error(&self, status: &Status) {
         self.errors.get_or_create(&KindLabels { kind: status.code().name() }).inc();
+        self.totals.error();
     }
 
     pub(crate) fn client_accepted(&self) {
@@ -229,8 +282,9 @@ impl NodeMetrics {
         self.clients_refused.inc();
     }
 
-    pub(crate) fn client_kicked(&self) {
-        self.clients_kicked.inc();
+    /// `n` clients refused at once (a draining proxy's backlog).
+    pub(crate) fn clients_refused(&self, n: u64) {
+        self.clients_refused.inc_by(n);
     }
 
     pub(crate) fn admin_auth_failure(&self) {
@@ -242,20 +296,49 @@ impl NodeMetrics {
         self.limits_hit.get_or_create(&LimitLabels { limit }).inc();
     }
 
+    /// A client request was answered `elapsed` after its frame arrived.
+    pub(crate) fn client_request(&self, elapsed: Duration) {
+        self.client_request_seconds.observe(elapsed.as_secs_f64());
+    }
+
+    /// `n` ticks of `job` ended as `outcome` (see `jobs/status.rs`). Job
+    /// names come from the node's own code and config, so they are few.
+    pub(crate) fn job_ticks(&self, job: &str, outcome: &'static str, n: u64) {
+        self.job_ticks.get_or_create(&JobLabels { job: job.to_owned(), outcome }).inc_by(n);
+    }
+
     /// A reload ended with `result`.
     pub(crate) fn reload(&self, result: &'static str) {
         self.reloads.get_or_create(&ResultLabels { result }).inc();
     }
 
-    /// Everything, in Prometheus text format.
+    /// The running totals, for the console's snapshot.
+    pub(crate) fn totals(&self) -> TotalsSnapshot {
+        self.totals.snapshot()
+    }
+
+    /// Everything, in OpenMetrics text.
     pub(crate) fn encode(&self) -> String {
+        self.encode_as(Exposition::OpenMetrics)
+    }
+
+    /// Everything, in `format`.
+    pub(crate) fn encode_as(&self, format: Exposition) -> String {
+        use prometheus_client::encoding::text::{encode_eof, encode_registry};
         let mut out = String::new();
         // Writing into a String only fails if a collector reports an error,
         // which ours never do; an empty scrape is the fallback.
-        if let Err(err) = prometheus_client::encoding::text::encode(&mut out, &self.registry) {
+        let written = encode_registry(&mut out, &self.registry)
+            .and_then(|()| encode_registry(&mut out, &self.process))
+            .and_then(|()| encode_eof(&mut out));
+        if let Err(err) = written {
             tracing::error!(error = %err, "metrics encoding failed");
+            out.clear();
         }
-        out
+        match format {
+            Exposition::OpenMetrics => out,
+            Exposition::Prometheus => to_prometheus_text(&out),
+        }
     }
 }
 
@@ -266,7 +349,7 @@ mod tests {
 
     #[test]
     fn command_labels_are_capped_and_the_rest_counted_as_other() {
-        let m = NodeMetrics::new(std::sync::Weak::new());
+        let m = NodeMetrics::new(std::sync::Weak::new(), round_trip_histogram());
         for id in 0..(MAX_COMMAND_LABELS as i32 + 10) {
             m.received(Via::Client, id);
         }
@@ -283,7 +366,7 @@ mod tests {
 
     #[test]
     fn handler_times_and_errors_are_recorded() {
-        let m = NodeMetrics::new(std::sync::Weak::new());
+        let m = NodeMetrics::new(std::sync::Weak::new(), round_trip_histogram());
         m.handled::<()>(7, Duration::from_millis(3), &Ok(()));
         m.handled::<()>(7, Duration::from_millis(3), &Err(Status::new(Code::TIMEOUT, "late")));
         m.reload("invalid");

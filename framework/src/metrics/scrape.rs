@@ -3,7 +3,7 @@
 //! scraped keeps the hot path free of double bookkeeping.
 
 use std::collections::BTreeMap;
-use std::sync::Weak;
+use std::sync::{Arc, Weak};
 
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
@@ -12,8 +12,10 @@ use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 
 use crate::config::type_name;
-use crate::node::NodeState;
+use crate::node::{NodeState, RoomCounters};
 use crate::proto::{MemberState, NodeType};
+use crate::rooms::RoomStats;
+use crate::session::SessionStats;
 use crate::transport::TransportStats;
 
 /// Reads the node when scraped; holds it weakly so the registry does not
@@ -127,6 +129,13 @@ impl Collector for ScrapeCollector {
             counter(&mut enc, name, help, value)?;
         }
 
+        let slow = shared.sessions.as_ref().map_or(0, |s| SessionStats::get(&s.stats.slow_disconnects));
+        counter(
+            &mut enc,
+            "client_queue_drops",
+            "Clients disconnected because a push (to the session, its user or a group) did not fit their send queue (websocket.send_queue frames or websocket.limits.send_queue_bytes): one per disconnection; that push fails with 429 for a single-session push and is skipped in a broadcast",
+            slow,
+        )?;
         let sessions = shared.sessions.as_ref().map_or(0, |s| s.len());
         gauge(
             &mut enc,
@@ -195,6 +204,32 @@ impl Collector for ScrapeCollector {
                 .or_default() += 1;
         }
         gauges(&mut enc, "members", "Cluster members this node knows of, by type and state", &members)?;
-        Ok(())
+
+        for (name, help, value) in shared.topic_stats.metrics() {
+            counter(&mut enc, name, help, value)?;
+        }
+        let topics = shared.sessions.as_ref().map(|s| s.topic_gauges()).unwrap_or_default();
+        for (name, help, value) in topics.metrics() {
+            gauge(&mut enc, name, help, i64::try_from(value).unwrap_or(i64::MAX))?;
+        }
+        let counters = shared.handlers.state.get::<RoomCounters>();
+        rooms(&mut enc, counters.as_ref().map_or(&[][..], |c| &c.0))
     }
+}
+
+/// The game's room counters, summed over what it registered; nothing for
+/// a node without rooms.
+fn rooms(enc: &mut DescriptorEncoder<'_>, stats: &[Arc<RoomStats>]) -> std::fmt::Result {
+    let Some(first) = stats.first() else { return Ok(()) };
+    let mut totals = first.metrics();
+    for more in &stats[1..] {
+        for (total, (_, _, value)) in totals.iter_mut().zip(more.metrics()) {
+            total.2 += value;
+        }
+    }
+    for (name, help, value) in totals {
+        counter(enc, name, help, value)?;
+    }
+    let open: u64 = stats.iter().map(|s| s.open()).sum();
+    gauge(enc, "rooms_open", "Rooms alive on this node", i64::try_from(open).unwrap_or(i64::MAX))
 }

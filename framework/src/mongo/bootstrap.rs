@@ -7,7 +7,7 @@
 //! {
 //!     "name": "service_1",
 //!     "available_way": "mongo",
-//!     "mongo_uri": "mongodb://db1,db2,db3/?replicaSet=rs0",
+//!     "mongo_uri": "mongodb://db1,db2,db3/?replicaSet=rs0",   // or {"env": …}, {"file": …}
 //!     "mongo": { "database": "espoir", "collection": "nodes" },   // optional
 //! }
 //! ```
@@ -111,7 +111,8 @@ struct BootstrapFile {
     name: String,
     #[allow(dead_code)] // Checked before parsing: it is what makes this a bootstrap file.
     available_way: String,
-    mongo_uri: Option<String>,
+    #[serde(default)]
+    mongo_uri: Option<crate::config::SecretSource>,
     #[serde(default)]
     mongo: MongoSection,
 }
@@ -152,6 +153,8 @@ pub(super) fn parse_bootstrap(value: serde_json::Value, path: &Path) -> Result<M
         serde_json::from_value(value).map_err(|e| invalid(path, "", format!("not a bootstrap file: {e}")))?;
     let uri = file
         .mongo_uri
+        .map(|source| source.read().map_err(|why| invalid(path, "mongo_uri", why)))
+        .transpose()?
         .filter(|u| !u.trim().is_empty())
         .ok_or_else(|| invalid(path, "mongo_uri", "required when available_way is \"mongo\""))?;
     if !(uri.starts_with("mongodb://") || uri.starts_with("mongodb+srv://")) {

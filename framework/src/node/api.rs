@@ -3,6 +3,8 @@
 //! handler's [`Context`](crate::Context) asks for them.
 
 use bytes::Bytes;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::task_tracker::TaskTrackerToken;
 
 use super::state::NodeState;
 use crate::dispatch::decode_reply;
@@ -14,6 +16,7 @@ use crate::routing::LaneKey;
 use crate::session::SessionRequest;
 use crate::sessions;
 use crate::status::Status;
+use crate::topic::TopicMessage;
 use crate::transport::{CallError, Link};
 
 impl NodeState {
@@ -31,6 +34,7 @@ impl NodeState {
         body: Bytes,
     ) -> (Envelope, Option<Link>) {
         let mut env = self.router.envelope(kind, command, scope.session.as_ref(), body);
+        self.tracer.stamp_current(&mut env);
         env.uid = scope.uid;
         env.session_data = scope.data;
         if !self.router.is_stateless(command) {
@@ -62,6 +66,7 @@ impl NodeApi for NodeState {
         }
         let mut env = self.router.envelope(Kind::Push, command, Some(session), body);
         env.to = session.proxy().to_wire();
+        self.tracer.stamp_current(&mut env);
         self.send_to_node(session.proxy(), env).map_err(Status::from)
     }
 
@@ -100,5 +105,17 @@ impl NodeApi for NodeState {
 
     fn session_send(&self, request: SessionRequest, serving: Option<&SessionId>) -> Result<(), Status> {
         sessions::session_send(self, request, serving)
+    }
+
+    fn publish(&self, message: TopicMessage, serving: Option<&SessionId>) -> Result<(), Status> {
+        sessions::publish(self, message, serving)
+    }
+
+    fn drain_signal(&self) -> CancellationToken {
+        self.cluster.drain.signal()
+    }
+
+    fn hold_drain(&self) -> Option<TaskTrackerToken> {
+        Some(self.cluster.drain.hold())
     }
 }

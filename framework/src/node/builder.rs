@@ -5,11 +5,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
+use tracing::Instrument as _;
 
 use super::running::{Addresses, RunningNode};
 use super::state::{NodeParts, NodeState};
 use crate::config::NodeConfig;
 use crate::dispatch::Handlers;
+use crate::gateway::accept_loop;
 use crate::handler::{AppState, Context, DuplicateEvent, EventTable, NodeApi};
 use crate::http::HttpRoutes;
 use crate::proto::NodeType;
@@ -18,6 +20,9 @@ use crate::routing::{RouteTable, StateTable, TableError};
 use crate::session::SessionStats;
 use crate::sessions::Sessions;
 use crate::shutdown::Shutdown;
+use crate::tls::ServerTls;
+use crate::topic::TopicStats;
+use crate::trace::NodeTracer;
 use crate::transport::RpcEndpoint;
 
 /// Why a node could not start.
@@ -33,6 +38,9 @@ pub enum NodeError {
     /// invalid, its store does not open, …); see [`NodeBuilder::fail`].
     #[error("node setup failed: {0}")]
     Setup(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The `tls` pair cannot be served (missing, unreadable, not PEM, not a pair).
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
     /// A port could not be opened.
     #[error("cannot open the {what} port on {addr}: {source}")]
     Bind {
@@ -55,7 +63,7 @@ pub struct NodeBuilder {
     duplicate: Option<DuplicateEvent>,
     setup_error: Option<Box<dyn std::error::Error + Send + Sync>>,
     on_start: Vec<StartHook>,
-    state: AppState,
+    pub(super) state: AppState,
     http: HttpRoutes,
     rpc_listener: Option<TcpListener>,
     ws_listener: Option<TcpListener>,
@@ -63,6 +71,10 @@ pub struct NodeBuilder {
     source: Option<Arc<dyn ConfigSource>>,
     watch: Option<bool>,
     watch_interval: Duration,
+    span_exporter: Option<crate::trace::AddExporter>,
+    /// Job handlers by name, and the jobs declared in code (`jobs.rs`).
+    pub(super) job_handlers: crate::jobs::JobHandlers,
+    pub(super) jobs: Vec<crate::jobs::JobSpec>,
 }
 
 impl std::fmt::Debug for NodeBuilder {
@@ -100,6 +112,9 @@ impl Node {
             source: None,
             watch: None,
             watch_interval: crate::reload::WATCH_INTERVAL,
+            span_exporter: None,
+            job_handlers: crate::jobs::JobHandlers::default(),
+            jobs: Vec::new(),
         }
     }
 
@@ -208,30 +223,61 @@ impl NodeBuilder {
         self
     }
 
+    /// Records this node's spans (`docs/operations.md`, "Traces") and hands
+    /// each to `exporter` as it ends, in place of `traces.otlp`. For tests
+    /// (`opentelemetry_sdk`'s in-memory exporter) and exporters of one's
+    /// own; `traces.sample_ratio` still applies when the section is there.
+    pub fn span_exporter<E: opentelemetry_sdk::trace::SpanExporter + 'static>(mut self, exporter: E) -> Self {
+        self.span_exporter = Some(Box::new(move |b| b.with_simple_exporter(exporter)));
+        self
+    }
+
     /// Opens the node's ports, dials its peers and starts serving. Tasks
     /// stop when `shutdown` triggers.
     ///
     /// # Errors
     /// [`NodeError::DuplicateEvent`] or [`NodeError::Bind`].
     pub async fn start(self, shutdown: &Shutdown) -> Result<RunningNode, NodeError> {
+        // Every task of the node is spawned from here, inside its span, and
+        // keeps it: each line the node logs names it.
+        let span = super::node_span(&self.config.name);
+        let mut node = self.start_in_span(shutdown).instrument(span.clone()).await?;
+        node.span = span;
+        Ok(node)
+    }
+
+    async fn start_in_span(self, shutdown: &Shutdown) -> Result<RunningNode, NodeError> {
         if let Some(dup) = self.duplicate {
             return Err(dup.into());
         }
         if let Some(err) = self.setup_error {
             return Err(NodeError::Setup(err));
         }
+        crate::jobs::effective(&self.job_handlers, &self.jobs, &self.config)
+            .map_err(|err| NodeError::Setup(err.into()))?;
         // The node's own scope: draining it stops it alone, while the
         // caller's `finish` still waits for its tasks.
         let shutdown = &shutdown.scope();
         let watch = self.watch.unwrap_or(self.config.watch);
         let config = Arc::new(self.config);
-        let http_extras = http_extras(&config)?;
+        let (tls, https) = ServerTls::for_node(config.tls.as_ref(), shutdown).await?;
+        let http_extras = http_extras(&config, https)?;
+        let tracer = NodeTracer::new(&config, self.span_exporter).map_err(|e| NodeError::Setup(e.into()))?;
+        if let Some(provider) = tracer.provider() {
+            // Spans still queued are exported when the node stops; the
+            // exporter blocks, so off the async workers.
+            let stop = shutdown.clone();
+            shutdown.spawn(async move {
+                stop.cancelled().await;
+                let _ = tokio::task::spawn_blocking(move || NodeTracer::shutdown_provider(&provider)).await;
+            });
+        }
         let routes = RouteTable::new(config.role, &config.rpc.route)?;
         let stateless = match &config.websocket {
             Some(ws) => StateTable::new(&ws.no_state)?,
             None => StateTable::empty(),
         };
-        let host = config.host.clone();
+        let host = config.bind_host();
         let rpc_listener = bind(self.rpc_listener, &host, config.rpc.port, "rpc").await?;
         let ws_listener = match (&config.websocket, config.role) {
             (Some(ws), NodeType::Proxy) => Some(bind(self.ws_listener, &host, ws.port, "websocket").await?),
@@ -250,11 +296,13 @@ impl NodeBuilder {
             http: http_listener.as_ref().and_then(|l| l.local_addr().ok()),
         };
         let session_stats = Arc::new(SessionStats::default());
+        let topic_stats = Arc::new(TopicStats::default());
         let sessions = config.websocket.as_ref().filter(|_| config.role == NodeType::Proxy).map(|ws| {
             let stats = Arc::clone(&session_stats);
             Arc::new(
                 Sessions::new(config.node_id(), ws.send_queue, ws.max_frame, ws.sessions.clone(), stats)
-                    .with_send_bytes(ws.limits.send_queue_bytes),
+                    .with_send_bytes(ws.limits.send_queue_bytes)
+                    .with_topics(config.topics.clone(), Arc::clone(&topic_stats)),
             )
         });
         // The node's links and its metrics read the node back, weakly (a
@@ -272,8 +320,11 @@ impl NodeBuilder {
                 handlers,
                 sessions,
                 session_stats,
+                topic_stats,
                 shutdown: shutdown.clone(),
                 source: self.source,
+                tracer,
+                jobs: (self.job_handlers, self.jobs),
             };
             NodeState::new(node, parts)
         });
@@ -283,7 +334,7 @@ impl NodeBuilder {
             shared.cluster.peers.configure(&endpoint, peer.peer_spec(&config.rpc), peer.node_type);
         }
         if let (Some(listener), Some(ws)) = (ws_listener, &config.websocket) {
-            shutdown.spawn(crate::gateway::accept_loop(Arc::clone(&shared), listener, ws.max_connections));
+            shutdown.spawn(accept_loop(Arc::clone(&shared), listener, ws.max_connections, tls));
         }
         if let Some(listener) = http_listener {
             for path in crate::http::ADMIN_PATHS.into_iter().filter(|p| self.http.contains(p)) {
@@ -292,8 +343,12 @@ impl NodeBuilder {
                     "an application HTTP route is shadowed by the admin endpoint of the same path"
                 );
             }
-            let routes =
-                self.http.merge(crate::http::kick_routes(&shared)).merge(crate::http::admin_routes(&shared));
+            let routes = self
+                .http
+                .merge(crate::http::kick_routes(&shared))
+                .merge(crate::http::console_routes(&shared))
+                .merge(crate::http::jobs_routes(&shared))
+                .merge(crate::http::admin_routes(&shared));
             shutdown.spawn(crate::http::serve(listener, routes, http_extras, shutdown.clone()));
         }
         if watch {
@@ -308,13 +363,14 @@ impl NodeBuilder {
         for hook in self.on_start {
             hook(Context::new(Arc::clone(&shared) as Arc<dyn NodeApi>, None, 0), shutdown.clone());
         }
-        Ok(RunningNode { shared, addrs })
+        shared.jobs.start(&config);
+        Ok(RunningNode { shared, addrs, span: tracing::Span::none() })
     }
 }
 
-/// Static files and CORS of the HTTP port; a `static_dir` that is not a
-/// directory stops the node before it opens a port.
-fn http_extras(config: &NodeConfig) -> Result<crate::http::HttpExtras, NodeError> {
+/// Static files, CORS and HTTPS of the HTTP port; a `static_dir` that is
+/// not a directory stops the node before it opens a port.
+fn http_extras(config: &NodeConfig, tls: Option<ServerTls>) -> Result<crate::http::HttpExtras, NodeError> {
     let Some(http) = &config.http else { return Ok(crate::http::HttpExtras::default()) };
     let static_files =
         match &http.static_dir {
@@ -323,7 +379,7 @@ fn http_extras(config: &NodeConfig) -> Result<crate::http::HttpExtras, NodeError
             })?),
             None => None,
         };
-    Ok(crate::http::HttpExtras { static_files, cors: crate::http::Cors::new(&http.cors_origins) })
+    Ok(crate::http::HttpExtras { static_files, cors: crate::http::Cors::new(&http.cors_origins), tls })
 }
 
 async fn bind(

@@ -23,12 +23,19 @@
 mod api;
 mod builder;
 mod handler_groups;
+mod jobs;
+mod rooms;
 mod running;
+mod span;
 mod state;
 
 pub use builder::{Node, NodeBuilder, NodeError};
 pub use handler_groups::{HandlerGroups, UnknownGroup};
+pub(crate) use rooms::RoomCounters;
 pub use running::{Addresses, RunningNode};
+#[cfg(feature = "cli")]
+pub(crate) use span::is_node_span;
+pub(crate) use span::node_span;
 pub(crate) use state::NodeState;
 // Until the gateway's forwarding imports it from its home.
 pub(crate) use crate::dispatch::NO_REPLY;

@@ -5,6 +5,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tracing::Instrument as _;
+
 use super::state::NodeState;
 use crate::reload::{ReloadError, ReloadReport};
 use crate::session::SessionStats;
@@ -25,6 +27,8 @@ pub struct Addresses {
 pub struct RunningNode {
     pub(super) shared: Arc<NodeState>,
     pub(super) addrs: Addresses,
+    /// The node's span: work done through this handle logs in it too.
+    pub(super) span: tracing::Span,
 }
 
 impl std::fmt::Debug for RunningNode {
@@ -70,14 +74,14 @@ impl RunningNode {
     /// # Errors
     /// [`ReloadError`]; the running config is then untouched.
     pub async fn reload(&self) -> Result<ReloadReport, ReloadError> {
-        crate::reload::reload(&self.shared).await
+        crate::reload::reload(&self.shared).instrument(self.span.clone()).await
     }
 
     /// Drains the node (no new sessions or requests; in-flight work
     /// finishes within `grace`), then stops it. True when everything
     /// finished in time. See `docs/operations.md`.
     pub async fn drain(&self, grace: Duration) -> bool {
-        crate::cluster::drain(&self.shared, grace).await
+        crate::cluster::drain(&self.shared, grace).instrument(self.span.clone()).await
     }
 
     /// True once the node drains or stops.
@@ -91,8 +95,8 @@ impl RunningNode {
         self.shared.shutdown.cancelled().await;
     }
 
-    /// The node's metrics in Prometheus text format (what `GET /metrics`
-    /// answers).
+    /// The node's metrics as OpenMetrics text (what `GET /metrics` answers
+    /// Prometheus; other scrapers get Prometheus text 0.0.4).
     pub fn metrics_text(&self) -> String {
         self.shared.metrics.encode()
     }
@@ -101,5 +105,26 @@ impl RunningNode {
     /// kicks, resumes.
     pub fn session_stats(&self) -> &SessionStats {
         &self.shared.session_stats
+    }
+
+    /// Topic counters: published, delivered, snapshots, conflated, refused
+    /// at each bound.
+    pub fn topic_stats(&self) -> &crate::TopicStats {
+        &self.shared.topic_stats
+    }
+
+    /// What this proxy's topics hold now (zeros on other roles).
+    pub fn topic_gauges(&self) -> crate::TopicGauges {
+        self.shared.sessions.as_ref().map(|s| s.topic_gauges()).unwrap_or_default()
+    }
+
+    /// Publishes a topic message from the process that runs the node (a
+    /// feed, a producer), to every proxy (`docs/realtime.md`).
+    ///
+    /// # Errors
+    /// `BAD_REQUEST` for a bad topic or key or a body over
+    /// `topics.max_message_bytes`; `UNAVAILABLE` with no proxy to reach.
+    pub fn publish(&self, message: crate::TopicMessage) -> Result<(), crate::Status> {
+        crate::sessions::publish(&self.shared, message, None)
     }
 }

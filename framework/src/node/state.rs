@@ -10,6 +10,7 @@ use crate::config::NodeConfig;
 use crate::dispatch::{AppliedConfig, Handlers, Router};
 use crate::handler::Arrival;
 use crate::id::NodeId;
+use crate::jobs::{JobHandlers, JobSpec, JobsState};
 use crate::metrics::{NodeMetrics, Via};
 use crate::proto::{Envelope, NodeType, Pin};
 use crate::reload::{ConfigSource, Reloader};
@@ -17,7 +18,9 @@ use crate::routing::{LaneKey, RouteTable, StateTable};
 use crate::session::{LoginClock, SessionStats};
 use crate::sessions::Sessions;
 use crate::shutdown::Shutdown;
-use crate::status::{Code, Status};
+use crate::status::Status;
+use crate::topic::TopicStats;
+use crate::trace::NodeTracer;
 use crate::transport::{Link, RpcEndpoint, SendError};
 
 /// One running node's state, each part owned by its room: the router
@@ -35,12 +38,18 @@ pub(crate) struct NodeState {
     pub(crate) sessions: Option<Arc<Sessions>>,
     /// Session feature counters (every role: routes relay, services send).
     pub(crate) session_stats: Arc<SessionStats>,
+    /// Topic counters (every role publishes; proxies deliver).
+    pub(crate) topic_stats: Arc<TopicStats>,
     /// Stamps the logins this node orders as their user's authority
     /// (unique login; `session/login.rs`).
     pub(crate) login_clock: LoginClock,
     pub(crate) reload: Reloader,
     pub(crate) metrics: NodeMetrics,
+    /// Spans of this node's hops (`trace`); off unless configured.
+    pub(crate) tracer: NodeTracer,
     pub(crate) shutdown: Shutdown,
+    /// Recurring jobs, and on routes the ledger of their ticks (`jobs`).
+    pub(crate) jobs: JobsState,
 }
 
 /// What a node is built from (see [`NodeState::new`]).
@@ -52,8 +61,11 @@ pub(crate) struct NodeParts {
     pub(crate) handlers: Handlers,
     pub(crate) sessions: Option<Arc<Sessions>>,
     pub(crate) session_stats: Arc<SessionStats>,
+    pub(crate) topic_stats: Arc<TopicStats>,
     pub(crate) shutdown: Shutdown,
     pub(crate) source: Option<Arc<dyn ConfigSource>>,
+    pub(crate) tracer: NodeTracer,
+    pub(crate) jobs: (JobHandlers, Vec<JobSpec>),
 }
 
 impl NodeState {
@@ -68,19 +80,26 @@ impl NodeState {
             handlers,
             sessions,
             session_stats,
+            topic_stats,
             shutdown,
             source,
+            tracer,
+            jobs,
         } = parts;
         let live = AppliedConfig { config: Arc::clone(&config), routes, stateless };
+        let rpc_calls = endpoint.call_seconds().clone();
         NodeState {
             router: Router::new(&config, endpoint, live),
             cluster: ClusterState::default(),
             handlers,
             sessions,
             session_stats,
+            topic_stats,
             login_clock: LoginClock::default(),
             reload: Reloader::new(source),
-            metrics: NodeMetrics::new(node.clone()),
+            metrics: NodeMetrics::new(node.clone(), rpc_calls),
+            tracer,
+            jobs: JobsState::new(node, jobs.0, jobs.1),
             shutdown,
             config,
         }
@@ -145,7 +164,7 @@ impl NodeState {
     }
 
     /// Queues a push for a client of this proxy, counting it; a client
-    /// whose queue overflowed is disconnected and counted as a queue drop.
+    /// whose queue overflowed is disconnected (and counted by the table).
     pub(crate) fn push_local(
         &self,
         sessions: &Sessions,
@@ -153,17 +172,8 @@ impl NodeState {
         command: i32,
         body: Bytes,
     ) -> Result<(), Status> {
-        match sessions.push(seq, command, body) {
-            Ok(()) => {
-                self.metrics.sent(Via::Client, command);
-                Ok(())
-            }
-            Err(status) => {
-                if status.code() == Code::OVERLOADED {
-                    self.metrics.client_kicked();
-                }
-                Err(status)
-            }
-        }
+        sessions.push(seq, command, body)?;
+        self.metrics.sent(Via::Client, command);
+        Ok(())
     }
 }

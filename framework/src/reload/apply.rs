@@ -13,9 +13,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use futures_util::future::BoxFuture;
-use serde::Serialize;
 
 use super::diff::{self, ConfigDiff};
+use super::history::{ReloadHistory, ReloadRecord};
+use super::report::{PeerChange, ReloadReport};
 use crate::cluster::PeerOrigin;
 use crate::config::{ConfigError, NodeConfig, RemotePort};
 use crate::dispatch::AppliedConfig;
@@ -99,52 +100,6 @@ impl ConfigSource for FileSource {
     }
 }
 
-/// A peer a reload added, removed or redialed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct PeerChange {
-    /// Its node id.
-    pub id: String,
-    /// Its host.
-    pub host: String,
-    /// Its RPC port.
-    pub port: u16,
-    /// Its type (`proxy`, `route`, `service`).
-    #[serde(rename = "type")]
-    pub node_type: &'static str,
-}
-
-impl From<&RemotePort> for PeerChange {
-    fn from(p: &RemotePort) -> Self {
-        PeerChange {
-            id: p.node_id().to_string(),
-            host: p.host.clone(),
-            port: p.port,
-            node_type: crate::config::type_name(p.node_type),
-        }
-    }
-}
-
-/// What a reload changed; the JSON answer of `/update_remote_rpc_config`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ReloadReport {
-    /// Where the config was read from.
-    pub source: String,
-    /// False when the new config changes nothing that applies live.
-    pub changed: bool,
-    /// Peers now dialed.
-    pub added: Vec<PeerChange>,
-    /// Peers no longer dialed (their links are closed).
-    pub removed: Vec<PeerChange>,
-    /// Peers redialed with a new token, `encode` or type.
-    pub reconnected: Vec<PeerChange>,
-    /// Whether the routing table (`rpc.route`) was replaced.
-    pub routes_changed: bool,
-    /// Whether `websocket.no_state` was replaced.
-    pub no_state_changed: bool,
-    /// Changed fields that take effect only after a restart.
-    pub restart_required: Vec<&'static str>,
-}
-
 /// Why a reload applied nothing. The running config is untouched.
 #[derive(Debug, thiserror::Error)]
 pub enum ReloadError {
@@ -177,11 +132,13 @@ pub(crate) struct Reloader {
     source: Option<Arc<dyn ConfigSource>>,
     /// Serializes reloads.
     lock: tokio::sync::Mutex<()>,
+    /// The last reloads, for the console.
+    pub(crate) history: ReloadHistory,
 }
 
 impl Reloader {
     pub(crate) fn new(source: Option<Arc<dyn ConfigSource>>) -> Reloader {
-        Reloader { source, lock: tokio::sync::Mutex::new(()) }
+        Reloader { source, lock: tokio::sync::Mutex::new(()), history: ReloadHistory::default() }
     }
 
     pub(crate) fn source(&self) -> Option<&Arc<dyn ConfigSource>> {
@@ -194,6 +151,7 @@ impl Reloader {
 pub(crate) async fn reload(shared: &Arc<NodeState>) -> Result<ReloadReport, ReloadError> {
     let _one_at_a_time = shared.reload.lock.lock().await;
     let result = read_and_apply(shared).await;
+    shared.reload.history.push(record(&result));
     match &result {
         Ok(report) if report.changed => {
             shared.metrics.reload("applied");
@@ -233,8 +191,12 @@ async fn read_and_apply(shared: &Arc<NodeState>) -> Result<ReloadReport, ReloadE
     };
     let routes = new.route_table().map_err(|e| as_problem("rpc.route", e))?;
     let stateless = new.state_table().map_err(|e| as_problem("websocket.no_state", e))?;
-    apply(shared, &diff, AppliedConfig { config: Arc::new(new), routes, stateless });
-    Ok(report(source.describe(), &diff))
+    let config = Arc::new(new);
+    apply(shared, &diff, AppliedConfig { config: Arc::clone(&config), routes, stateless });
+    let mut report = report(source.describe(), &diff);
+    report.jobs = shared.jobs.reconfigure(&config);
+    report.changed |= report.jobs.is_some();
+    Ok(report)
 }
 
 fn apply(shared: &NodeState, diff: &ConfigDiff, live: AppliedConfig) {
@@ -269,5 +231,23 @@ fn report(source: String, diff: &ConfigDiff) -> ReloadReport {
         routes_changed: diff.routes_changed,
         no_state_changed: diff.no_state_changed,
         restart_required: diff.restart_required.clone(),
+        jobs: None,
+    }
+}
+
+/// The history's record of a reload that ended in `outcome`.
+fn record(outcome: &Result<ReloadReport, ReloadError>) -> ReloadRecord {
+    match outcome {
+        Ok(report) => ReloadRecord::applied(report.clone()),
+        Err(err) => {
+            let problems = match err {
+                ReloadError::Config(config) => {
+                    config.problems().into_iter().map(|p| format!("{}: {}", p.field, p.reason)).collect()
+                }
+                ReloadError::NoSource => Vec::new(),
+            };
+            let result = if err.is_invalid_config() { "invalid" } else { "unavailable" };
+            ReloadRecord::refused(result, err.to_string(), problems)
+        }
     }
 }

@@ -90,8 +90,10 @@ fn restart_required(old: &NodeConfig, new: &NodeConfig) -> Vec<&'static str> {
     let (o, n) = (&old.rpc, &new.rpc);
     let mut fields = vec![
         ("name", old.name != new.name),
+        ("bind", old.bind != new.bind),
         ("log_level", old.log_level != new.log_level),
         ("log_dir", old.log_dir != new.log_dir),
+        ("logs", old.logs != new.logs),
         ("api_path", old.api_path != new.api_path),
         ("available_way", old.available_way != new.available_way),
         ("mongo_uri", old.mongo_uri != new.mongo_uri),
@@ -99,6 +101,10 @@ fn restart_required(old: &NodeConfig, new: &NodeConfig) -> Vec<&'static str> {
         ("handler_timeout", old.handler_timeout != new.handler_timeout),
         ("handlers", old.handlers != new.handlers),
         ("watch", old.watch != new.watch),
+        ("traces", old.traces != new.traces),
+        ("topics", old.topics != new.topics),
+        // Which files: their content is reloaded by the node itself.
+        ("tls", old.tls != new.tls),
         ("rpc.token", o.token != n.token),
         ("rpc.encode", o.encrypt != n.encrypt),
         ("rpc.reconnect_time", o.reconnect_time != n.reconnect_time),

@@ -44,7 +44,6 @@ impl UserIndex {
     }
 
     /// Users with at least one session here.
-    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.by_uid.len()
     }
@@ -90,7 +89,6 @@ impl GroupIndex {
     }
 
     /// Groups with at least one member here.
-    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.members.len()
     }

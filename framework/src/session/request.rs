@@ -6,6 +6,7 @@ use super::{check_group, check_key, check_uid, clip_reason};
 use crate::id::SessionId;
 use crate::proto::{self, SessionOp, session_op::Op};
 use crate::status::Status;
+use crate::topic::{TopicMessage, check_topic};
 
 /// Who a group operation or a kick is about.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,13 +20,51 @@ pub enum Member {
 /// A change to proxy-held session state, as [`crate::Context`] builds it.
 #[derive(Debug, Clone)]
 pub(crate) enum SessionRequest {
-    Bind { session: SessionId, uid: Option<String> },
-    Kick { target: Member, reason: String },
-    SetData { session: SessionId, key: String, value: Option<String> },
-    Join { group: String, member: Member },
-    Leave { group: String, member: Member },
-    Broadcast { group: String, command: i32, body: Bytes, except: Option<SessionId> },
-    PushUser { uid: String, command: i32, body: Bytes },
+    Bind {
+        session: SessionId,
+        uid: Option<String>,
+    },
+    Kick {
+        target: Member,
+        reason: String,
+    },
+    SetData {
+        session: SessionId,
+        key: String,
+        value: Option<String>,
+    },
+    Join {
+        group: String,
+        member: Member,
+    },
+    Leave {
+        group: String,
+        member: Member,
+    },
+    Broadcast {
+        group: String,
+        command: i32,
+        body: Bytes,
+        except: Option<SessionId>,
+    },
+    PushUser {
+        uid: String,
+        command: i32,
+        body: Bytes,
+    },
+    Subscribe {
+        session: SessionId,
+        topic: String,
+    },
+    Unsubscribe {
+        session: SessionId,
+        topic: String,
+    },
+    /// `max_body`: the publishing node's `topics.max_message_bytes`.
+    Publish {
+        message: TopicMessage,
+        max_body: usize,
+    },
 }
 
 impl SessionRequest {
@@ -33,7 +72,10 @@ impl SessionRequest {
     /// and is answered. `None`: it goes to every proxy, unanswered.
     pub(crate) fn session(&self) -> Option<&SessionId> {
         match self {
-            SessionRequest::Bind { session, .. } | SessionRequest::SetData { session, .. } => Some(session),
+            SessionRequest::Bind { session, .. }
+            | SessionRequest::SetData { session, .. }
+            | SessionRequest::Subscribe { session, .. }
+            | SessionRequest::Unsubscribe { session, .. } => Some(session),
             SessionRequest::Kick { target: Member::Session(s), .. }
             | SessionRequest::Join { member: Member::Session(s), .. }
             | SessionRequest::Leave { member: Member::Session(s), .. } => Some(s),
@@ -62,6 +104,12 @@ impl SessionRequest {
                 check_group(group).and_then(|()| user(member))
             }
             SessionRequest::Broadcast { group, .. } => check_group(group),
+            SessionRequest::Subscribe { topic, .. } | SessionRequest::Unsubscribe { topic, .. } => {
+                check_topic(topic)
+            }
+            SessionRequest::Publish { message, max_body } => {
+                message.validate(*max_body).map_err(|e| e.to_string())
+            }
         };
         checked.map_err(Status::bad_request)
     }
@@ -100,6 +148,16 @@ impl SessionRequest {
             }
             SessionRequest::PushUser { uid, command, body } => {
                 (Op::UserPush(proto::UserPush { uid }), command, body)
+            }
+            SessionRequest::Subscribe { topic, .. } => {
+                (Op::TopicSubscribe(proto::TopicSubscription { topic }), 0, Bytes::new())
+            }
+            SessionRequest::Unsubscribe { topic, .. } => {
+                (Op::TopicUnsubscribe(proto::TopicSubscription { topic }), 0, Bytes::new())
+            }
+            SessionRequest::Publish { message, .. } => {
+                let TopicMessage { topic, key, command, body } = message;
+                (Op::TopicPublish(proto::TopicPublish { topic, key: key.unwrap_or_default() }), command, body)
             }
         };
         (SessionOp { op: Some(op) }, command, body)

@@ -29,6 +29,9 @@ pub struct SessionStats {
     pub resume_refused: AtomicU64,
     /// Detached sessions closed because their grace period ended.
     pub expired: AtomicU64,
+    /// Clients disconnected because a push (to the session, its user or a
+    /// group) did not fit their send queue: one per disconnection.
+    pub slow_disconnects: AtomicU64,
 }
 
 impl SessionStats {

@@ -25,7 +25,7 @@ impl Sessions {
         let mut sent = 0;
         for seq in groups.members(group).filter(|seq| Some(*seq) != except) {
             if let Some(slot) = slots.get_mut(&seq)
-                && deliver(slot, command, body).is_ok()
+                && deliver(slot, command, body, &self.stats).is_ok()
             {
                 sent += 1;
             }

@@ -41,6 +41,7 @@ use crate::proto::{Envelope, Kind, NodeType};
 use crate::routing::LaneKey;
 use crate::session::{SessionRequest, SessionStats};
 use crate::status::Status;
+use crate::topic::TopicMessage;
 
 /// Handles an envelope carrying a `session_op` that is for this node (or,
 /// with `to` empty, for every proxy).
@@ -147,6 +148,13 @@ fn apply(shared: &NodeState, envelope: &Envelope) -> Result<(), Status> {
         Op::UserPush(push) => {
             sessions.push_user(&push.uid, envelope.command, &envelope.payload)?;
         }
+        Op::TopicPublish(publish) => {
+            sessions.publish_local(&TopicMessage::from_wire(envelope.command, &envelope.payload, publish))?;
+        }
+        Op::TopicSubscribe(sub) => {
+            sessions.subscribe(local_seq()?, &sub.topic)?;
+        }
+        Op::TopicUnsubscribe(sub) => sessions.unsubscribe(local_seq()?, &sub.topic)?,
     }
     Ok(())
 }

@@ -14,8 +14,11 @@ use crate::codec::{CLIENT_HEADER_LEN, ClientFrame};
 use crate::id::NodeId;
 use crate::limits::SendBudget;
 use crate::proto::{NodeType, Pin};
-use crate::session::{GroupIndex, LoginOrder, ReplayBuffer, ResumeSecret, SessionData, UserIndex};
+use crate::session::{
+    GroupIndex, LoginOrder, ReplayBuffer, ResumeSecret, SessionData, SessionStats, UserIndex,
+};
 use crate::status::Status;
+use crate::topic::{Conflator, TopicIndex};
 
 /// A frame waiting to be written to a client; its connection's task
 /// encodes it. `seq` (0 when the session did not opt in to resume) goes in
@@ -60,6 +63,30 @@ pub(crate) struct Conn {
     pub(crate) kick: CancellationToken,
     /// Tells this connection from a later one of the same session.
     pub(crate) generation: u64,
+    /// Topic messages waiting, conflated, for a connection that reads
+    /// slower than its topics are published (`sessions/topics.rs`).
+    pub(crate) pending: Arc<PendingTopics>,
+}
+
+/// A connection's conflation map, shared by the session table (which
+/// fills it when the push queue is full) and the connection's task (which
+/// drains it when woken).
+pub(crate) struct PendingTopics {
+    pub(crate) map: std::sync::Mutex<Conflator>,
+    pub(crate) ready: tokio::sync::Notify,
+}
+
+impl PendingTopics {
+    pub(crate) fn new(max_keys: usize) -> PendingTopics {
+        PendingTopics {
+            map: std::sync::Mutex::new(Conflator::new(max_keys)),
+            ready: tokio::sync::Notify::new(),
+        }
+    }
+
+    pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, Conflator> {
+        self.map.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 /// What the proxy keeps for one session.
@@ -72,6 +99,9 @@ pub(crate) struct SessionRecord {
     pub(crate) uid: Option<(Arc<str>, Option<LoginOrder>)>,
     pub(crate) data: SessionData,
     pub(crate) groups: Vec<Arc<str>>,
+    /// The topics it subscribes to (bounded by
+    /// `topics.max_topics_per_session`).
+    pub(crate) topics: Vec<Arc<str>>,
     /// Sticky node per node type (see `proxy.rs`).
     pub(crate) pins: Vec<Pin>,
     /// Every node that served the session: they get the close notice.
@@ -86,6 +116,7 @@ pub(crate) struct Table {
     pub(crate) slots: HashMap<u64, SessionRecord, foldhash::fast::RandomState>,
     pub(crate) users: UserIndex,
     pub(crate) groups: GroupIndex,
+    pub(crate) topics: TopicIndex,
 }
 
 /// Resume state of a session that opted in.
@@ -102,7 +133,14 @@ pub(crate) fn gone() -> Status {
 
 /// Queues one frame for a session: numbered and kept for replay when the
 /// client opted in to resume; written at once when it is connected.
-pub(crate) fn deliver(slot: &mut SessionRecord, command: i32, body: &Bytes) -> Result<(), Status> {
+/// A client that cannot take the push is disconnected and counted in
+/// `stats.slow_disconnects` (`espoir_client_queue_drops_total`).
+pub(crate) fn deliver(
+    slot: &mut SessionRecord,
+    command: i32,
+    body: &Bytes,
+    stats: &SessionStats,
+) -> Result<(), Status> {
     let seq = match slot.resume.as_mut() {
         Some(resume) => resume.replay.record(command, body.clone()).unwrap_or(0),
         None => 0,
@@ -117,13 +155,13 @@ pub(crate) fn deliver(slot: &mut SessionRecord, command: i32, body: &Bytes) -> R
     let push = Outbound { command, seq, body: body.clone() };
     let cost = push.cost();
     if !conn.budget.reserve(cost) {
-        return Err(too_slow(slot));
+        return Err(too_slow(slot, stats));
     }
     match conn.tx.try_send(push) {
         Ok(()) => Ok(()),
         Err(mpsc::error::TrySendError::Full(_)) => {
             conn.budget.release(cost);
-            Err(too_slow(slot))
+            Err(too_slow(slot, stats))
         }
         Err(mpsc::error::TrySendError::Closed(_)) => {
             conn.budget.release(cost);
@@ -133,8 +171,9 @@ pub(crate) fn deliver(slot: &mut SessionRecord, command: i32, body: &Bytes) -> R
 }
 
 /// Stops a connection whose queue (frames or bytes) is full.
-fn too_slow(slot: &mut SessionRecord) -> Status {
+pub(crate) fn too_slow(slot: &mut SessionRecord, stats: &SessionStats) -> Status {
     slot.stop = Some(Stop::TooSlow);
+    SessionStats::bump(&stats.slow_disconnects);
     if let Some(conn) = &slot.conn {
         conn.kick.cancel();
     }

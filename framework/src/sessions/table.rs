@@ -22,15 +22,16 @@ use bytes::Bytes;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::record::{Conn, Outbound, SessionRecord, Stop, Table, deliver, gone};
+use super::record::{Conn, Outbound, PendingTopics, SessionRecord, Stop, Table, deliver, gone};
 
 use crate::codec::CLIENT_HEADER_LEN;
-use crate::config::SessionsConfig;
+use crate::config::{SessionsConfig, TopicsConfig};
 use crate::id::{NodeId, SessionId, SessionIds};
 use crate::limits::SendBudget;
 use crate::proto::{NodeType, Pin};
 use crate::session::{SessionData, SessionStats};
 use crate::status::Status;
+use crate::topic::TopicStats;
 
 /// Sessions of one proxy, by sequence number.
 pub(crate) struct Sessions {
@@ -46,6 +47,9 @@ pub(crate) struct Sessions {
     pub(crate) cfg: SessionsConfig,
     generations: AtomicU64,
     pub(crate) stats: Arc<SessionStats>,
+    /// `topics`: bounds and policies of the topics held here.
+    pub(crate) topics_cfg: TopicsConfig,
+    pub(crate) topic_stats: Arc<TopicStats>,
 }
 
 /// What a connection task gets for its session.
@@ -57,6 +61,8 @@ pub(crate) struct OpenSession {
     pub(crate) budget: Arc<SendBudget>,
     pub(crate) kick: CancellationToken,
     pub(crate) generation: u64,
+    /// Conflated topic messages waiting for the connection.
+    pub(crate) pending: Arc<PendingTopics>,
 }
 
 /// A session that ended for good: the proxy sends its close notice.
@@ -111,7 +117,16 @@ impl Sessions {
             cfg,
             generations: AtomicU64::new(1),
             stats,
+            topics_cfg: TopicsConfig::default(),
+            topic_stats: Arc::default(),
         }
+    }
+
+    /// Sets the topic bounds and policies, and where topic counters go.
+    pub(crate) fn with_topics(mut self, cfg: TopicsConfig, stats: Arc<TopicStats>) -> Sessions {
+        self.topics_cfg = cfg;
+        self.topic_stats = stats;
+        self
     }
 
     /// Bounds the bytes of pushes queued per connection.
@@ -148,7 +163,8 @@ impl Sessions {
         let (tx, rx) = mpsc::channel(self.queue);
         let generation = self.next_generation();
         let budget = Arc::new(SendBudget::new(self.send_bytes, Arc::clone(&self.buffered)));
-        (Conn { tx, budget, kick: parent.child_token(), generation }, rx)
+        let pending = Arc::new(PendingTopics::new(self.topics_cfg.max_pending_keys));
+        (Conn { tx, budget, kick: parent.child_token(), generation, pending }, rx)
     }
 
     /// Opens a session for a connection whose websocket handshake succeeded.
@@ -161,6 +177,7 @@ impl Sessions {
             budget: Arc::clone(&conn.budget),
             kick: conn.kick.clone(),
             generation: conn.generation,
+            pending: Arc::clone(&conn.pending),
         };
         let slot = SessionRecord {
             conn: Some(conn),
@@ -168,6 +185,7 @@ impl Sessions {
             uid: None,
             data: SessionData::default(),
             groups: Vec::new(),
+            topics: Vec::new(),
             pins: Vec::new(),
             served: Vec::new(),
             resume: None,
@@ -179,6 +197,13 @@ impl Sessions {
     /// Live sessions (detached ones included).
     pub(crate) fn len(&self) -> usize {
         self.lock().slots.len()
+    }
+
+    /// Live sessions, users bound to at least one of them, and groups with
+    /// at least one member here: one lock, so the three agree.
+    pub(crate) fn counts(&self) -> (usize, usize, usize) {
+        let table = self.lock();
+        (table.slots.len(), table.users.len(), table.groups.len())
     }
 
     /// What a request of session `seq` carries: pins (stateful requests
@@ -229,7 +254,7 @@ impl Sessions {
         self.check_size(&body)?;
         let mut table = self.lock();
         let slot = table.slots.get_mut(&seq).ok_or_else(gone)?;
-        deliver(slot, command, &body)
+        deliver(slot, command, &body, &self.stats)
     }
 
     /// Removes a session for good, from every index.
@@ -240,6 +265,9 @@ impl Sessions {
         }
         for group in &slot.groups {
             table.groups.leave(group, seq);
+        }
+        for topic in &slot.topics {
+            table.topics.unsubscribe(topic, seq);
         }
         Some(Closed {
             id: self.id(seq),

@@ -154,6 +154,28 @@ async fn groups_reach_members_only_and_forget_closed_sessions() {
     drop(b);
 }
 
+#[test]
+fn every_slow_client_disconnection_is_counted_once_whatever_push_overflowed() {
+    let sessions = table(SessionsConfig::default(), 1);
+    let root = CancellationToken::new();
+    let (a, b, c) = (sessions.open(&root), sessions.open(&root), sessions.open(&root));
+    let slow = || SessionStats::get(&sessions.stats.slow_disconnects);
+    sessions.push(a.id.seq(), 7, body("x")).unwrap();
+    assert_eq!(sessions.push(a.id.seq(), 7, body("x")).unwrap_err().code(), crate::Code::OVERLOADED);
+    assert_eq!(slow(), 1, "a push to one session");
+    assert!(sessions.push(a.id.seq(), 7, body("x")).is_err());
+    assert_eq!(slow(), 1, "a closing session is not counted again");
+    sessions.join("quotes", b.id.seq()).unwrap();
+    assert_eq!(sessions.broadcast("quotes", 9, &body("q"), None).unwrap(), 1);
+    assert_eq!(sessions.broadcast("quotes", 9, &body("q"), None).unwrap(), 0);
+    assert_eq!(slow(), 2, "a group broadcast");
+    sessions.bind(c.id.seq(), Some("carol"), None).unwrap();
+    assert_eq!(sessions.push_user("carol", 9, &body("u")).unwrap(), 1);
+    assert_eq!(sessions.push_user("carol", 9, &body("u")).unwrap(), 0);
+    assert_eq!(slow(), 3, "a push to a user");
+    assert!(a.kick.is_cancelled() && b.kick.is_cancelled() && c.kick.is_cancelled());
+}
+
 #[tokio::test]
 async fn session_data_is_bounded_and_sent_with_requests() {
     let cfg = SessionsConfig { max_data_keys: 1, ..SessionsConfig::default() };

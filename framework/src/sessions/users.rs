@@ -36,7 +36,7 @@ impl Sessions {
         let mut sent = 0;
         for seq in users.sessions(uid) {
             if let Some(slot) = slots.get_mut(seq)
-                && deliver(slot, command, body).is_ok()
+                && deliver(slot, command, body, &self.stats).is_ok()
             {
                 sent += 1;
             }

@@ -127,6 +127,11 @@ impl RpcEndpoint {
             listener_settings: config.listener,
             ctx,
             stats,
+            // 50 µs (a loopback hop) to ~6.5 s, past which calls time out
+            // by default within a bucket or two.
+            call_seconds: prometheus_client::metrics::histogram::Histogram::new(
+                prometheus_client::metrics::histogram::exponential_buckets(0.000_05, 2.0, 18),
+            ),
             shutdown: shutdown.clone(),
         };
         RpcEndpoint { inner: Arc::new(inner) }
@@ -234,11 +239,13 @@ impl RpcEndpoint {
         if request.source.is_empty() {
             request.source = self.inner.wire_id.clone();
         }
+        let started = std::time::Instant::now();
         link.send(request)?;
         let expires = tokio::time::sleep(deadline);
         tokio::select! {
             biased;
             response = pending.response() => if let Some(response) = response {
+                self.inner.call_seconds.observe(started.elapsed().as_secs_f64());
                 return Ok(response);
             },
             () = expires => {}
@@ -266,6 +273,11 @@ impl RpcEndpoint {
     /// Transport counters.
     pub fn stats(&self) -> &TransportStats {
         &self.inner.stats
+    }
+
+    /// Round trips of this endpoint's answered calls (`espoir_rpc_call_duration_seconds`).
+    pub(crate) fn call_seconds(&self) -> &prometheus_client::metrics::histogram::Histogram {
+        &self.inner.call_seconds
     }
 
     /// Calls waiting for a response right now.

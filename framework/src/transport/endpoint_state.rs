@@ -27,6 +27,9 @@ pub(super) struct EndpointState {
     pub(super) listener_settings: ListenerSettings,
     pub(super) ctx: Arc<LinkContext>,
     pub(super) stats: Arc<TransportStats>,
+    /// Round trips of answered calls, in seconds (the node's metrics
+    /// register a handle on it).
+    pub(super) call_seconds: prometheus_client::metrics::histogram::Histogram,
     pub(super) shutdown: Shutdown,
 }
 

@@ -1,6 +1,6 @@
 //! Handlers that many cluster tests register: they say which node served
 //! them, push to their session, take their time, or log in on a route.
-//! Their ids follow [`crate::config`]: 20000..=29999 are stateful (a session
+//! Their ids follow [`crate::config`](mod@crate::config): 20000..=29999 are stateful (a session
 //! sticks to one service), 30000..=39999 stateless (balanced), and 1000 is
 //! the route's own (see [`crate::ROUTE_RULES`]).
 

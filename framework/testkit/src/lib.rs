@@ -10,17 +10,23 @@
 //!   way to wait for a condition.
 //! - [`cluster`]: [`Ports`] bound before a config names them and
 //!   [`TestNode`], an in-process node with its own shutdown.
-//! - [`config`]: [`TOKEN`], [`TRAFFIC_LIMITS`], [`remote`] entries and config
-//!   text for proxies, routes and services.
+//! - [`config`](mod@config): [`TOKEN`], [`TRAFFIC_LIMITS`], [`remote`]
+//!   entries and config text for proxies, routes and services.
 //! - [`handlers`]: handlers many cluster tests register (`whoami`,
 //!   `push_me`, `slow`, `login`, …).
 //! - [`client`]: the websocket test [`Client`], and [`RawWs`] for hostile
 //!   clients.
-//! - [`http`]: a minimal HTTP/1.1 client and the admin API ([`Admin`]).
+//! - [`http`](mod@http): a minimal HTTP/1.1 client and the admin API ([`Admin`]).
 //! - [`logs`]: [`Captured`], what nodes log during a test.
 //! - [`mongo`]: [`Mongo`], a real, throwaway `mongod` replica set (feature
 //!   `mongodb`, on by default).
-//! - [`process`]: free ports for other processes' configs, and log tails.
+//! - `browser` (feature `browser`): headless Chromium over WebDriver for
+//!   tests of web pages.
+//! - `net`: a multi-host test bed in network namespaces, with faults
+//!   (feature `netns`).
+//! - [`process`]: free ports for other processes' configs, log tails, and
+//!   test dependencies provisioned by `.ci/run`.
+//! - [`tls`]: [`TestCa`], certificates for `wss://` and HTTPS tests.
 //!
 //! # Waiting
 //!
@@ -29,6 +35,8 @@
 //! the event itself with [`wait_until`] (or read it with a [`Client`],
 //! which waits at most [`WAIT`]), so a slow machine only makes them slower.
 
+#[cfg(feature = "browser")]
+pub mod browser;
 pub mod client;
 pub mod cluster;
 pub mod config;
@@ -37,7 +45,10 @@ pub mod http;
 pub mod logs;
 #[cfg(feature = "mongodb")]
 pub mod mongo;
+#[cfg(feature = "netns")]
+pub mod net;
 pub mod process;
+pub mod tls;
 pub mod wait;
 
 pub use client::{Client, Ending, RawWs, code_of, header, json_of};
@@ -49,8 +60,9 @@ pub use config::{
 pub use http::{Admin, admin, http, http_json};
 pub use logs::Captured;
 #[cfg(feature = "mongodb")]
-pub use mongo::Mongo;
+pub use mongo::{Mongo, Placement};
 #[cfg(feature = "mongodb")]
 pub use mongodb;
-pub use process::{free_port, free_ports};
+pub use process::{free_port, free_ports, test_dependency};
+pub use tls::{Issued, TestCa};
 pub use wait::{WAIT, wait_until};

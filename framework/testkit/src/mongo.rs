@@ -39,6 +39,28 @@ pub struct Mongo {
     port: u16,
     data: tempfile::TempDir,
     child: Option<Child>,
+    placement: Placement,
+}
+
+/// Where a [`Mongo`] runs: by default on 127.0.0.1 in this machine's own
+/// namespace; on a test bed's host, inside that host's namespace.
+#[derive(Debug, Clone)]
+pub struct Placement {
+    /// Words put before `mongod` (`ip netns exec NS`).
+    pub prefix: Vec<String>,
+    /// The address it binds and names itself by in the replica set.
+    pub bind: String,
+    /// Its port; `None`: a free loopback port.
+    pub port: Option<u16>,
+    /// `host:port` where this test process reaches it (a relay into the
+    /// namespace); `None`: `bind:port`.
+    pub reach: Option<String>,
+}
+
+impl Default for Placement {
+    fn default() -> Placement {
+        Placement { prefix: Vec::new(), bind: "127.0.0.1".into(), port: None, reach: None }
+    }
 }
 
 fn locate_mongod() -> Option<PathBuf> {
@@ -61,6 +83,14 @@ impl Mongo {
     /// # Panics
     /// When mongod is missing under `CI=true`, or cannot start.
     pub async fn start() -> Option<Mongo> {
+        Mongo::start_at(Placement::default()).await
+    }
+
+    /// [`Mongo::start`] at `placement`.
+    ///
+    /// # Panics
+    /// As [`Mongo::start`].
+    pub async fn start_at(placement: Placement) -> Option<Mongo> {
         let Some(bin) = locate_mongod() else {
             let why = "mongod not found: run .ci/provision-mongod or set ESPOIR_MONGOD";
             assert!(std::env::var("CI").as_deref() != Ok("true"), "{why} (CI=true: not skipping)");
@@ -69,7 +99,8 @@ impl Mongo {
         };
         let data =
             tempfile::Builder::new().prefix("espoir-mongo-").tempdir().expect("a temporary data folder");
-        let mut mongo = Mongo { bin, port: free_port(), data, child: None };
+        let port = placement.port.unwrap_or_else(free_port);
+        let mut mongo = Mongo { bin, port, data, child: None, placement };
         mongo.spawn();
         mongo.wait_primary(true).await;
         Some(mongo)
@@ -79,12 +110,20 @@ impl Mongo {
         let log = self.data.path().join("mongod.log");
         let db = self.data.path().join("db");
         std::fs::create_dir_all(&db).expect("data folder");
-        let child = Command::new(&self.bin)
+        let mut command = match self.placement.prefix.split_first() {
+            Some((first, rest)) => {
+                let mut command = Command::new(first);
+                command.args(rest).arg(&self.bin);
+                command
+            }
+            None => Command::new(&self.bin),
+        };
+        let child = command
             .arg("--dbpath")
             .arg(&db)
             .arg("--logpath")
             .arg(&log)
-            .args(["--port", &self.port.to_string(), "--bind_ip", "127.0.0.1", "--replSet", "rs0"])
+            .args(["--port", &self.port.to_string(), "--bind_ip", &self.placement.bind, "--replSet", "rs0"])
             // Small caches: several of these run at once on a 2-core CI box.
             .args(["--wiredTigerCacheSizeGB", "0.25", "--nounixsocket"])
             .stdin(Stdio::null())
@@ -95,9 +134,19 @@ impl Mongo {
         self.child = Some(child);
     }
 
-    /// The connection string of this server.
+    /// The connection string of this server, for this test process.
     pub fn uri(&self) -> String {
-        format!("mongodb://127.0.0.1:{}/?replicaSet=rs0&directConnection=true", self.port)
+        format!("mongodb://{}/?replicaSet=rs0&directConnection=true", self.reach())
+    }
+
+    /// The connection string of this server from where it runs (another
+    /// host of a test bed names it so).
+    pub fn member_uri(&self) -> String {
+        format!("mongodb://{}:{}/?replicaSet=rs0", self.placement.bind, self.port)
+    }
+
+    fn reach(&self) -> String {
+        self.placement.reach.clone().unwrap_or_else(|| format!("{}:{}", self.placement.bind, self.port))
     }
 
     /// Its port.
@@ -124,7 +173,7 @@ impl Mongo {
         let deadline = tokio::time::Instant::now() + READY_WITHIN;
         // Before initiation the server is in no replica set, and a client
         // that names one would refuse it: talk to it directly.
-        let direct = format!("mongodb://127.0.0.1:{}/?directConnection=true", self.port);
+        let direct = format!("mongodb://{}/?directConnection=true", self.reach());
         let mut options = ClientOptions::parse(direct).await.expect("valid uri");
         options.server_selection_timeout = Some(Duration::from_secs(2));
         let client = Client::with_options(options).expect("client");
@@ -138,7 +187,7 @@ impl Mongo {
                 panic!("mongod exited with {status}; log tail:\n{tail}");
             }
             if !initiated {
-                let config = doc! { "_id": "rs0", "members": [{ "_id": 0, "host": format!("127.0.0.1:{}", self.port) }] };
+                let config = doc! { "_id": "rs0", "members": [{ "_id": 0, "host": format!("{}:{}", self.placement.bind, self.port) }] };
                 match admin.run_command(doc! { "replSetInitiate": config }).await {
                     Ok(_) => initiated = true,
                     // 23: AlreadyInitialized.

@@ -30,3 +30,19 @@ pub fn log_tail(path: &Path, lines: usize) -> String {
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
 }
+
+/// The value of `var`, naming a test dependency that `.ci/run` provisions
+/// (`what` says which). Missing, the test skips (`None`, saying why on
+/// stderr) — except under `CI=true`, where it fails.
+///
+/// # Panics
+/// When `var` is unset under `CI=true`.
+pub fn test_dependency(var: &str, what: &str) -> Option<String> {
+    if let Ok(value) = std::env::var(var) {
+        return Some(value);
+    }
+    let why = format!("{what} is not available: set {var} (.ci/run provisions it)");
+    assert!(std::env::var("CI").as_deref() != Ok("true"), "{why} (CI=true: not skipping)");
+    eprintln!("skipping: {why}");
+    None
+}

@@ -71,6 +71,12 @@ impl Progress {
         self.timeouts = 0;
     }
 
+    /// Per client, the worker id of the service that placed its last
+    /// acknowledged bet.
+    pub fn served_by(&self) -> &[Option<u16>] {
+        &self.served_by
+    }
+
     /// Requests since the mark that waited out a timeout.
     pub fn timeouts(&self) -> u64 {
         self.timeouts

@@ -7,9 +7,13 @@
 //! espoir-load run   --cluster configs/bench --url ws://127.0.0.1:24000   # single process
 //! espoir-load run   --in-process configs/hello -c 32                     # single process
 //! espoir-load idle  --url ws://127.0.0.1:24000 -n 19000 --pid PID
+//! espoir-load run   --url wss://127.0.0.1:24000 --ca certs/ca.pem        # TLS
+//! espoir-load tls   --write docs/benchmarks.md                           # ws vs wss
 //! espoir-load soak  --cluster configs/hello --minutes 30 --restart-every 3
 //! espoir-load echo  --port 23900
 //! espoir-load suite --write docs/benchmarks.md
+//! espoir-load traces --cluster configs/hello --port-base 41000 --write docs/benchmarks.md
+//! espoir-load --threads 2 topics -n 10000 --rate 100 --seconds 20 --slow-percent 10
 //! ```
 //!
 //! `scale` and `bets` run the nodes as separate processes, as deployed;
@@ -18,6 +22,7 @@
 
 mod scaled;
 mod single;
+mod traced;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -26,8 +31,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use clap::{Parser, Subcommand};
 use espoir_benches::{
-    IdleSpec, LoadSpec, ServerProcs, SoakSpec, Suite, SuiteOptions, loopback_sources, run_idle, run_soak,
-    soak_summary, write_section,
+    IdleSpec, LoadSpec, ServerProcs, SoakSpec, Suite, SuiteOptions, TlsCost, TlsCostOptions,
+    loopback_sources, run_idle, run_soak, soak_summary, tls_trusting, write_section, write_tls_section,
 };
 
 #[derive(Parser, Debug)]
@@ -50,9 +55,13 @@ enum Cmd {
     Bets(scaled::BetsArgs),
     /// C clients in a closed loop against one URL.
     Run {
-        /// Proxy websocket URL.
+        /// Proxy websocket URL, ws:// or wss://.
         #[arg(long, default_value = "ws://127.0.0.1:20000")]
         url: String,
+        /// For a wss:// URL: PEM file of the CA that signed the proxy's
+        /// certificate (trusted alone).
+        #[arg(long)]
+        ca: Option<PathBuf>,
         /// Request command id.
         #[arg(long, default_value_t = 20000)]
         command: i32,
@@ -83,11 +92,37 @@ enum Cmd {
         #[arg(long)]
         espoir: Option<PathBuf>,
     },
+    /// Topics: N subscribers over two proxies, one producer at a rate;
+    /// runs without and with slow subscribers, side by side.
+    Topics {
+        /// Subscribers.
+        #[arg(short = 'n', long, default_value_t = 10_000)]
+        subscribers: usize,
+        /// Messages per second.
+        #[arg(long, default_value_t = 100.0)]
+        rate: f64,
+        /// Seconds of publishing per run.
+        #[arg(long, default_value_t = 20.0)]
+        seconds: f64,
+        /// Share of slow subscribers in the second run, percent.
+        #[arg(long, default_value_t = 10)]
+        slow_percent: usize,
+        /// Milliseconds a slow subscriber waits after each frame it reads.
+        #[arg(long, default_value_t = 100)]
+        slow_pause_ms: u64,
+        /// Padding bytes per message.
+        #[arg(long, default_value_t = 200)]
+        pad: usize,
+    },
     /// Hold N idle connections that heartbeat; report server RSS per connection.
     Idle {
-        /// Proxy websocket URL.
+        /// Proxy websocket URL, ws:// or wss://.
         #[arg(long, default_value = "ws://127.0.0.1:24000")]
         url: String,
+        /// For a wss:// URL: PEM file of the CA that signed the proxy's
+        /// certificate (trusted alone).
+        #[arg(long)]
+        ca: Option<PathBuf>,
         /// Connections.
         #[arg(short = 'n', long, default_value_t = 19_000)]
         connections: usize,
@@ -130,12 +165,43 @@ enum Cmd {
         #[arg(long)]
         espoir: Option<PathBuf>,
     },
+    /// What TLS costs: configs/bench over ws:// and over wss://, side by
+    /// side in one run (round trips, CPU per round trip, idle memory).
+    Tls {
+        /// Measured seconds per closed loop.
+        #[arg(long, default_value_t = 10.0)]
+        duration: f64,
+        /// Warm-up seconds per closed loop.
+        #[arg(long, default_value_t = 2.0)]
+        warmup: f64,
+        /// Clients in the closed loops.
+        #[arg(short = 'c', long, default_value_t = 32)]
+        clients: usize,
+        /// Rounds of (ws, wss), alternating.
+        #[arg(long, default_value_t = 2)]
+        rounds: usize,
+        /// Idle connections per transport (0 skips them).
+        #[arg(long, default_value_t = 5000)]
+        idle: usize,
+        /// Where configs/bench's ports (24000…24012) move to.
+        #[arg(long, default_value_t = 24000)]
+        port_base: u16,
+        /// The `espoir` binary (default: next to this one).
+        #[arg(long)]
+        espoir: Option<PathBuf>,
+        /// Markdown file to write the results into (between markers).
+        #[arg(long)]
+        write: Option<PathBuf>,
+    },
     /// A bare tokio-tungstenite echo server (default settings).
     Echo {
         /// Port on 127.0.0.1.
         #[arg(long, default_value_t = 23900)]
         port: u16,
     },
+    /// A cluster with tracing off, on (OTLP to a local sink) at each
+    /// sampling ratio, and off again, side by side (single process).
+    Traces(traced::TracesArgs),
     /// Every scenario side by side; prints the table, optionally writes it.
     Suite {
         /// Measured seconds per scenario.
@@ -177,6 +243,16 @@ fn sibling_espoir() -> PathBuf {
 }
 
 fn main() -> ExitCode {
+    if let Some(spec) = std::env::var(espoir_benches::topics::TOPICS_SWARM_ENV)
+        .ok()
+        .as_deref()
+        .and_then(espoir_benches::topics::SwarmSpec::decode)
+    {
+        return block_on(2, async move {
+            espoir_benches::topics::run_swarm(spec).await;
+            Ok(())
+        });
+    }
     let cli = Cli::parse();
     match cli.command {
         Cmd::Echo { port } => single::echo(port),
@@ -212,9 +288,10 @@ fn fail(msg: &str) -> ExitCode {
 
 async fn dispatch(cmd: Cmd) -> Result<(), String> {
     match cmd {
-        Cmd::Run { url, command, body, clients, duration, warmup, pid, cluster, in_process, espoir } => {
+        Cmd::Run { url, ca, command, body, clients, duration, warmup, pid, cluster, in_process, espoir } => {
             let spec = LoadSpec {
                 url,
+                tls: ca.as_deref().map(tls_trusting).transpose()?,
                 command,
                 body: Bytes::from(body),
                 clients,
@@ -242,9 +319,10 @@ async fn dispatch(cmd: Cmd) -> Result<(), String> {
             println!("{}", soak_summary(&rows, nodes));
             Ok(())
         }
-        Cmd::Idle { url, connections, command, every, hold, sources, pid } => {
+        Cmd::Idle { url, ca, connections, command, every, hold, sources, pid } => {
             let spec = IdleSpec {
                 url,
+                tls: ca.as_deref().map(tls_trusting).transpose()?,
                 connections,
                 heartbeat_command: command,
                 heartbeat_every: Duration::from_secs_f64(every),
@@ -265,10 +343,59 @@ async fn dispatch(cmd: Cmd) -> Result<(), String> {
             );
             Ok(())
         }
+        Cmd::Tls { duration, warmup, clients, rounds, idle, port_base, espoir, write } => {
+            let root = repo_root();
+            let opts = TlsCostOptions {
+                espoir: espoir.unwrap_or_else(sibling_espoir),
+                configs: root.join("configs"),
+                workdir: root.join("target/load-tls"),
+                clients,
+                duration: Duration::from_secs_f64(duration),
+                warmup: Duration::from_secs_f64(warmup),
+                rounds,
+                idle,
+                port_base,
+            };
+            let cost = TlsCost::run(&opts).await?;
+            let command = format!(
+                "cargo build --release -p espoir-nodes -p espoir-benches && target/release/espoir-load tls -c {clients} --duration {duration} --warmup {warmup} --rounds {rounds} --idle {idle} --port-base {port_base}"
+            );
+            let machine = format!(
+                "{} cores ({}), `espoir up configs/bench` (proxy and service in one process), load generator on the same cores, one client thread",
+                std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
+                espoir_benches::report::cpu_model()
+            );
+            let section = cost.markdown(&command, &machine, clients);
+            println!("{section}");
+            if let Some(path) = write {
+                write_tls_section(&path, &section)
+                    .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            }
+            Ok(())
+        }
+        Cmd::Topics { subscribers, rate, seconds, slow_percent, slow_pause_ms, pad } => {
+            let spec = |slow_percent| espoir_benches::topics::TopicsSpec {
+                subscribers,
+                slow_percent,
+                rate,
+                duration: Duration::from_secs_f64(seconds),
+                pad,
+                slow_pause: Duration::from_millis(slow_pause_ms),
+            };
+            let mut reports = Vec::new();
+            for slow in [0, slow_percent] {
+                let report = espoir_benches::topics::run_topics(&spec(slow)).await?;
+                eprintln!("{report:?}");
+                reports.push(report);
+            }
+            println!("{}", espoir_benches::topics::markdown(&reports));
+            Ok(())
+        }
         Cmd::Echo { port } => Err(format!("echo on port {port} runs outside the client runtime")),
         Cmd::Scale(_) | Cmd::Bets(_) => {
             Err("scale and bets pin the generator before the runtime starts".into())
         }
+        Cmd::Traces(args) => traced::run(args).await,
         Cmd::Suite { duration, warmup, idle, scaling, espoir, obespoir_python, no_obespoir, write } => {
             let root = repo_root();
             let python = if no_obespoir {
@@ -319,7 +446,7 @@ fn provision_obespoir(root: &Path) -> Result<PathBuf, String> {
     Ok(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
 }
 
-fn machine() -> String {
+pub(crate) fn machine() -> String {
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
     format!(
         "{cores} cores ({}), each cluster in a single process (`espoir up DIR`), load generator on the same cores, one client thread",

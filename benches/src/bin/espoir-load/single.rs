@@ -58,7 +58,7 @@ pub(crate) async fn run(
         local = Some(start_in_process(&dir).await?);
         pids.push(std::process::id());
     }
-    wait_serving(&spec.url, spec.command, &spec.body, Duration::from_secs(30))
+    wait_serving(&spec.url, spec.tls.as_ref(), spec.command, &spec.body, Duration::from_secs(30))
         .await
         .map_err(|e| e.to_string())?;
     let before = ServerProcs::sample_pids(&pids);

@@ -27,6 +27,7 @@ use async_trait::async_trait;
 pub use self::embedded::EmbeddedStore;
 pub use self::mongo::MongoStore;
 use crate::error::BetError;
+use crate::feed::Imported;
 use crate::model::{Audit, Match, NewBet, NewMatch, Order, PayoutBatch, Placed, User};
 use crate::state::Action;
 
@@ -98,6 +99,15 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// [`BetError::MatchNotFound`]; [`BetError::IllegalTransition`] for a
     /// match whose orders are not due (betting still possible).
     async fn pay_out(&self, match_id: u64, limit: usize) -> Result<PayoutBatch, BetError>;
+
+    /// Imports the match the feed calls `feed_id`: creates it (state 0)
+    /// the first time, updates it while it is unapproved, leaves it once
+    /// approved. Keyed uniquely by `feed_id`, so importing again, or from
+    /// two nodes at once, makes one match.
+    ///
+    /// # Errors
+    /// [`BetError::Invalid`] when the spec does not validate.
+    async fn import_match(&self, feed_id: &str, spec: &NewMatch) -> Result<Imported, BetError>;
 
     /// The highest order id stored, to resume id generation after it.
     async fn last_order_id(&self) -> Result<Option<u64>, BetError>;

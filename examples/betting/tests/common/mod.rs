@@ -4,6 +4,7 @@
 pub mod cluster;
 pub mod mongo;
 pub mod store_suite;
+pub mod store_time;
 
 use betting::{Audit, EmbeddedStore, NewMatch, NewOption, Store};
 use espoir_testkit::wait_until;

@@ -1,6 +1,7 @@
 //! `configs/local` in-process on free ports: the same three files (proxy,
 //! route, betting service), with ports, the betting store and the page
-//! folder rewritten for a test, and optionally an encrypted websocket.
+//! folder rewritten for a test, optionally an encrypted websocket, and
+//! optionally TLS on the proxy (`wss://`, the pages over HTTPS).
 //! Each node has its own shutdown, so one node (the proxy) can be restarted
 //! on the same ports while the others keep running.
 //!
@@ -10,11 +11,13 @@
 //! times), so none is refused however fast the machine runs.
 #![allow(dead_code, unreachable_pub, missing_docs)]
 
+pub mod pages;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use espoir::{Node, NodeBuilder, NodeError, RunningNode, Shutdown};
-use espoir_testkit::{free_port, wait_until};
+use espoir_testkit::{Issued, free_port, wait_until};
 
 /// The admin token of configs/local.
 pub const ADMIN_TOKEN: &str = "local-admin-token-change-me-0001";
@@ -33,6 +36,7 @@ pub struct RunningFile {
 pub struct Cluster {
     pub dir: tempfile::TempDir,
     ports: Vec<u16>,
+    tls: bool,
     pub proxy: RunningFile,
     pub route: RunningFile,
     pub betting: RunningFile,
@@ -43,7 +47,7 @@ fn repo() -> PathBuf {
 }
 
 /// configs/local/<name> with every local port replaced.
-fn rewrite(name: &str, ports: &[u16], dir: &Path, encrypt: bool) -> PathBuf {
+fn rewrite(name: &str, ports: &[u16], dir: &Path, encrypt: bool, tls: Option<&Issued>) -> PathBuf {
     let mut text =
         std::fs::read_to_string(repo().join("configs/local").join(name)).expect("configs/local file");
     for (from, to) in LOCAL_PORTS.iter().zip(ports) {
@@ -57,6 +61,14 @@ fn rewrite(name: &str, ports: &[u16], dir: &Path, encrypt: bool) -> PathBuf {
         text = text.replace(
             "\"websocket\": {",
             &format!("\"websocket\": {{ \"encode\": 1, \"token\": \"{WS_TOKEN}\","),
+        );
+    }
+    if let (Some(issued), "proxy.json5") = (tls, name) {
+        let (cert, key) = issued.write_to(dir, "proxy");
+        text = text.replacen(
+            "\"websocket\": {",
+            &format!("\"tls\": {{ \"cert\": {cert:?}, \"key\": {key:?} }}, \"websocket\": {{"),
+            1,
         );
     }
     let path = dir.join(name);
@@ -79,10 +91,16 @@ impl Cluster {
     /// Starts configs/local on fresh ports; `encrypt` turns on
     /// `websocket.encode: 1` with [`WS_TOKEN`].
     pub async fn start(encrypt: bool) -> Cluster {
+        Cluster::start_with(encrypt, None).await
+    }
+
+    /// [`Cluster::start`], with TLS on the proxy's websocket and HTTP ports
+    /// when `tls` gives a certificate (for 127.0.0.1).
+    pub async fn start_with(encrypt: bool, tls: Option<&Issued>) -> Cluster {
         // Ports are picked free and released before the nodes bind them, so
         // another process may take one first: then start again elsewhere.
         for attempt in 1.. {
-            match Cluster::try_start(encrypt).await {
+            match Cluster::try_start(encrypt, tls).await {
                 Ok(cluster) => {
                     cluster.wait_linked().await;
                     return cluster;
@@ -94,11 +112,11 @@ impl Cluster {
         unreachable!("the loop returns or panics")
     }
 
-    async fn try_start(encrypt: bool) -> Result<Cluster, NodeError> {
+    async fn try_start(encrypt: bool, tls: Option<&Issued>) -> Result<Cluster, NodeError> {
         let dir = tempfile::tempdir().expect("temp dir");
         let ports: Vec<u16> = LOCAL_PORTS.iter().map(|_| free_port()).collect();
-        let files =
-            ["betting.json5", "route.json5", "proxy.json5"].map(|f| rewrite(f, &ports, dir.path(), encrypt));
+        let files = ["betting.json5", "route.json5", "proxy.json5"]
+            .map(|f| rewrite(f, &ports, dir.path(), encrypt, tls));
         let wires: [fn(NodeBuilder) -> NodeBuilder; 3] = [betting::service, plain, plain];
         let mut started: Vec<RunningFile> = Vec::new();
         for (file, wire) in files.iter().zip(wires) {
@@ -115,7 +133,7 @@ impl Cluster {
         let proxy = started.pop().expect("three nodes");
         let route = started.pop().expect("three nodes");
         let betting = started.pop().expect("three nodes");
-        Ok(Cluster { dir, ports, proxy, route, betting })
+        Ok(Cluster { dir, ports, tls: tls.is_some(), proxy, route, betting })
     }
 
     /// The port that replaced configs/local's `local`.
@@ -125,11 +143,13 @@ impl Cluster {
     }
 
     pub fn ws_url(&self) -> String {
-        format!("ws://127.0.0.1:{}", self.port(30000))
+        let scheme = if self.tls { "wss" } else { "ws" };
+        format!("{scheme}://127.0.0.1:{}", self.port(30000))
     }
 
     pub fn pages_url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port(30001))
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://127.0.0.1:{}", self.port(30001))
     }
 
     pub fn admin_addr(&self) -> String {

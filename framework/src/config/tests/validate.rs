@@ -22,6 +22,21 @@ fn encrypted_client_links_need_a_websocket_token() {
 }
 
 #[test]
+fn log_files_are_bounded_and_named_safely() {
+    let mut v = service();
+    v["log_dir"] = json!("logs");
+    v["logs"] = json!({"format": "json", "rotation": "hourly", "max_files": 24});
+    config(&v);
+    v["logs"]["max_files"] = json!(0);
+    assert_problem(&v, "logs.max_files", "must be between 1 and 10000");
+    v["logs"]["max_files"] = json!(24);
+    v["name"] = json!("../escape");
+    assert_problem(&v, "name", "names the log file under log_dir");
+    v.as_object_mut().unwrap().remove("log_dir");
+    config(&v);
+}
+
+#[test]
 fn cors_origins_are_scheme_host_and_port_or_a_star() {
     let mut v = proxy();
     v["http"]["cors_origins"] = json!(["http://127.0.0.1:30001", "https://example.com", "*"]);

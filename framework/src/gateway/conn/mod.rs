@@ -10,6 +10,10 @@
 //! [`Sessions`], not in the connection, so that a client that reconnects
 //! can resume it (`sessions/resume.rs`).
 //!
+//! A connection that reads slower than its topics are published has its
+//! topic messages conflated (`sessions/topics.rs`): it drains the latest
+//! per key once its push queue is empty.
+//!
 //! `write`: how frames reach the client's socket (sealing, write timeout,
 //! several frames per write).
 
@@ -23,7 +27,6 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
 use futures_util::stream::{SplitSink, SplitStream};
-use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
@@ -42,8 +45,9 @@ use crate::limits::{Admit, ConnLimiter};
 use crate::metrics::Via;
 use crate::node::NodeState;
 use crate::secure::ClientLinkCipher;
-use crate::sessions::{Ending, OpenSession, Outbound, Sessions, announce_closed};
+use crate::sessions::{Ending, OpenSession, Sessions, announce_closed};
 use crate::status::Status;
+use crate::tls::MaybeTls;
 
 /// Client frames decoded but not yet handled; past this the proxy stops
 /// reading the socket until the session catches up.
@@ -54,8 +58,8 @@ const MAX_QUEUED_FRAMES: usize = 64;
 /// turn (replies, reads, the idle timer).
 const MAX_PUSH_BATCH: usize = 64;
 
-type Sink = SplitSink<WebSocketStream<TcpStream>, Message>;
-type Source = SplitStream<WebSocketStream<TcpStream>>;
+type Sink = SplitSink<WebSocketStream<MaybeTls>, Message>;
+type Source = SplitStream<WebSocketStream<MaybeTls>>;
 
 /// The commands a resumable session answers on the connection itself.
 #[derive(Clone, Copy, Debug)]
@@ -90,6 +94,8 @@ pub(crate) struct ClientConn {
     /// The frame being handled; the next waits for its answer. Boxed: the
     /// handling future is large and most connections idle without one.
     inflight: Option<BoxFuture<'static, FrameOutcome>>,
+    /// When the frame in flight arrived (its round trip ends at the reply).
+    inflight_since: Option<std::time::Instant>,
     /// Frames taken off the queue so far: a resume must be the first.
     frames_seen: u64,
     /// Set when sessions may be resumed.
@@ -111,7 +117,7 @@ impl ClientConn {
         shared: &Arc<NodeState>,
         sessions: Arc<Sessions>,
         settings: &WebsocketConfig,
-        ws: WebSocketStream<TcpStream>,
+        ws: WebSocketStream<MaybeTls>,
         cipher: Option<Box<ClientLinkCipher>>,
         addr: SocketAddr,
     ) -> ClientConn {
@@ -137,6 +143,7 @@ impl ClientConn {
             decoded: Vec::new(),
             queue: VecDeque::new(),
             inflight: None,
+            inflight_since: None,
             frames_seen: 0,
             resume,
             limiter: ConnLimiter::new(&settings.limits, Instant::now()),
@@ -167,6 +174,7 @@ impl ClientConn {
         let shared = Arc::clone(&self.shared);
         let drain_started = shared.cluster.drain.started();
         let kicked = self.open.kick.clone().cancelled_owned();
+        let pending = Arc::clone(&self.open.pending);
         tokio::pin!(idle, read_pause, drain_started, kicked);
         loop {
             self.start_queued_frames().await?;
@@ -181,6 +189,9 @@ impl ClientConn {
                 // Pushes first: a handler's pushes are queued before its
                 // reply arrives, and must reach the client before it.
                 push = self.open.outbound.recv() => self.on_push(push).await?,
+                // Conflated topic messages once the queue is empty: a key
+                // waits there only behind its older messages in the queue.
+                () = pending.ready.notified() => self.on_conflated().await?,
                 outcome = answered(&mut self.inflight), if self.inflight.is_some() => {
                     self.on_answer(outcome).await?;
                 }
@@ -236,6 +247,7 @@ impl ClientConn {
             _ => {
                 let handling = handle_frame(Arc::clone(&self.shared), self.session.clone(), frame);
                 self.inflight = Some(Box::pin(handling));
+                self.inflight_since = Some(std::time::Instant::now());
                 Ok(())
             }
         }
@@ -269,34 +281,25 @@ impl ClientConn {
         }
     }
 
-    /// A push for the client, or `None` when the session's queue closed.
-    /// Pushes queued behind it join it in one write (a broadcast burst
-    /// costs one syscall, not one per push).
-    async fn on_push(&mut self, push: Option<Outbound>) -> Result<(), ConnEnd> {
-        let Some(push) = push else { return Err(ConnEnd::closed()) };
-        let mut next = Some(push);
-        let mut batched = 0;
-        while let Some(push) = next.take() {
-            self.open.budget.release(push.cost());
-            self.write(push.encode(), false).await?;
-            batched += 1;
-            if batched < MAX_PUSH_BATCH {
-                next = self.open.outbound.try_recv().ok();
-            }
-        }
-        self.flush().await
-    }
-
     /// The frame in flight was handled: the session remembers who served
     /// it, and the client gets the reply.
     async fn on_answer(&mut self, outcome: FrameOutcome) -> Result<(), ConnEnd> {
         self.inflight = None;
+        // Pushes queued before the answer go first: a frame the proxy
+        // answers itself (a subscription) queues its pushes (the snapshot)
+        // and answers in the same turn.
+        while let Ok(push) = self.open.outbound.try_recv() {
+            self.on_push(Some(push)).await?;
+        }
         if let Some((node_type, node)) = outcome.served_by {
             self.sessions.remember(self.session.seq(), node_type, node, outcome.stateful);
         }
         if let Some(reply) = outcome.reply {
             self.send(reply).await?;
             self.shared.metrics.sent(Via::Client, outcome.command);
+            if let Some(since) = self.inflight_since.take() {
+                self.shared.metrics.client_request(since.elapsed());
+            }
         }
         Ok(())
     }

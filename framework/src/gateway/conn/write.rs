@@ -1,4 +1,5 @@
-//! The writing side of a client connection: frames sealed when the link is
+//! The writing side of a client connection: pushes (queued, and conflated
+//! topic messages) written in batches, frames sealed when the link is
 //! encrypted, every write bounded by `websocket.limits.write_timeout`, and
 //! frames that are ready together sent in one write.
 
@@ -6,11 +7,49 @@ use bytes::Bytes;
 use futures_util::SinkExt;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
-use super::ClientConn;
+use super::{ClientConn, MAX_PUSH_BATCH};
 use crate::gateway::cipher;
 use crate::gateway::close::ConnEnd;
+use crate::sessions::Outbound;
 
 impl ClientConn {
+    /// A push for the client, or `None` when the session's queue closed.
+    /// Pushes queued behind it join it in one write (a broadcast burst
+    /// costs one syscall, not one per push).
+    pub(super) async fn on_push(&mut self, push: Option<Outbound>) -> Result<(), ConnEnd> {
+        let Some(push) = push else { return Err(ConnEnd::closed()) };
+        let mut next = Some(push);
+        let mut batched = 0;
+        while let Some(push) = next.take() {
+            self.open.budget.release(push.cost());
+            self.write(push.encode(), false).await?;
+            batched += 1;
+            if batched < MAX_PUSH_BATCH {
+                next = self.open.outbound.try_recv().ok();
+            }
+        }
+        self.flush().await
+    }
+
+    /// Conflated topic messages waiting for this slow connection: a batch
+    /// of them in one write; the rest wait for the next turn.
+    pub(super) async fn on_conflated(&mut self) -> Result<(), ConnEnd> {
+        let batch: Vec<(i32, Bytes)> = {
+            let mut map = self.open.pending.lock();
+            std::iter::from_fn(|| map.pop()).take(MAX_PUSH_BATCH).collect()
+        };
+        if batch.is_empty() {
+            return Ok(());
+        }
+        for (command, body) in batch {
+            self.write(Outbound { command, seq: 0, body }.encode(), false).await?;
+        }
+        if self.open.pending.lock().len() > 0 {
+            self.open.pending.ready.notify_one();
+        }
+        self.flush().await
+    }
+
     /// Writes one encoded frame to the client: sealed when the link is
     /// encrypted, and within `websocket.limits.write_timeout`, since a
     /// client that stops reading fills its socket buffer and stalls the

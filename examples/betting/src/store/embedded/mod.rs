@@ -31,6 +31,7 @@ use self::tables::{
 };
 use super::Store;
 use crate::error::BetError;
+use crate::feed::Imported;
 use crate::model::{Audit, Match, NewBet, NewMatch, Order, PayoutBatch, Placed, User};
 use crate::state::Action;
 
@@ -251,6 +252,12 @@ impl Store for EmbeddedStore {
         spec.validate()?;
         let spec = spec.clone();
         self.write(move |t| ops::create_match(t, &spec)).await
+    }
+
+    async fn import_match(&self, feed_id: &str, spec: &NewMatch) -> Result<Imported, BetError> {
+        spec.validate()?;
+        let (feed_id, spec) = (feed_id.to_owned(), spec.clone());
+        self.write(move |t| ops::import_match(t, &feed_id, &spec)).await
     }
 
     async fn get_match(&self, id: u64) -> Result<Match, BetError> {

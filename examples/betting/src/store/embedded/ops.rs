@@ -9,6 +9,7 @@ use redb::ReadableTable;
 
 use super::tables::{CREDITED, NEXT_MATCH, NEXT_UID, Tables, encode, order_from_row, order_row};
 use crate::error::BetError;
+use crate::feed::{Imported, Plan, plan};
 use crate::model::{
     MAX_STAKE, Match, NewBet, NewMatch, Order, OrderStatus, Payout, PayoutBatch, Placed, User, check_name,
 };
@@ -58,6 +59,28 @@ pub(super) fn create_match(t: &mut Tables<'_>, spec: &NewMatch) -> Result<Match,
     Ok(m)
 }
 
+pub(super) fn import_match(t: &mut Tables<'_>, feed_id: &str, spec: &NewMatch) -> Result<Imported, BetError> {
+    let id = t.feed_ids.get(feed_id).map_err(BetError::storage)?.map(|v| v.value());
+    let existing = match id {
+        Some(id) => Some(t.load_match(id)?),
+        None => None,
+    };
+    Ok(match (plan(existing.as_ref(), spec)?, existing) {
+        (Plan::Create, _) => {
+            let m = create_match(t, spec)?;
+            t.feed_ids.insert(feed_id, m.id).map_err(BetError::storage)?;
+            Imported::Created(m)
+        }
+        (Plan::Update(m), _) => {
+            t.save_match(m.clone())?;
+            Imported::Updated(m)
+        }
+        (Plan::Unchanged, Some(m)) => Imported::Unchanged(m),
+        (Plan::Locked, Some(m)) => Imported::Locked(m),
+        (_, None) => return Err(BetError::Storage("import plan without its match".into())),
+    })
+}
+
 pub(super) fn transition(
     t: &mut Tables<'_>,
     id: u64,
@@ -86,7 +109,7 @@ pub(super) fn place_bet(t: &mut Tables<'_>, bet: &NewBet) -> Result<Placed, BetE
         return Err(BetError::invalid("amount", format!("must be between 1 and {MAX_STAKE}")));
     }
     let option = t.with_match(bet.match_id, |m| {
-        if !m.state.accepts_bets() {
+        if !m.state.accepts_bets() || crate::model::has_started(m.start_time, bet.placed_at) {
             return Err(BetError::BettingClosed { id: m.id, state: m.state });
         }
         m.option_index(&bet.option)

@@ -27,6 +27,8 @@ pub(super) const USER_ORDERS: TableDefinition<'_, (u64, u64), ()> = TableDefinit
 /// (match id, uid): who bet on a match, for state pushes.
 pub(super) const BETTORS: TableDefinition<'_, (u64, u64), ()> = TableDefinition::new("match_bettors");
 /// Counters: next ids and coins ever credited.
+/// Feed id → match id: the datacenter's imports (`feed/`).
+pub(super) const FEED_IDS: TableDefinition<'_, &str, u64> = TableDefinition::new("feed_ids");
 pub(super) const META: TableDefinition<'_, &str, u64> = TableDefinition::new("meta");
 
 pub(super) const NEXT_UID: &str = "next_uid";
@@ -71,6 +73,7 @@ pub(super) struct Tables<'t> {
     pub(super) user_orders: Table<'t, (u64, u64), ()>,
     pub(super) bettors: Table<'t, (u64, u64), ()>,
     pub(super) meta: Table<'t, &'static str, u64>,
+    pub(super) feed_ids: Table<'t, &'static str, u64>,
     cache: std::collections::HashMap<u64, Match>,
 }
 
@@ -87,6 +90,7 @@ impl<'t> Tables<'t> {
             user_orders: txn.open_table(USER_ORDERS).map_err(s)?,
             bettors: txn.open_table(BETTORS).map_err(s)?,
             meta: txn.open_table(META).map_err(s)?,
+            feed_ids: txn.open_table(FEED_IDS).map_err(s)?,
             cache: std::collections::HashMap::new(),
         })
     }

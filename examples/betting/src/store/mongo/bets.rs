@@ -190,7 +190,9 @@ impl Db {
             return Ok(Err(err));
         }
         let Some(entry) = entry else { return Ok(Err(BetError::MatchNotFound(bet.match_id))) };
-        if !entry.state.accepts_bets() {
+        let started =
+            u64::try_from(entry.doc.start_time).is_ok_and(|s| crate::model::has_started(s, bet.placed_at));
+        if !entry.state.accepts_bets() || started {
             return Ok(Err(BetError::BettingClosed { id: bet.match_id, state: entry.state }));
         }
         let Some(option) = entry.doc.options.iter().position(|o| o.name == bet.option) else {

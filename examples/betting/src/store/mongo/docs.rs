@@ -64,6 +64,9 @@ pub(super) struct MatchDoc {
     pub(super) state: i32,
     pub(super) result: Option<i32>,
     pub(super) staked: i64,
+    /// The feed's id for an imported match (unique); none for the admin's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) feed_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -130,6 +133,7 @@ impl MatchDoc {
             state: i32::from(m.state.code()),
             result: m.result.map(|r| r as i32), // at most MAX_OPTIONS
             staked: 0,
+            feed_id: None,
         }
     }
 

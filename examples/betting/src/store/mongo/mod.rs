@@ -48,6 +48,7 @@ use tokio::sync::{OnceCell, mpsc};
 use self::docs::{COUNTERS, Counter, MATCHES, MatchDoc, ORDERS, OrderDoc, USERS, UserDoc};
 use super::Store;
 use crate::error::BetError;
+use crate::feed::Imported;
 use crate::model::{Audit, Match, NewBet, NewMatch, Order, PayoutBatch, Placed, User};
 use crate::state::Action;
 
@@ -194,6 +195,16 @@ impl Db {
         let open = IndexModel::builder().keys(doc! { "match_id": 1, "status": 1, "_id": 1 }).build();
         let mine = IndexModel::builder().keys(doc! { "uid": 1, "_id": -1 }).build();
         self.orders.create_indexes([open, mine]).await?;
+        // One match per feed id (the datacenter's imports); matches made by
+        // the admin have none.
+        let feed = IndexOptions::builder()
+            .unique(true)
+            .name("feed_id_unique".to_owned())
+            .partial_filter_expression(doc! { "feed_id": { "$type": "string" } })
+            .build();
+        self.matches
+            .create_index(IndexModel::builder().keys(doc! { "feed_id": 1 }).options(feed).build())
+            .await?;
         Ok(())
     }
 
@@ -259,6 +270,11 @@ impl Store for MongoStore {
     async fn create_match(&self, spec: &NewMatch) -> Result<Match, BetError> {
         spec.validate()?;
         self.db().await?.create_match(spec).await
+    }
+
+    async fn import_match(&self, feed_id: &str, spec: &NewMatch) -> Result<Imported, BetError> {
+        spec.validate()?;
+        self.db().await?.import_match(feed_id, spec).await
     }
 
     async fn get_match(&self, id: u64) -> Result<Match, BetError> {

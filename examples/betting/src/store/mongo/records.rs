@@ -10,8 +10,9 @@ use mongodb::options::ReturnDocument;
 use super::Db;
 use super::docs::{MAX_COINS, MatchDoc, UserDoc, signed};
 use crate::error::BetError;
+use crate::feed::{Imported, Plan, plan};
 use crate::model::{Match, NewMatch, Order, User, check_name};
-use crate::state::Action;
+use crate::state::{Action, MatchState};
 
 /// Times a transition is recomputed when the match changed under it.
 const TRANSITION_TRIES: u32 = 20;
@@ -90,6 +91,45 @@ impl Db {
         let m = Match::from_spec(id, spec)?;
         self.matches.insert_one(MatchDoc::from_match(&m)).await.map_err(|e| self.storage(&e))?;
         Ok(m)
+    }
+
+    /// See [`crate::Store::import_match`]. The unique index on `feed_id`
+    /// makes a concurrent second import lose its insert and read the
+    /// winner's; an update is a compare-and-set on state 0.
+    pub(super) async fn import_match(&self, feed_id: &str, spec: &NewMatch) -> Result<Imported, BetError> {
+        for _ in 0..TRANSITION_TRIES {
+            let found =
+                self.matches.find_one(doc! { "feed_id": feed_id }).await.map_err(|e| self.storage(&e))?;
+            let existing = found.as_ref().map(MatchDoc::to_match).transpose()?;
+            match (plan(existing.as_ref(), spec)?, existing) {
+                (Plan::Create, _) => {
+                    let m = Match::from_spec(self.next("match").await?, spec)?;
+                    let doc = MatchDoc { feed_id: Some(feed_id.to_owned()), ..MatchDoc::from_match(&m) };
+                    match self.matches.insert_one(doc).await {
+                        Ok(_) => return Ok(Imported::Created(m)),
+                        Err(e) if is_duplicate(&e) => continue,
+                        Err(e) => return Err(self.storage(&e)),
+                    }
+                }
+                (Plan::Update(m), _) => {
+                    let doc = MatchDoc::from_match(&m);
+                    let options = mongodb::bson::to_bson(&doc.options).map_err(|e| self.storage(&e))?;
+                    let set = doc! { "$set": { "kind": doc.kind, "home": doc.home, "away": doc.away,
+                    "start_time": doc.start_time, "options": options } };
+                    let filter = doc! { "_id": doc.id, "state": i32::from(MatchState::NotStarted.code()) };
+                    let done = self.matches.update_one(filter, set).await.map_err(|e| self.storage(&e))?;
+                    if done.matched_count == 1 {
+                        return Ok(Imported::Updated(m));
+                    }
+                }
+                (Plan::Unchanged, Some(m)) => return Ok(Imported::Unchanged(m)),
+                (Plan::Locked, Some(m)) => return Ok(Imported::Locked(m)),
+                (_, None) => return Err(BetError::Storage("import plan without its match".into())),
+            }
+        }
+        Err(BetError::Storage(format!(
+            "feed id {feed_id:?} kept changing during its import; the next run retries"
+        )))
     }
 
     pub(super) async fn get_match(&self, id: u64) -> Result<Match, BetError> {

@@ -16,7 +16,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use futures_util::TryStreamExt;
 use mongodb::ClientSession;
 use mongodb::bson::{Document, doc};
 
@@ -158,20 +157,32 @@ impl Db {
         Ok(())
     }
 
-    /// Counts every coin. Not a snapshot across collections: run it when
-    /// no bets or payouts are in flight (tests, maintenance).
+    /// Counts every coin, in one snapshot of every collection: the reads
+    /// run in a snapshot transaction (aborted at the end, it writes
+    /// nothing), so an audit taken while bets and payouts commit sees each
+    /// of them whole or not at all. Counted separately, a bet committed
+    /// between reading the users and reading the orders made a live cluster
+    /// look unbalanced (tests/faults.rs found it). The transaction must
+    /// finish within MongoDB's transaction lifetime (60 s by default).
     pub(super) async fn audit(&self) -> Result<Audit, BetError> {
+        let mut session = self.begin().await.map_err(|e| self.storage(&e))?;
+        let audit = self.audit_in(&mut session).await;
+        // Read-only: nothing to commit, and an abort cannot lose anything.
+        let _ = session.abort_transaction().await;
+        audit
+    }
+
+    async fn audit_in(&self, s: &mut ClientSession) -> Result<Audit, BetError> {
         let mut audit = Audit::default();
         let raw_users = self.users.clone_with_type::<Document>();
-        let users: Vec<Document> = raw_users
+        let mut users = raw_users
             .find(doc! {})
             .projection(doc! { "balance": 1, "credited": 1 })
-            .await
-            .map_err(|e| self.storage(&e))?
-            .try_collect()
+            .session(&mut *s)
             .await
             .map_err(|e| self.storage(&e))?;
-        for user in &users {
+        while let Some(user) = users.next(&mut *s).await {
+            let user = user.map_err(|e| self.storage(&e))?;
             let (Ok(balance), Ok(credited)) = (user.get_i64("balance"), user.get_i64("credited")) else {
                 return Err(BetError::Storage("corrupt user record".into()));
             };
@@ -180,26 +191,23 @@ impl Db {
             audit.credited +=
                 u128::try_from(credited).map_err(|_| BetError::Storage("negative credit".into()))?;
         }
-        let orders: Vec<OrderDoc> = self
-            .orders
-            .find(doc! {})
-            .await
-            .map_err(|e| self.storage(&e))?
-            .try_collect()
-            .await
-            .map_err(|e| self.storage(&e))?;
+        drop(users);
+        let mut orders = self.orders.find(doc! {}).session(&mut *s).await.map_err(|e| self.storage(&e))?;
         let mut matches: Vec<i64> = Vec::new();
-        for doc in &orders {
+        while let Some(doc) = orders.next(&mut *s).await {
+            let doc = doc.map_err(|e| self.storage(&e))?;
             audit.count_order(&doc.to_order()?);
             if !matches.contains(&doc.match_id) {
                 matches.push(doc.match_id);
             }
         }
+        drop(orders);
         // What settlement would find: the open orders through its index.
         for match_id in matches {
             audit.indexed_open += self
                 .orders
                 .count_documents(doc! { "match_id": match_id, "status": 0 })
+                .session(&mut *s)
                 .await
                 .map_err(|e| self.storage(&e))?;
         }
