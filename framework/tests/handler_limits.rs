@@ -1,7 +1,8 @@
 //! Handler bounds and deadlines (`handlers.max_inflight`,
 //! `handlers.per_command`, `handler_timeout`): a node runs at most so many
 //! handlers at once and refuses the excess at once with 429 ("busy")
-//! instead of queueing it; a handler past its deadline answers 408.
+//! instead of queueing it; a handler past its deadline answers 408; a
+//! heartbeat is answered while the session's request waits on its handler.
 //!
 //! Handlers block on a gate the test opens, so "the bound holds" is a
 //! count, never a timing.
@@ -289,4 +290,29 @@ async fn a_stateful_request_refused_as_busy_is_not_moved() {
     }
     assert_eq!(answers.iter().filter(|a| a["code"] == 429).count(), 1, "{answers:?}");
     assert_eq!(answers.iter().filter(|a| a["done"] == "narrow").count(), 3, "{answers:?}");
+}
+
+/// A heartbeat sent while the session's request waits on a slow handler
+/// is answered at once, not after the request: clients that take an
+/// unanswered heartbeat for a dead link (the Rust and JS clients do) would
+/// otherwise drop a healthy connection whenever a handler runs longer than
+/// their heartbeat interval. The request is still answered afterwards.
+#[tokio::test]
+async fn a_heartbeat_is_answered_while_the_sessions_request_is_in_flight() {
+    let gate = Arc::new(Semaphore::new(0));
+    let (proxy, services) = narrow_and_wide(&gate, 20002).await;
+    let inflight = || services.iter().map(|s| s.metric("espoir_handlers_inflight")).sum::<f64>();
+    let mut client = start_call(&proxy.ws_url(), 20002).await;
+    wait_until("the call runs", async || inflight() == 1.0).await;
+
+    // `websocket.heartbeat_command` defaults to 10000.
+    client.send(10_000, &json!({})).await;
+    let frame = client.recv().await.expect("the heartbeat is answered");
+    assert_eq!(frame.command, 10_000, "the heartbeat's answer comes first");
+    let body: Value = serde_json::from_slice(&frame.body).unwrap();
+    assert_eq!(body["code"], 200);
+    assert_eq!(inflight(), 1.0, "the request is still in flight");
+
+    gate.add_permits(1);
+    expect_done(&mut client, "wide").await;
 }

@@ -1,6 +1,7 @@
-//! One client request handled: the heartbeat and topic commands answered
-//! on the spot, the proxy-only notices refused, everything else run by this node's handler
-//! or forwarded to the node type that handles it.
+//! One client request handled: the topic commands answered on the spot,
+//! the proxy-only notices refused, everything else run by this node's
+//! handler or forwarded to the node type that handles it. Heartbeats are
+//! answered on arrival instead ([`proxy_heartbeat`]).
 
 use std::sync::Arc;
 
@@ -34,6 +35,21 @@ pub(crate) struct FrameOutcome {
     pub(crate) stateful: bool,
 }
 
+/// The heartbeat command this proxy answers itself, on arrival
+/// (`websocket.heartbeat_command`): a heartbeat proves the client↔proxy
+/// path alive, so it costs no hop and waits for no request in flight. A
+/// proxy-side handler for the id takes precedence; its frames are handled
+/// in order like any other.
+pub(crate) fn proxy_heartbeat(shared: &NodeState) -> Option<i32> {
+    let command = shared.config.websocket.as_ref()?.heartbeat_command;
+    shared.handlers.events.get(command).is_none().then_some(command)
+}
+
+/// The proxy's answer to a heartbeat.
+pub(crate) fn heartbeat_reply(command: i32) -> Bytes {
+    ClientFrame::new(command, Bytes::from_static(br#"{"code":200}"#)).encode(usize::MAX).unwrap_or_default()
+}
+
 /// Handles one client frame of `session` to its end: its reply, or the
 /// error frame that says why there is none.
 pub(crate) async fn handle_frame(
@@ -43,13 +59,6 @@ pub(crate) async fn handle_frame(
 ) -> FrameOutcome {
     let command = frame.command;
     let stateful = !shared.router.is_stateless(command);
-    let heartbeat = shared.config.websocket.as_ref().map(|ws| ws.heartbeat_command);
-    // A heartbeat proves the client↔proxy path alive; answering it here
-    // costs no hop. A proxy-side handler for the id takes precedence.
-    if Some(command) == heartbeat && shared.handlers.events.get(command).is_none() {
-        let reply = ClientFrame::new(command, Bytes::from_static(br#"{"code":200}"#)).encode(usize::MAX).ok();
-        return FrameOutcome { command, reply, served_by: None, stateful: false };
-    }
     // Topic subscriptions live on this proxy: it answers them itself.
     if let Some(subscribe) = super::topics::topic_command(&shared, command) {
         let reply = super::topics::answer(&shared, &session, &frame, subscribe);

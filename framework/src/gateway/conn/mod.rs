@@ -5,6 +5,9 @@
 //! order**: the next frame is forwarded only once the previous one is
 //! answered, so a session's messages are handled in order end to end, while
 //! different sessions proceed in parallel. Pushes are written as they come.
+//! Heartbeats the proxy answers itself are answered on arrival, even behind
+//! a request in flight: a slow handler must not make the client take its
+//! link for dead.
 //!
 //! The session itself (user, data, groups, pins, replay buffer) lives in
 //! [`Sessions`], not in the connection, so that a client that reconnects
@@ -36,7 +39,7 @@ mod write;
 use super::cipher;
 use super::close::{self, ConnEnd};
 use super::reply::error_frame;
-use super::request::{FrameOutcome, handle_frame};
+use super::request::{FrameOutcome, handle_frame, heartbeat_reply, proxy_heartbeat};
 use super::resume::{AckRequest, expire_later, resume_frames};
 use crate::codec::{ClientDecoder, ClientFrame};
 use crate::config::WebsocketConfig;
@@ -98,6 +101,10 @@ pub(crate) struct ClientConn {
     inflight_since: Option<std::time::Instant>,
     /// Frames taken off the queue so far: a resume must be the first.
     frames_seen: u64,
+    /// The heartbeat command the proxy answers itself, if any.
+    heartbeat: Option<i32>,
+    /// Heartbeats read and not yet answered; they skip the queue.
+    heartbeats_due: u32,
     /// Set when sessions may be resumed.
     resume: Option<ResumeCommands>,
     limiter: ConnLimiter,
@@ -145,6 +152,8 @@ impl ClientConn {
             inflight: None,
             inflight_since: None,
             frames_seen: 0,
+            heartbeat: proxy_heartbeat(shared),
+            heartbeats_due: 0,
             resume,
             limiter: ConnLimiter::new(&settings.limits, Instant::now()),
             idle_timeout: settings.timeout,
@@ -177,6 +186,7 @@ impl ClientConn {
         let pending = Arc::clone(&self.open.pending);
         tokio::pin!(idle, read_pause, drain_started, kicked);
         loop {
+            self.answer_heartbeats().await?;
             self.start_queued_frames().await?;
             if self.draining && self.inflight.is_none() && self.queue.is_empty() {
                 return Err(ConnEnd::draining());
@@ -225,18 +235,40 @@ impl ClientConn {
         Ok(())
     }
 
-    async fn start_frame(&mut self, frame: ClientFrame) -> Result<(), ConnEnd> {
-        self.frames_seen += 1;
-        self.shared.metrics.received(Via::Client, frame.command);
+    /// Answers the heartbeats read since the last turn, ahead of any
+    /// request in flight or queued (see the module's doc).
+    async fn answer_heartbeats(&mut self) -> Result<(), ConnEnd> {
+        let Some(command) = self.heartbeat else { return Ok(()) };
+        while self.heartbeats_due > 0 {
+            self.heartbeats_due -= 1;
+            if self.admit(command).await? {
+                self.send(heartbeat_reply(command)).await?;
+                self.shared.metrics.sent(Via::Client, command);
+            }
+        }
+        Ok(())
+    }
+
+    /// Counts a client frame and applies the message rate: `Ok(true)` to
+    /// handle it, `Ok(false)` when it was refused (and answered 429).
+    async fn admit(&mut self, command: i32) -> Result<bool, ConnEnd> {
+        self.shared.metrics.received(Via::Client, command);
         match self.limiter.admit_frame(Instant::now()) {
-            Admit::Yes => {}
+            Admit::Yes => Ok(true),
             // Boxed so that its write does not grow every connection's
             // future; admitted frames (the norm) skip it.
-            Admit::Refuse => return Box::pin(self.refuse_over_rate(frame.command)).await,
+            Admit::Refuse => Box::pin(self.refuse_over_rate(command)).await.map(|()| false),
             Admit::Disconnect => {
                 self.shared.metrics.limit_hit("message_flood");
-                return Err(ConnEnd::flood());
+                Err(ConnEnd::flood())
             }
+        }
+    }
+
+    async fn start_frame(&mut self, frame: ClientFrame) -> Result<(), ConnEnd> {
+        self.frames_seen += 1;
+        if !self.admit(frame.command).await? {
+            return Ok(());
         }
         match self.resume {
             Some(commands) if frame.command == commands.resume => self.on_resume(&frame).await,
@@ -341,6 +373,12 @@ impl ClientConn {
         if let Err(err) = cipher::incoming(&mut self.cipher, &mut self.decoded) {
             tracing::debug!(session = %self.session, error = %err, "client frame failed to open");
             return Err(ConnEnd::cipher_broken(&err));
+        }
+        if let Some(beat) = self.heartbeat {
+            let before = self.decoded.len();
+            self.decoded.retain(|frame| frame.command != beat);
+            let beats = u32::try_from(before - self.decoded.len()).unwrap_or(u32::MAX);
+            self.heartbeats_due = self.heartbeats_due.saturating_add(beats);
         }
         self.queue.extend(self.decoded.drain(..));
         if let Err(err) = result {
