@@ -85,6 +85,9 @@
 //! * `rooms`: rooms as pure state: members, lifecycle, bounded input
 //!   queue between ticks ([`Room`], [`RoomSettings`]); see
 //!   `docs/rooms.md`.
+//! * `matchmaking` (public, a namespace): the matchmaking pool as pure
+//!   state: tickets, parties, the game's widening criteria, matches formed
+//!   oldest first; `docs/rooms.md`.
 //! * `schedule`: keyed one-shot jobs at a given time ([`Scheduler`]), tied
 //!   to a [`Shutdown`]; timers live in memory.
 //!
@@ -107,6 +110,7 @@ mod http;
 mod id;
 mod jobs;
 mod limits;
+pub mod matchmaking;
 mod metrics;
 mod mongo;
 mod node;
@@ -152,9 +156,9 @@ pub use node::{Addresses, HandlerGroups, Node, NodeBuilder, NodeError, RunningNo
 pub use proto::NodeType;
 pub use reload::{ConfigSource, FileSource, PeerChange, ReloadError, ReloadReport};
 pub use rooms::{
-    DisposeReason, DrainPolicy, Drained, Ended, EndedRoom, Input, Joined, Left, MAX_INPUT_CAPACITY,
+    Claimed, DisposeReason, DrainPolicy, Drained, Ended, EndedRoom, Input, Joined, Left, MAX_INPUT_CAPACITY,
     MAX_ROOM_ID_LEN, MAX_ROOM_MEMBERS, MAX_ROOMS_PER_NODE, PushMode, Room, RoomError, RoomId, RoomMember,
-    RoomPhase, RoomSettings, RoomSettingsError, RoomStats, Rooms, Tick, TickRate,
+    RoomPhase, RoomSettings, RoomSettingsError, RoomStats, Rooms, Seat, SeatLapse, Seats, Tick, TickRate,
 };
 pub use rooms::{RoomGame, TickLoopEnd, run_tick_loop};
 pub use routing::{Lane, LaneKey, RangeRef, RouteTable, StateTable, TableError, Target};

@@ -25,6 +25,9 @@ impl Code {
     pub const NOT_FOUND: Code = Code(404);
     /// The request did not complete before its deadline.
     pub const TIMEOUT: Code = Code(408);
+    /// The request conflicts with the state it acts on (already done,
+    /// already waiting).
+    pub const CONFLICT: Code = Code(409);
     /// A limit was hit (rate, queue, concurrency): retry later.
     pub const OVERLOADED: Code = Code(429);
     /// The handler failed unexpectedly (including a panic).
@@ -48,6 +51,7 @@ impl Code {
             Code::FORBIDDEN => "forbidden",
             Code::NOT_FOUND => "not_found",
             Code::TIMEOUT => "timeout",
+            Code::CONFLICT => "conflict",
             Code::OVERLOADED => "overloaded",
             Code::INTERNAL => "internal",
             Code::UNAVAILABLE => "unavailable",

@@ -80,6 +80,14 @@ pub enum RoomError {
     /// The node is draining: rooms run out, no new one starts here.
     #[error("this node is draining and makes no new rooms")]
     NodeDraining,
+    /// The user has no seat in the room (never reserved, released, or
+    /// lapsed and freed).
+    #[error("no seat in the room for this user")]
+    NoSeat,
+    /// The user's seat lapsed (reservation or reconnection window) and
+    /// was freed.
+    #[error("the seat's window ended; it was freed")]
+    SeatLapsed,
     /// The room's input queue is full until its next tick takes it.
     #[error("the room's input queue is full ({capacity} inputs)")]
     InputQueueFull {
@@ -92,16 +100,19 @@ impl From<RoomError> for Status {
     /// Full rooms, full queues and full nodes are `OVERLOADED` (try later
     /// or elsewhere), a draining node `UNAVAILABLE` (as its other
     /// refusals), a room that is gone or finishing `NOT_FOUND`, the rest
-    /// `BAD_REQUEST`.
+    /// `BAD_REQUEST`. A missing or lapsed seat is `NOT_FOUND` too: the
+    /// player looks for another match.
     fn from(err: RoomError) -> Status {
         let code = match err {
             RoomError::Full { .. } | RoomError::InputQueueFull { .. } | RoomError::TooManyRooms { .. } => {
                 Code::OVERLOADED
             }
             RoomError::NodeDraining => Code::UNAVAILABLE,
-            RoomError::Disposed { .. } | RoomError::NoSuchRoom { .. } | RoomError::Finishing => {
-                Code::NOT_FOUND
-            }
+            RoomError::Disposed { .. }
+            | RoomError::NoSuchRoom { .. }
+            | RoomError::Finishing
+            | RoomError::NoSeat
+            | RoomError::SeatLapsed => Code::NOT_FOUND,
             RoomError::NotMember | RoomError::Exists { .. } => Code::BAD_REQUEST,
         };
         Status::new(code, err.to_string())

@@ -19,6 +19,9 @@
 //!   [`DisposeReason`].
 //! * `room`: [`Room`], the state machine: join, leave, submit an input,
 //!   tick, timeouts, drain, dispose.
+//! * `seats`: [`Seats`], the places a room keeps by user: reserved for a
+//!   match's players until they come, taken, or away for a reconnection
+//!   window; a second login takes its user's seat over.
 //! * `registry`: [`Rooms`], a node's rooms by id, bounded in number,
 //!   reaped when disposed, drained or ended together.
 //! * `ticker`: the fixed-rate loop of a ticking room ([`run_tick_loop`]
@@ -38,6 +41,7 @@ mod inputs;
 mod phase;
 mod registry;
 mod room;
+mod seats;
 mod settings;
 mod stats;
 mod ticker;
@@ -47,6 +51,8 @@ mod registry_tests;
 #[cfg(test)]
 mod room_tests;
 #[cfg(test)]
+mod seats_tests;
+#[cfg(test)]
 mod ticker_tests;
 
 pub use error::{RoomError, RoomSettingsError};
@@ -55,6 +61,7 @@ pub use inputs::Input;
 pub use phase::{DisposeReason, RoomPhase};
 pub use registry::{EndedRoom, MAX_ROOMS_PER_NODE, Rooms};
 pub use room::{Drained, Ended, Joined, Left, Room, RoomMember, Tick};
+pub use seats::{Claimed, Seat, SeatLapse, Seats};
 pub use settings::{DrainPolicy, MAX_INPUT_CAPACITY, MAX_ROOM_MEMBERS, PushMode, RoomSettings, TickRate};
 pub use stats::RoomStats;
 pub use ticker::{RoomGame, TickLoopEnd, run_tick_loop};
