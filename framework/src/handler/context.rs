@@ -68,6 +68,18 @@ pub(crate) trait NodeApi: Send + Sync + 'static {
         body: Bytes,
     ) -> ApiFuture<Result<Bytes, Status>>;
     fn notify(&self, target: NodeType, command: i32, scope: CallScope, body: Bytes) -> Result<(), Status>;
+    /// A request to the node `node` by id, this node included (hence the
+    /// `Arc`: a call to itself runs a handler with a context of its own).
+    fn call_node(
+        self: Arc<Self>,
+        node: &NodeId,
+        command: i32,
+        scope: CallScope,
+        body: Bytes,
+    ) -> ApiFuture<Result<Bytes, Status>>;
+    /// The nodes of `node_type` this node knows to be live and taking new
+    /// work (itself included), sorted by id.
+    fn live_nodes(&self, node_type: NodeType) -> Vec<NodeId>;
     /// A session-scoped operation, answered by the session's proxy.
     fn session_call(&self, request: SessionRequest) -> ApiFuture<Result<(), Status>>;
     /// A user- or group-scoped operation, sent to every proxy. `serving`:
@@ -307,6 +319,20 @@ impl NodeApi for Detached {
         _body: Bytes,
     ) -> Result<(), Status> {
         Err(Detached::unavailable())
+    }
+
+    fn call_node(
+        self: Arc<Self>,
+        _node: &NodeId,
+        _command: i32,
+        _scope: CallScope,
+        _body: Bytes,
+    ) -> ApiFuture<Result<Bytes, Status>> {
+        Box::pin(std::future::ready(Err(Detached::unavailable())))
+    }
+
+    fn live_nodes(&self, _node_type: NodeType) -> Vec<NodeId> {
+        Vec::new()
     }
 
     fn session_call(&self, _request: SessionRequest) -> ApiFuture<Result<(), Status>> {

@@ -11,7 +11,9 @@
 //!   [`AppState`]; `session_api`: the session side of [`Context`] (binding,
 //!   session data, kicks, groups); `topics`: its topic side (subscribe,
 //!   unsubscribe, publish); `drain`: its drain side (is the node
-//!   draining, hold the drain: [`DrainHold`]).
+//!   draining, hold the drain: [`DrainHold`]); `nodes`: its cluster side
+//!   (live nodes of a type, a key's owner, calls to one node, session
+//!   pins).
 //! * `scope`: what a message carries of its session, read by the context
 //!   and passed on by its calls.
 //! * `json`: bodies as JSON ([`IntoReply`], [`decode_body`]).
@@ -24,6 +26,7 @@ mod drain;
 mod event;
 mod hints;
 mod json;
+mod nodes;
 mod scope;
 mod session_api;
 mod table;

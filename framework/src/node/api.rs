@@ -2,6 +2,8 @@
 //! and notifications to other nodes, and session operations, as a
 //! handler's [`Context`](crate::Context) asks for them.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::task_tracker::TaskTrackerToken;
@@ -97,6 +99,20 @@ impl NodeApi for NodeState {
         link.send(env).map_err(Status::from)?;
         self.metrics.sent(Via::Rpc, command);
         Ok(())
+    }
+
+    fn call_node(
+        self: Arc<Self>,
+        node: &NodeId,
+        command: i32,
+        scope: CallScope,
+        body: Bytes,
+    ) -> ApiFuture<Result<Bytes, Status>> {
+        self.call_addressed(node, command, scope, body)
+    }
+
+    fn live_nodes(&self, node_type: NodeType) -> Vec<NodeId> {
+        self.live_nodes_of(node_type)
     }
 
     fn session_call(&self, request: SessionRequest) -> ApiFuture<Result<(), Status>> {

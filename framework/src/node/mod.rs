@@ -1,25 +1,27 @@
-//! Running a node: wiring the transport, the router, the handlers and the
-//! listeners a role needs.
+//! Running a node: the builder that wires the transport, the router, the
+//! handlers and the listeners a role needs, and the shared state every
+//! room of the crate works on.
 //!
 //! * a **proxy** opens its websocket port (and HTTP), holds client sessions
-//!   and forwards their frames;
+//!   and forwards their frames (`gateway/`, `sessions/`);
 //! * a **route** relays messages between nodes that have no direct link and
-//!   runs the handlers mapped to it;
+//!   runs the handlers mapped to it (`dispatch/`, `cluster/`);
 //! * a **service** runs handlers and answers the session's proxy, directly
 //!   when linked, else through a route.
 //!
-//! Every node opens its RPC port and dials its `remote_ports`.
+//! Layout:
 //!
-//! Operations (`docs/operations.md`): `admin` serves the admin endpoints on
-//! the HTTP port; `reload` (with the pure `config_diff`) and `watch` apply
-//! config changes live; `membership` learns and announces members through
-//! routes; `drain` stops a node gracefully; `metrics` counts per node.
-//!
-//! Limits (`docs/config.md#limits`): `limits` (message and byte rates),
-//! `ip_limit` (clients per source address) and `send_budget` (queued push
-//! bytes) bound what one client costs a proxy; `inflight` bounds
-//! concurrent handler runs on every role.
+//! * `builder`: [`NodeBuilder`] and [`Node`]; `jobs` and `rooms`: the
+//!   builder's job and room-stats parts; `handler_groups`:
+//!   [`HandlerGroups`], handler tables chosen by `api_path`.
+//! * `running`: [`RunningNode`] and its [`Addresses`].
+//! * `state`: `NodeState`, what every part of a running node shares.
+//! * `api`: the node as its handlers see it (the `NodeApi` behind
+//!   [`Context`](crate::Context)); `addressed`: its calls to one node by
+//!   id and its live nodes of a type.
+//! * `span`: the node's tracing span.
 
+mod addressed;
 mod api;
 mod builder;
 mod handler_groups;

@@ -3,8 +3,8 @@
 use bytes::Bytes;
 
 use super::{check_group, check_key, check_uid, clip_reason};
-use crate::id::SessionId;
-use crate::proto::{self, SessionOp, session_op::Op};
+use crate::id::{NodeId, SessionId};
+use crate::proto::{self, NodeType, SessionOp, session_op::Op};
 use crate::status::Status;
 use crate::topic::{TopicMessage, check_topic};
 
@@ -60,6 +60,12 @@ pub(crate) enum SessionRequest {
         session: SessionId,
         topic: String,
     },
+    /// Pins `session` to `node` (of type `node_type`) at its proxy.
+    Pin {
+        session: SessionId,
+        node_type: NodeType,
+        node: NodeId,
+    },
     /// `max_body`: the publishing node's `topics.max_message_bytes`.
     Publish {
         message: TopicMessage,
@@ -75,7 +81,8 @@ impl SessionRequest {
             SessionRequest::Bind { session, .. }
             | SessionRequest::SetData { session, .. }
             | SessionRequest::Subscribe { session, .. }
-            | SessionRequest::Unsubscribe { session, .. } => Some(session),
+            | SessionRequest::Unsubscribe { session, .. }
+            | SessionRequest::Pin { session, .. } => Some(session),
             SessionRequest::Kick { target: Member::Session(s), .. }
             | SessionRequest::Join { member: Member::Session(s), .. }
             | SessionRequest::Leave { member: Member::Session(s), .. } => Some(s),
@@ -98,6 +105,12 @@ impl SessionRequest {
                 check_uid(uid)
             }
             SessionRequest::Bind { uid: None, .. } => Ok(()),
+            SessionRequest::Pin { node_type, .. } => match node_type {
+                NodeType::Proxy | NodeType::Unspecified => {
+                    Err(format!("a session cannot be pinned to a {node_type:?} node"))
+                }
+                _ => Ok(()),
+            },
             SessionRequest::Kick { target, .. } => user(target),
             SessionRequest::SetData { key, .. } => check_key(key).map_err(|e| e.to_string()),
             SessionRequest::Join { group, member } | SessionRequest::Leave { group, member } => {
@@ -155,6 +168,11 @@ impl SessionRequest {
             SessionRequest::Unsubscribe { topic, .. } => {
                 (Op::TopicUnsubscribe(proto::TopicSubscription { topic }), 0, Bytes::new())
             }
+            SessionRequest::Pin { node_type, node, .. } => (
+                Op::Pin(proto::SessionPin { node_id: node.to_string(), node_type: node_type as i32 }),
+                0,
+                Bytes::new(),
+            ),
             SessionRequest::Publish { message, .. } => {
                 let TopicMessage { topic, key, command, body } = message;
                 (Op::TopicPublish(proto::TopicPublish { topic, key: key.unwrap_or_default() }), command, body)

@@ -1,10 +1,12 @@
-//! Session data and group membership of the proxy's sessions, and
-//! broadcasts to groups (see `sessions.rs` for the table itself).
+//! Session data, pins set by handlers and group membership of the proxy's
+//! sessions, and broadcasts to groups (see `sessions.rs` for the table itself).
 
 use bytes::Bytes;
 
 use super::record::{Table, deliver, gone};
 use super::table::Sessions;
+use crate::id::NodeId;
+use crate::proto::NodeType;
 use crate::session::SessionStats;
 use crate::status::Status;
 
@@ -32,6 +34,16 @@ impl Sessions {
         }
         SessionStats::add(&self.stats.broadcast_frames, sent);
         Ok(sent)
+    }
+
+    /// Pins the session to `node` for its type, as if `node` had answered
+    /// a stateful message of it (see [`Sessions::remember`]).
+    pub(crate) fn pin(&self, seq: u64, node_type: NodeType, node: NodeId) -> Result<(), Status> {
+        if !self.lock().slots.contains_key(&seq) {
+            return Err(gone());
+        }
+        self.remember(seq, node_type, node, true);
+        Ok(())
     }
 
     /// Sets (`Some`) or removes (`None`) one session data key.

@@ -155,6 +155,12 @@ fn apply(shared: &NodeState, envelope: &Envelope) -> Result<(), Status> {
             sessions.subscribe(local_seq()?, &sub.topic)?;
         }
         Op::TopicUnsubscribe(sub) => sessions.unsubscribe(local_seq()?, &sub.topic)?,
+        Op::Pin(pin) => {
+            let node = NodeId::parse(&pin.node_id).map_err(|e| Status::bad_request(e.to_string()))?;
+            let node_type = NodeType::try_from(pin.node_type)
+                .map_err(|_| Status::bad_request(format!("unknown node type {}", pin.node_type)))?;
+            sessions.pin(local_seq()?, node_type, node)?;
+        }
     }
     Ok(())
 }
