@@ -59,6 +59,9 @@ pub(crate) struct Membership {
     /// Nodes that get no new work (draining or evicted); read on every
     /// balanced pick, so it is swapped whole rather than locked.
     excluded: ArcSwap<HashSet<NodeId>>,
+    /// Proxies: the services and routes alive at the last lost-node check
+    /// (`lost.rs`).
+    pub(super) seen: Mutex<HashSet<NodeId>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -166,6 +169,9 @@ pub(crate) fn announce_all(shared: &NodeState) {
 /// A link came up: announce ourselves on it.
 pub(crate) fn link_up(shared: &NodeState, link: &Link) {
     announce(shared, link);
+    if shared.node_type() != NodeType::Route {
+        super::lost::check(shared);
+    }
 }
 
 /// A link closed. When it was the last one to its peer, the peer's
@@ -190,6 +196,7 @@ pub(crate) fn link_down(shared: &NodeState, link: &Link) {
     if shared.node_type() != NodeType::Route {
         forget_lost_route(shared, link);
         sync_learned(shared);
+        super::lost::check(shared);
     }
 }
 
@@ -274,6 +281,7 @@ fn on_members(shared: &NodeState, link: &Link, list: Members) {
     lock(&shared.cluster.members.views).insert(link.peer_id().clone(), View { members, removed });
     shared.cluster.members.refresh_excluded();
     sync_learned(shared);
+    super::lost::check(shared);
 }
 
 /// A route sends its members to every non-route node it is linked to.

@@ -1,5 +1,5 @@
 //! `websocket.sessions`: user binding, unique login, kicks, session data,
-//! groups and resume. *Espoir extension*; every key has a default, so an
+//! groups, resume and the lost-node notice. *Espoir extension*; every key has a default, so an
 //! obespoir file never needs the section. See `docs/sessions.md`.
 
 use std::time::Duration;
@@ -58,6 +58,14 @@ pub struct SessionsConfig {
     /// Most groups one session may be in. Default 64.
     #[serde(default = "defaults::max_groups_per_session")]
     pub max_groups_per_session: usize,
+    /// Command id of a push telling a client that a node its session is
+    /// pinned to (its room's node, say) left the cluster: no route lists
+    /// it and this proxy has no link to it. The body names the node
+    /// (`{"node", "node_type"}`). Default none: no notice (obespoir sends
+    /// none); the client learns on its next message, which another node
+    /// answers.
+    #[serde(default)]
+    pub node_lost_command: Option<i32>,
 }
 
 impl Default for SessionsConfig {
@@ -74,6 +82,7 @@ impl Default for SessionsConfig {
             max_data_keys: defaults::max_data_keys(),
             max_data_bytes: defaults::max_data_bytes(),
             max_groups_per_session: defaults::max_groups_per_session(),
+            node_lost_command: None,
         }
     }
 }
@@ -84,12 +93,15 @@ impl SessionsConfig {
     /// itself (heartbeat, offline), by field name.
     pub(crate) fn problems(&self, reserved: &[(&str, i32)]) -> Vec<(String, String)> {
         let mut out = Vec::new();
-        let commands = [
+        let mut commands = vec![
             ("bind_command", self.bind_command),
             ("kick_command", self.kick_command),
             ("resume_command", self.resume_command),
             ("ack_command", self.ack_command),
         ];
+        if let Some(id) = self.node_lost_command {
+            commands.push(("node_lost_command", id));
+        }
         for (i, (name, id)) in commands.iter().enumerate() {
             let clash = commands[..i].iter().chain(reserved).find(|(_, other)| other == id);
             if let Some((other, _)) = clash {

@@ -46,6 +46,17 @@ impl Sessions {
         Ok(())
     }
 
+    /// The sessions pinned to `node`, for the lost-node notice.
+    pub(crate) fn pinned_to(&self, node: &NodeId) -> Vec<u64> {
+        let table = self.lock();
+        table
+            .slots
+            .iter()
+            .filter(|(_, slot)| slot.pins.iter().any(|p| p.node_id == node.as_str()))
+            .map(|(seq, _)| *seq)
+            .collect()
+    }
+
     /// Sets (`Some`) or removes (`None`) one session data key.
     pub(crate) fn set_data(&self, seq: u64, key: &str, value: Option<&str>) -> Result<(), Status> {
         let mut table = self.lock();

@@ -192,6 +192,12 @@ pub async fn cluster(policy: DrainPolicy) -> Cluster {
 
 /// As [`cluster`], with `services` services.
 pub async fn cluster_of(policy: DrainPolicy, services: usize) -> Cluster {
+    cluster_with(policy, services, "").await
+}
+
+/// As [`cluster_of`], with `sessions` as the proxies' `websocket.sessions`
+/// keys.
+pub async fn cluster_with(policy: DrainPolicy, services: usize, sessions: &str) -> Cluster {
     let route_ports = Ports::bind().await;
     let proxy_ports = [Ports::bind().await, Ports::bind().await];
     let mut service_ports = Vec::new();
@@ -214,7 +220,7 @@ pub async fn cluster_of(policy: DrainPolicy, services: usize) -> Cluster {
     }
     let mut proxies = Vec::new();
     for (i, ports) in proxy_ports.into_iter().enumerate() {
-        let cfg = proxy_config(&format!("proxy{i}"), &ports, &to_route, "");
+        let cfg = proxy_config(&format!("proxy{i}"), &ports, &to_route, sessions);
         proxies.push(TestNode::start(cfg, ports, EventTable::new()).await);
     }
     for p in &proxies {

@@ -18,7 +18,8 @@
 //! per key once its push queue is empty.
 //!
 //! `write`: how frames reach the client's socket (sealing, write timeout,
-//! several frames per write).
+//! several frames per write); `answered`: the frames the connection
+//! answers itself (heartbeats, rate refusals, resume, acks).
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -34,22 +35,21 @@ use tokio::time::Instant;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
+mod answered;
 mod write;
 
 use super::cipher;
 use super::close::{self, ConnEnd};
-use super::reply::error_frame;
-use super::request::{FrameOutcome, handle_frame, heartbeat_reply, proxy_heartbeat};
-use super::resume::{AckRequest, expire_later, resume_frames};
+use super::request::{FrameOutcome, handle_frame, proxy_heartbeat};
+use super::resume::expire_later;
 use crate::codec::{ClientDecoder, ClientFrame};
 use crate::config::WebsocketConfig;
 use crate::id::SessionId;
-use crate::limits::{Admit, ConnLimiter};
+use crate::limits::ConnLimiter;
 use crate::metrics::Via;
 use crate::node::NodeState;
 use crate::secure::ClientLinkCipher;
 use crate::sessions::{Ending, OpenSession, Sessions, announce_closed};
-use crate::status::Status;
 use crate::tls::MaybeTls;
 
 /// Client frames decoded but not yet handled; past this the proxy stops
@@ -235,36 +235,6 @@ impl ClientConn {
         Ok(())
     }
 
-    /// Answers the heartbeats read since the last turn, ahead of any
-    /// request in flight or queued (see the module's doc).
-    async fn answer_heartbeats(&mut self) -> Result<(), ConnEnd> {
-        let Some(command) = self.heartbeat else { return Ok(()) };
-        while self.heartbeats_due > 0 {
-            self.heartbeats_due -= 1;
-            if self.admit(command).await? {
-                self.send(heartbeat_reply(command)).await?;
-                self.shared.metrics.sent(Via::Client, command);
-            }
-        }
-        Ok(())
-    }
-
-    /// Counts a client frame and applies the message rate: `Ok(true)` to
-    /// handle it, `Ok(false)` when it was refused (and answered 429).
-    async fn admit(&mut self, command: i32) -> Result<bool, ConnEnd> {
-        self.shared.metrics.received(Via::Client, command);
-        match self.limiter.admit_frame(Instant::now()) {
-            Admit::Yes => Ok(true),
-            // Boxed so that its write does not grow every connection's
-            // future; admitted frames (the norm) skip it.
-            Admit::Refuse => Box::pin(self.refuse_over_rate(command)).await.map(|()| false),
-            Admit::Disconnect => {
-                self.shared.metrics.limit_hit("message_flood");
-                Err(ConnEnd::flood())
-            }
-        }
-    }
-
     async fn start_frame(&mut self, frame: ClientFrame) -> Result<(), ConnEnd> {
         self.frames_seen += 1;
         if !self.admit(frame.command).await? {
@@ -282,34 +252,6 @@ impl ClientConn {
                 self.inflight_since = Some(std::time::Instant::now());
                 Ok(())
             }
-        }
-    }
-
-    /// Answers a frame over the message rate with a 429 error frame
-    /// instead of handling it.
-    async fn refuse_over_rate(&mut self, command: i32) -> Result<(), ConnEnd> {
-        self.shared.metrics.limit_hit("message_rate");
-        let status = Status::overloaded("message rate exceeded (websocket.limits.message_rate)");
-        self.send(error_frame(command, &status).unwrap_or_default()).await
-    }
-
-    /// The resume command: opt in, or take a session back and replay what
-    /// the client missed.
-    async fn on_resume(&mut self, frame: &ClientFrame) -> Result<(), ConnEnd> {
-        let first = self.frames_seen == 1;
-        let frames = resume_frames(&self.shared, &self.sessions, &self.open, &mut self.session, first, frame);
-        for out in frames {
-            self.send(out).await?;
-        }
-        Ok(())
-    }
-
-    /// The client acknowledges pushes up to a number: the replay buffer
-    /// lets go of them.
-    fn on_ack(&self, frame: &ClientFrame) {
-        match serde_json::from_slice::<AckRequest>(&frame.body) {
-            Ok(ack) => self.sessions.ack(self.session.seq(), ack.seq),
-            Err(err) => tracing::debug!(session = %self.session, error = %err, "malformed ack ignored"),
         }
     }
 
