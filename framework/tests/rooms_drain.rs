@@ -1,7 +1,8 @@
 //! A room's node drains: with `NotifyAndDispose` the room ends at once and
 //! its members are told before the node stops; with `FinishThenDispose`
-//! it goes on ticking for its members, takes no newcomer, and the node
-//! stops once the game ends it.
+//! it goes on ticking for its members, who still play (the draining node
+//! takes their pinned sessions' requests while the room holds its drain),
+//! takes no newcomer, and the node stops once the game ends it.
 
 mod rooms_support;
 
@@ -57,6 +58,11 @@ async fn finish_then_dispose_keeps_ticking_for_the_members_until_the_game_ends_t
         for member in [&mut a, &mut b] {
             state_until(member, |s| s["tick"].as_u64().is_some_and(|t| t > since + 2)).await;
         }
+        // The members still play: their sessions are pinned to the node,
+        // which takes their requests while the room holds its drain.
+        let moved = a.call(ROOM_MOVE, &json!({ "room": "walk-1", "dx": 3 })).await;
+        assert_eq!(moved, json!({}), "a finishing room's member is served: {moved}");
+        state_until(&mut b, |s| s["positions"].as_object().is_some_and(|p| p.values().any(|v| v == 3))).await;
         let mut newcomer = Client::connect(&c.proxies[0].ws_url()).await;
         let refused = newcomer.call(ROOM_JOIN, &json!({ "room": "walk-1" })).await;
         assert_eq!(refused["code"], json!(503), "a draining service takes no newcomer: {refused}");

@@ -10,13 +10,14 @@
 //!   to the frames it already sent, then a `1001 going away` close;
 //! * a service or route refuses new requests with `503` (a proxy retries a
 //!   refused request once on another node: the handler never ran) and lets
-//!   running handlers finish;
+//!   running handlers finish; while a handler holds the drain (a finishing
+//!   room), it still takes the requests of the sessions pinned to it;
 //! * once nothing is in flight, or the grace period is over, the node stops
 //!   and its links close; routes then announce it gone.
 
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
@@ -38,6 +39,21 @@ pub(crate) struct DrainState {
     /// the stopped node (the command line's, after `POST /drain`) reports
     /// it instead of finding nothing left and calling the drain clean.
     cut_short: AtomicBool,
+    /// Live handler holds (see [`DrainState::hold_for_sessions`]).
+    session_holds: Arc<AtomicUsize>,
+}
+
+/// A handler's hold on its node's drain; releases it when dropped.
+#[derive(Debug)]
+pub(crate) struct SessionsHold {
+    _work: TaskTrackerToken,
+    holds: Arc<AtomicUsize>,
+}
+
+impl Drop for SessionsHold {
+    fn drop(&mut self) {
+        self.holds.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl DrainState {
@@ -66,6 +82,20 @@ impl DrainState {
     /// (within its grace period).
     pub(crate) fn hold(&self) -> TaskTrackerToken {
         self.work.token()
+    }
+
+    /// A handler's hold ([`crate::DrainHold`]): work in flight, as
+    /// [`DrainState::hold`], and while any lives a draining node still
+    /// takes the requests of the sessions pinned to it (a finishing room's
+    /// members).
+    pub(crate) fn hold_for_sessions(&self) -> SessionsHold {
+        self.session_holds.fetch_add(1, Ordering::SeqCst);
+        SessionsHold { _work: self.work.token(), holds: Arc::clone(&self.session_holds) }
+    }
+
+    /// Whether a handler holds the drain ([`DrainState::hold_for_sessions`]).
+    pub(crate) fn held_for_sessions(&self) -> bool {
+        self.session_holds.load(Ordering::SeqCst) > 0
     }
 
     /// Units of work in flight.

@@ -59,6 +59,9 @@ pub(crate) struct Membership {
     /// Nodes that get no new work (draining or evicted); read on every
     /// balanced pick, so it is swapped whole rather than locked.
     excluded: ArcSwap<HashSet<NodeId>>,
+    /// Of those, the removed and evicted ones: not even the sessions
+    /// pinned to them go there (draining ones keep theirs).
+    barred: ArcSwap<HashSet<NodeId>>,
     /// Proxies: the services and routes alive at the last lost-node check
     /// (`lost.rs`).
     pub(super) seen: Mutex<HashSet<NodeId>>,
@@ -106,9 +109,17 @@ impl Membership {
         out
     }
 
+    /// Whether `id` must not get even its pinned sessions' messages: a
+    /// route removed or evicted it.
+    pub(crate) fn barred(&self, id: &NodeId) -> bool {
+        let set = self.barred.load();
+        !set.is_empty() && set.contains(id)
+    }
+
     fn refresh_excluded(&self) {
-        let set = excluded_set(&lock(&self.direct), &lock(&self.views), &lock(&self.evicted));
-        self.excluded.store(set.into());
+        let (excluded, barred) = excluded_set(&lock(&self.direct), &lock(&self.views), &lock(&self.evicted));
+        self.excluded.store(excluded.into());
+        self.barred.store(barred.into());
     }
 }
 

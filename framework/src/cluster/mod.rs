@@ -19,7 +19,7 @@ mod peers;
 mod rules;
 mod state;
 
-pub(crate) use drain::drain;
+pub(crate) use drain::{SessionsHold, drain};
 pub(crate) use membership::{announce_all, evict, link_down, link_up, on_control};
 pub(crate) use peers::Origin as PeerOrigin;
 pub(crate) use state::ClusterState;

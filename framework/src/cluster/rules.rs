@@ -13,18 +13,23 @@ pub(crate) struct View {
     pub(crate) removed: HashSet<NodeId>,
 }
 
-/// Ids that get no new work: marked draining by a direct announcement or
-/// by any route's list, removed by any route, or evicted here.
+/// Ids that get no new work, `(excluded, barred)`: excluded are marked
+/// draining by a direct announcement or by any route's list, removed by
+/// any route, or evicted here; barred are only the removed and evicted
+/// ones. A draining node still takes the sessions pinned to it (it may
+/// hold their rooms while they finish); a removed or evicted one does not.
 pub(crate) fn excluded_set(
     direct: &HashMap<NodeId, Member>,
     views: &HashMap<NodeId, View>,
     evicted: &HashSet<NodeId>,
-) -> HashSet<NodeId> {
+) -> (HashSet<NodeId>, HashSet<NodeId>) {
     let listed = views.values().flat_map(|v| &v.members).chain(direct.values());
     let draining =
         listed.filter(|m| m.state() == MemberState::Draining).filter_map(|m| NodeId::parse(&m.node_id).ok());
     let removed = views.values().flat_map(|v| v.removed.iter().cloned());
-    draining.chain(removed).chain(evicted.iter().cloned()).collect()
+    let barred: HashSet<NodeId> = removed.chain(evicted.iter().cloned()).collect();
+    let excluded = draining.chain(barred.iter().cloned()).collect();
+    (excluded, barred)
 }
 
 /// The member's id when its claims are consistent: the id is the md5 of
@@ -134,8 +139,10 @@ mod tests {
             },
         );
         let evicted = [id(5)].into();
-        let set = excluded_set(&direct, &views, &evicted);
-        let ports: Vec<u16> = (1..=6).filter(|p| set.contains(&id(*p))).collect();
+        let (excluded, barred) = excluded_set(&direct, &views, &evicted);
+        let ports: Vec<u16> = (1..=6).filter(|p| excluded.contains(&id(*p))).collect();
         assert_eq!(ports, [1, 2, 4, 5]);
+        let ports: Vec<u16> = (1..=6).filter(|p| barred.contains(&id(*p))).collect();
+        assert_eq!(ports, [4, 5], "draining nodes keep their pinned sessions");
     }
 }

@@ -238,10 +238,15 @@ fn deliver_push(shared: &NodeState, envelope: Envelope) {
 /// waiting: run inline, a handler's synchronous work (or a panic's
 /// backtrace) would stall the link's reader and its heartbeats with it.
 fn dispatch(shared: &Arc<NodeState>, link: &Link, mut envelope: Envelope) {
-    // A draining node starts no new requests. The handler never ran, so
-    // the proxy may safely retry elsewhere (it knows we drain: the drain
-    // announcement went out on this link before this refusal).
-    if shared.cluster.drain.is_draining() && envelope.kind() == Kind::Request {
+    // A draining node starts no new requests (but for the sessions pinned
+    // here while a handler holds the drain: a finishing room's members).
+    // The handler never ran, so the proxy may safely retry elsewhere (it
+    // knows we drain: the drain announcement went out on this link before
+    // this refusal).
+    if shared.cluster.drain.is_draining()
+        && envelope.kind() == Kind::Request
+        && !shared.takes_while_draining(&envelope.pins)
+    {
         refuse(shared, &envelope, Status::unavailable("node is draining"));
         return;
     }

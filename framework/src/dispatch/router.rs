@@ -83,17 +83,19 @@ impl Router {
     }
 
     /// The link for a message whose next stop is a node of type `target`,
-    /// by the routing policy ([`next_hops`]), among the links `usable`
-    /// accepts, on the lane `lane` picks.
+    /// by the routing policy ([`next_hops`]), on the lane `lane` picks: a
+    /// pinned node when `usable_pin` accepts its link, else among the links
+    /// `usable` accepts.
     pub(crate) fn link_where(
         &self,
         target: NodeType,
         pins: &[Pin],
         lane: LaneKey,
+        usable_pin: impl Fn(&Link) -> bool,
         usable: impl Fn(&Link) -> bool,
     ) -> Option<Link> {
         next_hops(self.node_type, target, pins).find_map(|hop| match hop {
-            Hop::Pinned(id) => self.endpoint.link_for(&id, lane).filter(&usable),
+            Hop::Pinned(id) => self.endpoint.link_for(&id, lane).filter(&usable_pin),
             Hop::AnyOf(t) => self.endpoint.pick_where(t, self.next_seed(), lane, &usable),
         })
     }

@@ -7,11 +7,11 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+use crate::cluster::SessionsHold;
 use bytes::Bytes;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::task_tracker::TaskTrackerToken;
 
 use super::json::{decode_body, encode_body};
 use super::scope::{CallScope, SessionView};
@@ -91,7 +91,7 @@ pub(crate) trait NodeApi: Send + Sync + 'static {
     /// Cancelled when the node starts draining.
     fn drain_signal(&self) -> CancellationToken;
     /// Work the node's drain waits for until dropped; `None` without a node.
-    fn hold_drain(&self) -> Option<TaskTrackerToken>;
+    fn hold_drain(&self) -> Option<SessionsHold>;
 }
 
 /// The handler's view of the world. Cheap to clone.
@@ -351,7 +351,7 @@ impl NodeApi for Detached {
         self.drain.clone()
     }
 
-    fn hold_drain(&self) -> Option<TaskTrackerToken> {
+    fn hold_drain(&self) -> Option<SessionsHold> {
         None
     }
 }

@@ -2,7 +2,7 @@
 //! that its node drains, and may hold the drain while it finishes or hands
 //! over. See `docs/operations.md` (draining) and `docs/rooms.md`.
 
-use tokio_util::task::task_tracker::TaskTrackerToken;
+use crate::cluster::SessionsHold;
 
 use super::context::Context;
 
@@ -13,7 +13,7 @@ use super::context::Context;
 #[derive(Debug)]
 #[must_use = "the drain is held only while the guard lives"]
 pub struct DrainHold {
-    _token: Option<TaskTrackerToken>,
+    _token: Option<SessionsHold>,
 }
 
 impl Context {

@@ -78,13 +78,13 @@ impl NodeState {
         scope: CallScope,
         body: Bytes,
     ) -> Result<Bytes, Status> {
-        if self.cluster.drain.is_draining() {
+        if self.cluster.drain.is_draining() && !self.takes_while_draining(&scope.pins) {
             return Err(Status::unavailable("node is draining"));
         }
         let handler =
             self.handlers.events.get(command).cloned().ok_or_else(|| self.no_handler(command, false))?;
         let _slot = limits::admit(&self, command)?;
-        let _drain = self.cluster.drain.hold();
+        let _work = self.cluster.drain.hold();
         let view = SessionView::from_wire(&scope.uid, scope.data, scope.pins);
         let ctx = Context::new(Arc::clone(&self) as Arc<dyn NodeApi>, scope.session, command).with_view(view);
         let started = tokio::time::Instant::now();

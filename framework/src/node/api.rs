@@ -4,9 +4,9 @@
 
 use std::sync::Arc;
 
+use crate::cluster::SessionsHold;
 use bytes::Bytes;
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::task_tracker::TaskTrackerToken;
 
 use super::state::NodeState;
 use crate::dispatch::decode_reply;
@@ -131,7 +131,7 @@ impl NodeApi for NodeState {
         self.cluster.drain.signal()
     }
 
-    fn hold_drain(&self) -> Option<TaskTrackerToken> {
-        Some(self.cluster.drain.hold())
+    fn hold_drain(&self) -> Option<SessionsHold> {
+        Some(self.cluster.drain.hold_for_sessions())
     }
 }

@@ -114,7 +114,9 @@ impl NodeState {
     }
 
     /// The link for a message whose next stop is a node of type `target`
-    /// ([`Router::link_where`]); draining and evicted nodes are not usable.
+    /// ([`Router::link_where`]); draining and evicted nodes are not usable,
+    /// but for the sessions pinned to a draining node (it may hold their
+    /// room while it finishes; it refuses them, and they move, otherwise).
     pub(crate) fn link_for_type(&self, target: NodeType, pins: &[Pin], lane: LaneKey) -> Option<Link> {
         self.link_for_type_except(target, pins, lane, None)
     }
@@ -128,8 +130,21 @@ impl NodeState {
         avoid: Option<&NodeId>,
     ) -> Option<Link> {
         let members = &self.cluster.members;
-        self.router
-            .link_where(target, pins, lane, |l| Some(l.peer_id()) != avoid && !members.excluded(l.peer_id()))
+        let not_avoided = |l: &Link| Some(l.peer_id()) != avoid;
+        self.router.link_where(
+            target,
+            pins,
+            lane,
+            |l| not_avoided(l) && !members.barred(l.peer_id()),
+            |l| not_avoided(l) && !members.excluded(l.peer_id()),
+        )
+    }
+
+    /// Whether this node, draining, still takes a request with `pins`: a
+    /// session pinned here while a handler holds the drain (a finishing
+    /// room's member). Anything else is refused with `503` and moves on.
+    pub(crate) fn takes_while_draining(&self, pins: &[Pin]) -> bool {
+        self.cluster.drain.held_for_sessions() && pins.iter().any(|p| p.node_id == self.id().as_str())
     }
 
     /// Sends an envelope addressed (`to`) to `dest` on its session's lane,
