@@ -89,7 +89,13 @@ impl Board {
     /// # Errors
     /// [`BoardError`] for a side out of bounds, a bad player list, or
     /// coins that do not fit.
-    pub fn new(width: u16, height: u16, players: &[String], coins: usize, seed: u64) -> Result<Board, BoardError> {
+    pub fn new(
+        width: u16,
+        height: u16,
+        players: &[String],
+        coins: usize,
+        seed: u64,
+    ) -> Result<Board, BoardError> {
         if !(MIN_SIDE..=MAX_SIDE).contains(&width) || !(MIN_SIDE..=MAX_SIDE).contains(&height) {
             return Err(BoardError::Size { width, height });
         }
@@ -191,7 +197,8 @@ impl Board {
     /// Every player with their score, best first (ties by user id), and
     /// the winner: the one best score, if no one shares it.
     pub fn standings(&self) -> (Vec<(String, u32)>, Option<String>) {
-        let mut scores: Vec<(String, u32)> = self.players.iter().map(|(uid, p)| (uid.clone(), p.score)).collect();
+        let mut scores: Vec<(String, u32)> =
+            self.players.iter().map(|(uid, p)| (uid.clone(), p.score)).collect();
         scores.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         let winner = match scores.as_slice() {
             [first, second, ..] if first.1 == second.1 => None,

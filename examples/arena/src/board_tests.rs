@@ -87,7 +87,10 @@ fn bad_boards_are_refused_saying_why() {
     assert!(matches!(Board::new(4, 4, &two, 15, 0), Err(BoardError::Coins { max: 14, .. })));
     assert_eq!(Board::new(4, 4, &[], 1, 0).unwrap_err(), BoardError::Players(0));
     assert_eq!(Board::new(4, 4, &names(&["a", "a"]), 1, 0).unwrap_err(), BoardError::Players(2));
-    assert_eq!(Board::new(4, 4, &names(&["a", "b", "c", "d", "e"]), 1, 0).unwrap_err(), BoardError::Players(5));
+    assert_eq!(
+        Board::new(4, 4, &names(&["a", "b", "c", "d", "e"]), 1, 0).unwrap_err(),
+        BoardError::Players(5)
+    );
     let err = Board::new(4, 4, &two, 15, 0).unwrap_err().to_string();
     assert!(err.contains("1 to 14"), "{err}");
 }

@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use espoir::{Claimed, Code, Context, Member, RoomError, RoomId, RoomMember, SessionId, Status, register_event};
+use espoir::{
+    Claimed, Code, Context, Member, RoomError, RoomId, RoomMember, SessionId, Status, register_event,
+};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::time::Instant;
@@ -38,7 +40,8 @@ pub struct Login {
 #[register_event(120001)]
 pub async fn login(ctx: Context, req: Login) -> Result<Value, Status> {
     let name = req.name.trim();
-    let ok = (1..=32).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    let ok = (1..=32).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     if !ok {
         return Err(Status::bad_request("a name is 1 to 32 letters, digits, '-' or '_'"));
     }
@@ -69,7 +72,8 @@ fn classic() -> String {
 #[register_event(120002)]
 pub async fn find(ctx: Context, req: Find) -> Result<Value, Status> {
     let me = uid(&ctx)?;
-    let mode_ok = (1..=16).contains(&req.mode.len()) && req.mode.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    let mode_ok = (1..=16).contains(&req.mode.len())
+        && req.mode.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
     if !mode_ok {
         return Err(Status::bad_request("a mode is 1 to 16 letters, digits or '-'"));
     }
@@ -81,7 +85,8 @@ pub async fn find(ctx: Context, req: Find) -> Result<Value, Status> {
     {
         let online = host.online();
         for friend in &req.party {
-            let session = online.get(friend).ok_or_else(|| Status::not_found(format!("{friend} is not online")))?;
+            let session =
+                online.get(friend).ok_or_else(|| Status::not_found(format!("{friend} is not online")))?;
             players.push(RoomMember { session: session.clone(), uid: Some(friend.clone()) });
         }
     }
@@ -140,7 +145,11 @@ pub async fn join(ctx: Context, req: Join) -> Result<Value, Status> {
         }
     };
     if seat != "seated" {
-        ctx.broadcast_others(&id.group(), ids::SEAT, &json!({ "room": id.as_str(), "player": me, "seat": "back" }))?;
+        ctx.broadcast_others(
+            &id.group(),
+            ids::SEAT,
+            &json!({ "room": id.as_str(), "player": me, "seat": "back" }),
+        )?;
     }
     Ok(json!({ "room": id.as_str(), "seat": seat, "players": players }))
 }
@@ -217,10 +226,9 @@ pub async fn offline(ctx: Context) -> Result<(), Status> {
         let Some(table) = tables.get_mut(&id) else { return Ok(()) };
         let now = Instant::now();
         let away = table.seats.away(&session, now, Settings::ms(window));
-        if away {
-            if let Ok(room) = host.rooms().room(&id) {
-                let _ = room.leave(&session, now);
-            }
+        if away && let Ok(room) = host.rooms().room(&id) {
+            // A member no longer: the room plays on without their inputs.
+            let _ = room.leave(&session, now);
         }
         away
     };

@@ -7,9 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use espoir::matchmaking::{Match, Polled};
-use espoir::{
-    Context, PushMode, RoomId, RoomSettings, Seats, Shutdown, Status, TickRate, run_tick_loop,
-};
+use espoir::{Context, PushMode, RoomId, RoomSettings, Seats, Shutdown, Status, TickRate, run_tick_loop};
 use serde_json::json;
 use tokio::time::{Instant, MissedTickBehavior};
 
@@ -65,7 +63,8 @@ fn reap(host: &Host, ctx: &Context, now: Instant) {
     let ended = host.rooms().poll(now);
     for (id, end) in ended {
         host.tables().remove(&id);
-        let body = json!({ "room": id.as_str(), "reason": end.reason.as_str(), "scores": [], "winner": null });
+        let body =
+            json!({ "room": id.as_str(), "reason": end.reason.as_str(), "scores": [], "winner": null });
         if let Err(err) = ctx.broadcast(&id.group(), ids::RESULT, &body) {
             tracing::warn!(%err, room = %id, "could not tell the room's members");
         }

@@ -66,8 +66,12 @@ impl Round {
             let mut tables = self.host.tables();
             let Some(table) = tables.get_mut(&self.id) else { return };
             let lapsed = table.seats.expire(Instant::now());
-            self.seats =
-                self.board.players().keys().map(|uid| (uid.clone(), seat_word(table.seats.get(uid)))).collect();
+            self.seats = self
+                .board
+                .players()
+                .keys()
+                .map(|uid| (uid.clone(), seat_word(table.seats.get(uid))))
+                .collect();
             lapsed
         };
         for (uid, why) in lapsed {
@@ -79,7 +83,8 @@ impl Round {
             self.broadcast(ids::SEAT, &json!({ "room": self.id.as_str(), "player": uid, "seat": seat }));
         }
         // A freed seat (lapsed, or left) takes its player out of the round.
-        let out: Vec<String> = self.seats.iter().filter(|(_, s)| **s == "out").map(|(u, _)| u.clone()).collect();
+        let out: Vec<String> =
+            self.seats.iter().filter(|(_, s)| **s == "out").map(|(u, _)| u.clone()).collect();
         for uid in out {
             self.board.take_out(&uid);
         }
@@ -89,12 +94,17 @@ impl Round {
     /// its group.
     fn finish(&mut self, reason: &str) {
         let (scores, winner) = self.board.standings();
-        let scores: Vec<Value> = scores.into_iter().map(|(name, score)| json!({ "name": name, "score": score })).collect();
+        let scores: Vec<Value> =
+            scores.into_iter().map(|(name, score)| json!({ "name": name, "score": score })).collect();
         tracing::info!(room = %self.id, reason, ?winner, "round over");
-        self.broadcast(ids::RESULT, &json!({ "room": self.id.as_str(), "reason": reason, "scores": scores, "winner": winner }));
+        self.broadcast(
+            ids::RESULT,
+            &json!({ "room": self.id.as_str(), "reason": reason, "scores": scores, "winner": winner }),
+        );
         self.phase = Phase::Over;
         self.host.tables().remove(&self.id);
-        let ended = self.host.rooms().room(&self.id).ok().and_then(|room| room.dispose(DisposeReason::Closed));
+        let ended =
+            self.host.rooms().room(&self.id).ok().and_then(|room| room.dispose(DisposeReason::Closed));
         if let Some(ended) = ended {
             leave_group(&self.host, &self.group, ended);
         }
@@ -178,8 +188,12 @@ impl RoomGame for Round {
         self.host.tables().remove(&self.id);
         let reason = ended.reason.as_str();
         let (scores, winner) = self.board.standings();
-        let scores: Vec<Value> = scores.into_iter().map(|(name, score)| json!({ "name": name, "score": score })).collect();
-        self.broadcast(ids::RESULT, &json!({ "room": self.id.as_str(), "reason": reason, "scores": scores, "winner": winner }));
+        let scores: Vec<Value> =
+            scores.into_iter().map(|(name, score)| json!({ "name": name, "score": score })).collect();
+        self.broadcast(
+            ids::RESULT,
+            &json!({ "room": self.id.as_str(), "reason": reason, "scores": scores, "winner": winner }),
+        );
         leave_group(&self.host, &self.group, ended);
     }
 }

@@ -93,7 +93,8 @@ impl Settings {
         if !(1..=60).contains(&self.tick_hz) {
             return bad(format!("tick_hz: 1 to 60, not {}", self.tick_hz));
         }
-        if !(2..=MAX_PLAYERS).contains(&self.min_players) || !(self.min_players..=MAX_PLAYERS).contains(&self.max_players)
+        if !(2..=MAX_PLAYERS).contains(&self.min_players)
+            || !(self.min_players..=MAX_PLAYERS).contains(&self.max_players)
         {
             return bad(format!(
                 "players: 2 <= min_players ({}) <= max_players ({}) <= {MAX_PLAYERS}",
@@ -113,7 +114,11 @@ impl Settings {
             }
         }
         if self.round_ms < 1000 / u64::from(self.tick_hz) {
-            return bad(format!("round_ms: at least one tick ({} ms), not {}", 1000 / self.tick_hz, self.round_ms));
+            return bad(format!(
+                "round_ms: at least one tick ({} ms), not {}",
+                1000 / self.tick_hz,
+                self.round_ms
+            ));
         }
         if !(1..=MAX_ROOMS).contains(&self.max_rooms) {
             return bad(format!("max_rooms: 1 to {MAX_ROOMS}, not {}", self.max_rooms));

@@ -28,7 +28,8 @@ async fn next_state(browser: &Browser, seen: u64) -> Option<(Value, u64)> {
 async fn two_browser_players_play_a_round_and_one_rejoins_after_a_drop() {
     let Some(chromium) = Chromium::find() else { return };
     let arena = start(app(json!({ "width": 8, "height": 6, "coins": 5 }))).await;
-    let page = format!("http://{}/arena/web/index.html?ws={}&minDelay=50", arena.proxy.http_addr(), arena.ws_url());
+    let page =
+        format!("http://{}/arena/web/index.html?ws={}&minDelay=50", arena.proxy.http_addr(), arena.ws_url());
     let (profile_a, profile_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let ann = chromium.open(profile_a.path(), (900, 600)).await;
     let bob = chromium.open(profile_b.path(), (900, 600)).await;

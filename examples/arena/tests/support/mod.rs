@@ -43,7 +43,8 @@ impl Arena {
 /// configs/arena/<name> with its ports replaced and the static dir made
 /// absolute; for the service, `app.arena` replaced by `app`.
 fn rewrite(name: &str, dir: &Path, ports: &[(u16, u16)], app: Option<&Value>) -> PathBuf {
-    let mut text = std::fs::read_to_string(repo().join("configs/arena").join(name)).expect("a configs/arena file");
+    let mut text =
+        std::fs::read_to_string(repo().join("configs/arena").join(name)).expect("a configs/arena file");
     for (from, to) in ports {
         text = text.replace(&from.to_string(), &to.to_string());
     }
@@ -62,11 +63,17 @@ fn rewrite(name: &str, dir: &Path, ports: &[(u16, u16)], app: Option<&Value>) ->
 pub async fn start(app: Value) -> Arena {
     let dir = tempfile::tempdir().unwrap();
     let (p, s) = (Ports::bind().await, Ports::bind().await);
-    let ports =
-        [(37000, p.ws_port()), (37001, p.http_port()), (37002, p.rpc_port()), (38001, s.http_port()), (38002, s.rpc_port())];
+    let ports = [
+        (37000, p.ws_port()),
+        (37001, p.http_port()),
+        (37002, p.rpc_port()),
+        (38001, s.http_port()),
+        (38002, s.rpc_port()),
+    ];
     let proxy_file = rewrite("proxy.json5", dir.path(), &ports, None);
     let service_file = rewrite("service.json5", dir.path(), &ports, Some(&app));
-    let wire = |path: &Path, f: fn(NodeBuilder) -> NodeBuilder| f(Node::from_file(path).expect("a valid file"));
+    let wire =
+        |path: &Path, f: fn(NodeBuilder) -> NodeBuilder| f(Node::from_file(path).expect("a valid file"));
     let service = TestNode::start_builder(wire(&service_file, arena::service), s).await;
     let proxy = TestNode::start_builder(wire(&proxy_file, |b| b), p).await;
     proxy.wait_linked(&service).await;
@@ -121,7 +128,9 @@ impl Player {
                 }
             }
         };
-        tokio::time::timeout(HANG, wait).await.unwrap_or_else(|_| panic!("{} waited for a {command} push", self.name))
+        tokio::time::timeout(HANG, wait)
+            .await
+            .unwrap_or_else(|_| panic!("{} waited for a {command} push", self.name))
     }
 
     /// The next push among `commands`.
@@ -135,7 +144,9 @@ impl Player {
                 }
             }
         };
-        tokio::time::timeout(HANG, wait).await.unwrap_or_else(|_| panic!("{} waited for {commands:?}", self.name))
+        tokio::time::timeout(HANG, wait)
+            .await
+            .unwrap_or_else(|_| panic!("{} waited for {commands:?}", self.name))
     }
 
     /// The next state in which `who`'s seat is `seat`.
