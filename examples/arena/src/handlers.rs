@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use espoir::{
-    Claimed, Code, Context, Member, RoomError, RoomId, RoomMember, SessionId, Status, register_event,
+    Claimed, Code, Context, Joined, Member, RoomError, RoomId, RoomMember, SessionId, Status, register_event,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -109,9 +109,10 @@ pub struct Join {
 }
 
 /// 120004: takes the player's seat in the room they were matched into:
-/// `seated` the first time, `returned` after a drop (the same session
-/// resumed, or a new login), `replaced` when a second login of the user
-/// takes the seat over (the first gets `REPLACED`).
+/// `seated` the first time, `kept` when the session holds it already (it
+/// resumed), `returned` after a drop the room saw (a new login within the
+/// reconnection window), `replaced` when a second login of the user takes
+/// the seat over (the first gets `REPLACED`).
 #[register_event(120004)]
 pub async fn join(ctx: Context, req: Join) -> Result<Value, Status> {
     let me = uid(&ctx)?;
@@ -119,7 +120,7 @@ pub async fn join(ctx: Context, req: Join) -> Result<Value, Status> {
     let session = ctx.require_session()?.clone();
     let host = host(&ctx)?;
     let now = Instant::now();
-    let (claimed, players) = {
+    let (claimed, joined, players) = {
         let mut tables = host.tables();
         let table = tables.get_mut(&id).ok_or_else(|| Status::not_found("no such room"))?;
         let claimed = table.seats.claim(&me, session.clone(), now)?;
@@ -131,12 +132,15 @@ pub async fn join(ctx: Context, req: Join) -> Result<Value, Status> {
                 Err(err) => return Err(err.into()),
             }
         }
-        room.join(session.clone(), Some(me.clone()), now)?;
-        (claimed, table.players.clone())
+        let joined = room.join(session.clone(), Some(me.clone()), now)?;
+        (claimed, joined, table.players.clone())
     };
     ctx.join_group(&id.group(), Member::Session(session)).await?;
     ctx.set_session_data(ROOM_KEY, id.as_str()).await?;
     let seat = match &claimed {
+        // The session held the seat already: it resumed after a lost
+        // connection (the room never saw it leave), or retried its join.
+        Claimed::Seated if joined == Joined::Already => "kept",
         Claimed::Seated => "seated",
         Claimed::Returned => "returned",
         Claimed::Replaced { old } => {
@@ -144,7 +148,7 @@ pub async fn join(ctx: Context, req: Join) -> Result<Value, Status> {
             "replaced"
         }
     };
-    if seat != "seated" {
+    if matches!(claimed, Claimed::Returned | Claimed::Replaced { .. }) {
         ctx.broadcast_others(
             &id.group(),
             ids::SEAT,

@@ -57,7 +57,7 @@ pub mod ids {
     pub const FIND: i32 = 120002;
     /// `{}` → `{"cancelled"}`.
     pub const CANCEL: i32 = 120003;
-    /// `{"room"}` → `{"room", "seat": "seated"|"returned"|"replaced", "players"}`.
+    /// `{"room"}` → `{"room", "seat": "seated"|"kept"|"returned"|"replaced", "players"}`.
     pub const JOIN: i32 = 120004;
     /// `{"dir": "up"|"down"|"left"|"right"}` → `{}`.
     pub const MOVE: i32 = 120005;

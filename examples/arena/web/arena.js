@@ -129,11 +129,13 @@ function onResult(result) {
 async function join(room) {
   const reply = await client.request(JOIN, { room });
   arena.room = room;
-  if (reply.seat === "seated") showSeat("seated", "in the room");
-  else {
-    arena.rejoins += 1;
-    showSeat("returned", reply.seat === "replaced" ? "rejoined (took the seat over)" : "rejoined");
+  if (reply.seat === "seated") {
+    showSeat("seated", "in the room");
+    return;
   }
+  arena.rejoins += 1;
+  const how = { kept: "rejoined (resumed)", returned: "rejoined", replaced: "rejoined (took the seat over)" };
+  showSeat("returned", how[reply.seat] ?? "rejoined");
 }
 
 async function login(name) {
@@ -194,10 +196,9 @@ client.on("state", ({ state }) => {
 client.on("open", ({ reconnected, resumed }) => {
   if (!reconnected || !arena.room || arena.result) return;
   if (resumed) {
-    // The same session: its groups and seat never moved, and the pushes
-    // missed were replayed.
-    arena.rejoins += 1;
-    showSeat("returned", "rejoined (resumed)");
+    // The same session: its groups and seat never moved and the pushes
+    // missed were replayed; the join confirms the seat ("kept").
+    join(arena.room).catch((error) => showSeat("lost", `seat lost: ${error.message}`));
     return;
   }
   // A new session: log in again and take the seat back within the
