@@ -45,9 +45,18 @@ pub async fn login(ctx: Context, req: Login) -> Result<Value, Status> {
     if !ok {
         return Err(Status::bad_request("a name is 1 to 32 letters, digits, '-' or '_'"));
     }
+    let previous = ctx.uid();
     ctx.bind(name).await?;
     let session = ctx.require_session()?.clone();
-    host(&ctx)?.online().insert(name.to_owned(), session);
+    let host = host(&ctx)?;
+    let mut online = host.online();
+    // A session logging in under another name is no longer the old one.
+    if let Some(previous) = previous.filter(|p| p != name)
+        && online.get(&previous) == Some(&session)
+    {
+        online.remove(&previous);
+    }
+    online.insert(name.to_owned(), session);
     Ok(json!({ "name": name }))
 }
 

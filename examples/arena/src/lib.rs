@@ -69,7 +69,7 @@ pub mod ids {
     /// "height", "coins": [[x, y]], "players": [{"name", "x", "y", "score",
     /// "seat": "waiting"|"here"|"away"|"out"}]}`.
     pub const STATE: i32 = 120102;
-    /// Push `{"room", "reason": "coins"|"time"|"abandoned"|…, "scores":
+    /// Push `{"room", "reason": "coins"|"time"|"abandoned"|"drained"|…, "scores":
     /// [{"name", "score"}], "winner"}`: the round is over.
     pub const RESULT: i32 = 120103;
     /// Push `{"room", "player", "seat": "away"|"back"|"gone"|"no-show"|"left",

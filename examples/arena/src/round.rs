@@ -1,8 +1,9 @@
 //! A room's round, as its tick loop runs it ([`RoomGame`]): each tick
 //! reads the seats (freeing the lapsed ones), starts the round once every
 //! matched player came or gave up their seat, applies one move per
-//! player present, ends the round when the coins are gone, the time is up
-//! or no one is left, and pushes the state to the room's group.
+//! player present, ends the round when the coins are gone, the time is up,
+//! no one is left or the node drains, and pushes the state to the room's
+//! group.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
@@ -158,7 +159,11 @@ impl RoomGame for Round {
             }
             self.phase = Phase::Playing(left.saturating_sub(1));
         }
-        let end = if self.board.players_in() == 0 {
+        let end = if self.ctx.is_draining() {
+            // The node is going away: the round ends now, with its scores,
+            // rather than at a grace period's cut.
+            Some("drained")
+        } else if self.board.players_in() == 0 {
             Some("abandoned")
         } else if self.phase == Phase::Playing(0) {
             Some("time")

@@ -112,3 +112,19 @@ async fn a_round_without_coins_left_in_time_ends_at_its_time_limit() {
     }
     arena.wait_no_rooms().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_draining_node_ends_its_rounds_with_the_scores_before_it_stops() {
+    let arena = start(app(json!({}))).await;
+    let (mut ann, mut bob, _room) = matched_pair(&arena, "ann", "bob").await;
+    ann.next(ids::STATE, |s| s["phase"] == "playing").await;
+    let told = async {
+        for player in [&mut ann, &mut bob] {
+            let result = player.next(ids::RESULT, |_| true).await;
+            assert_eq!(result["reason"], "drained", "{result}");
+            assert_eq!(result["scores"].as_array().unwrap().len(), 2, "{result}");
+        }
+    };
+    let (drained, ()) = tokio::join!(arena.service.node.drain(std::time::Duration::from_secs(60)), told);
+    assert!(drained, "the round's loop let the drain finish in its grace");
+}
