@@ -144,6 +144,13 @@ pub async fn join(ctx: Context, req: Join) -> Result<Value, Status> {
         let joined = room.join(session.clone(), Some(me.clone()), now)?;
         (claimed, joined, table.players.clone())
     };
+    // The session's last room is over or left: out of its group (rooms
+    // leave their members in the group so the result reaches them).
+    let previous: Option<String> = ctx.session_data(ROOM_KEY)?;
+    if let Some(previous) = previous.filter(|p| p != id.as_str()) {
+        let group = RoomId::new(previous)?.group();
+        ctx.leave_group(&group, Member::Session(session.clone())).await?;
+    }
     ctx.join_group(&id.group(), Member::Session(session)).await?;
     ctx.set_session_data(ROOM_KEY, id.as_str()).await?;
     let seat = match &claimed {

@@ -1,15 +1,15 @@
 //! The service's state: the matchmaking pool, the rooms and their seats,
-//! who is logged in here, and the node's own context for the tasks.
+//! and who is logged in here.
 //!
 //! Locks are taken in one order, `tables` before `rooms`, and none is held
 //! across an `await`; the pool's lock is never held with another.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use espoir::matchmaking::{MatchSettings, Matchmaker, Ticket};
-use espoir::{Context, RoomId, Rooms, Seats, SessionId, Shutdown, Status};
+use espoir::{RoomId, Rooms, Seats, SessionId};
 
 use crate::board::Dir;
 use crate::settings::Settings;
@@ -42,7 +42,6 @@ pub struct Host {
     /// The session each user logged in with here, for parties: a player
     /// names friends by user id. Emptied by the close notice.
     pub(crate) online: Mutex<HashMap<String, SessionId>>,
-    pub(crate) node: OnceLock<(Context, Shutdown)>,
     next_room: AtomicU64,
 }
 
@@ -74,15 +73,9 @@ impl Host {
             tables: Mutex::new(HashMap::new()),
             rooms: Arc::new(Mutex::new(rooms)),
             online: Mutex::new(HashMap::new()),
-            node: OnceLock::new(),
             next_room: AtomicU64::new(1),
             settings,
         })
-    }
-
-    /// The node's own context and shutdown, once it started.
-    pub(crate) fn node(&self) -> Result<(Context, Shutdown), Status> {
-        self.node.get().cloned().ok_or_else(|| Status::internal("the arena has not started"))
     }
 
     /// A fresh room number.

@@ -98,7 +98,7 @@ pub fn service(builder: NodeBuilder) -> NodeBuilder {
     let stats = Arc::clone(host.rooms().stats());
     let started = Arc::clone(&host);
     builder.events(events()).room_stats(stats).state(host).on_start(move |ctx, shutdown| {
-        let _ = started.node.set((ctx.clone(), shutdown.clone()));
+        // The node's own context: the rounds push with it.
         shutdown.clone().spawn(matcher::run(started, ctx, shutdown));
     })
 }

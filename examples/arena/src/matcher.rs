@@ -14,7 +14,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 use crate::board::Board;
 use crate::host::{Host, Table};
 use crate::ids;
-use crate::round::{Round, leave_group};
+use crate::round::Round;
 use crate::settings::Settings;
 
 /// How often the pool is polled: a match forms within this of being
@@ -62,13 +62,13 @@ pub(crate) async fn run(host: Arc<Host>, ctx: Context, shutdown: Shutdown) {
 fn reap(host: &Host, ctx: &Context, now: Instant) {
     let ended = host.rooms().poll(now);
     for (id, end) in ended {
+        tracing::info!(room = %id, reason = end.reason.as_str(), "room ended by its bounds");
         host.tables().remove(&id);
         let body =
             json!({ "room": id.as_str(), "reason": end.reason.as_str(), "scores": [], "winner": null });
         if let Err(err) = ctx.broadcast(&id.group(), ids::RESULT, &body) {
             tracing::warn!(%err, room = %id, "could not tell the room's members");
         }
-        leave_group(host, &id.group(), end);
     }
 }
 

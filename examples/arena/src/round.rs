@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
-use espoir::{Context, DisposeReason, Ended, Member, RoomGame, RoomId, Seat, SeatLapse, Tick};
+use espoir::{Context, DisposeReason, Ended, RoomGame, RoomId, Seat, SeatLapse, Tick};
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
@@ -91,23 +91,25 @@ impl Round {
         }
     }
 
-    /// Sends the result, disposes the room and takes its members out of
-    /// its group.
-    fn finish(&mut self, reason: &str) {
+    /// The result: every player's score, best first, and the winner.
+    fn result(&self, reason: &str) -> Value {
         let (scores, winner) = self.board.standings();
         let scores: Vec<Value> =
             scores.into_iter().map(|(name, score)| json!({ "name": name, "score": score })).collect();
-        tracing::info!(room = %self.id, reason, ?winner, "round over");
-        self.broadcast(
-            ids::RESULT,
-            &json!({ "room": self.id.as_str(), "reason": reason, "scores": scores, "winner": winner }),
-        );
+        json!({ "room": self.id.as_str(), "reason": reason, "scores": scores, "winner": winner })
+    }
+
+    /// Sends the result and disposes the room. Its members stay in its
+    /// group: a group operation issued now keeps no order with the
+    /// broadcasts before it and could take them out before the result
+    /// reaches them. A player's next join leaves the old group.
+    fn finish(&mut self, reason: &str) {
+        tracing::info!(room = %self.id, reason, "round over");
+        self.broadcast(ids::RESULT, &self.result(reason));
         self.phase = Phase::Over;
         self.host.tables().remove(&self.id);
-        let ended =
-            self.host.rooms().room(&self.id).ok().and_then(|room| room.dispose(DisposeReason::Closed));
-        if let Some(ended) = ended {
-            leave_group(&self.host, &self.group, ended);
+        if let Ok(room) = self.host.rooms().room(&self.id) {
+            room.dispose(DisposeReason::Closed);
         }
     }
 
@@ -191,28 +193,6 @@ impl RoomGame for Round {
         // the round's rules normally end it first.
         self.phase = Phase::Over;
         self.host.tables().remove(&self.id);
-        let reason = ended.reason.as_str();
-        let (scores, winner) = self.board.standings();
-        let scores: Vec<Value> =
-            scores.into_iter().map(|(name, score)| json!({ "name": name, "score": score })).collect();
-        self.broadcast(
-            ids::RESULT,
-            &json!({ "room": self.id.as_str(), "reason": reason, "scores": scores, "winner": winner }),
-        );
-        leave_group(&self.host, &self.group, ended);
+        self.broadcast(ids::RESULT, &self.result(ended.reason.as_str()));
     }
-}
-
-/// Takes a finished room's members out of its group, so a player's
-/// later rooms do not add up to the session's group limit.
-pub(crate) fn leave_group(host: &Host, group: &str, ended: Ended) {
-    let Ok((ctx, shutdown)) = host.node() else { return };
-    let group = group.to_owned();
-    shutdown.spawn(async move {
-        for member in ended.members {
-            if let Err(err) = ctx.leave_group(&group, Member::Session(member.session)).await {
-                tracing::debug!(%err, %group, "member already gone");
-            }
-        }
-    });
 }

@@ -101,16 +101,26 @@ async fn a_party_is_matched_together_and_modes_do_not_mix() {
 }
 
 #[tokio::test]
-async fn a_round_without_coins_left_in_time_ends_at_its_time_limit() {
+async fn a_round_ends_at_its_time_limit_and_its_players_play_again() {
     // One tick of play: nobody can collect four coins in it.
     let arena = start(app(json!({ "round_ms": 50 }))).await;
-    let (mut ann, mut bob, _room) = matched_pair(&arena, "ann", "bob").await;
+    let (mut ann, mut bob, room) = matched_pair(&arena, "ann", "bob").await;
     for player in [&mut ann, &mut bob] {
         let result = player.next(ids::RESULT, |_| true).await;
         assert_eq!(result["reason"], "time", "{result}");
         assert_eq!(result["winner"], Value::Null, "{result}");
     }
     arena.wait_no_rooms().await;
+
+    // Another round: the join leaves the old room's group for the new one.
+    ann.find("classic", &[]).await;
+    bob.find("classic", &[]).await;
+    let next = ann.next(ids::MATCHED, |_| true).await["room"].as_str().unwrap().to_owned();
+    assert_ne!(next, room);
+    assert_eq!(ann.join(&next).await.unwrap(), "seated");
+    assert_eq!(bob.join(&next).await.unwrap(), "seated");
+    let result = ann.next(ids::RESULT, |_| true).await;
+    assert_eq!(result["room"], next.as_str(), "{result}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

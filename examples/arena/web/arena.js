@@ -133,9 +133,13 @@ async function join(room) {
     showSeat("seated", "in the room");
     return;
   }
+  // Back from our own drop, the seat comes back `returned` when the room
+  // saw the old session close first, `replaced` when this login overtook
+  // its close notice: either way the seat is ours again.
+  const own = arena.seat === "reconnecting";
   arena.rejoins += 1;
-  const how = { kept: "rejoined (resumed)", returned: "rejoined", replaced: "rejoined (took the seat over)" };
-  showSeat("returned", how[reply.seat] ?? "rejoined");
+  const how = reply.seat === "kept" ? "rejoined (resumed)" : own || reply.seat === "returned" ? "rejoined" : "took the seat over";
+  showSeat("returned", how);
 }
 
 async function login(name) {
