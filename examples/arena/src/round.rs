@@ -167,10 +167,11 @@ impl RoomGame for Round {
             Some("drained")
         } else if self.board.players_in() == 0 {
             Some("abandoned")
+        } else if matches!(self.phase, Phase::Playing(_)) && self.board.coins().is_empty() {
+            // Checked before the time: the last coin on the last tick wins.
+            Some("coins")
         } else if self.phase == Phase::Playing(0) {
             Some("time")
-        } else if matches!(self.phase, Phase::Playing(_)) && self.board.coins().is_empty() {
-            Some("coins")
         } else {
             None
         };
