@@ -138,3 +138,15 @@ async fn a_draining_node_ends_its_rounds_with_the_scores_before_it_stops() {
     let (drained, ()) = tokio::join!(arena.service.node.drain(std::time::Duration::from_secs(60)), told);
     assert!(drained, "the round's loop let the drain finish in its grace");
 }
+
+#[tokio::test]
+async fn a_ticket_unmatched_past_its_wait_is_given_up_and_its_player_told() {
+    let arena = start(app(json!({ "max_wait_ms": 100 }))).await;
+    let mut ann = Player::login(&arena.ws_url(), "ann").await;
+    ann.find("classic", &[]).await;
+    let expired = ann.next(ids::QUEUE_EXPIRED, |_| true).await;
+    assert_eq!(expired["mode"], "classic", "{expired}");
+    // Out of the pool: she may queue again.
+    ann.find("classic", &[]).await;
+    assert_eq!(ann.request(ids::CANCEL, &json!({})).await.unwrap(), json!({ "cancelled": true }));
+}
