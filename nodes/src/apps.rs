@@ -12,6 +12,8 @@ pub(crate) fn groups() -> HandlerGroups {
         .add_checked("betting.service", betting::service, betting::check_config)
         // The quote service (configs/quotes, docs/realtime.md).
         .add_checked("quotes.service", quotes::service, quotes::check_config)
+        // The coin-grab arena (configs/arena, docs/rooms.md).
+        .add_checked("arena.service", arena::service, arena::check_config)
         // obespoir's own demo configs name these modules; they run unchanged.
         .add("proxy.include_libs", hello::proxy)
         .add("route.include_libs", hello::route)
