@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use espoir::matchmaking::{Match, Polled};
+use espoir::matchmaking::{Match, Polled, Ticket};
 use espoir::{Context, PushMode, RoomId, RoomSettings, Seats, Shutdown, Status, TickRate, run_tick_loop};
 use serde_json::json;
 use tokio::time::{Instant, MissedTickBehavior};
@@ -25,25 +25,29 @@ pub const POLL_EVERY: Duration = Duration::from_millis(100);
 pub(crate) async fn run(host: Arc<Host>, ctx: Context, shutdown: Shutdown) {
     let mut every = tokio::time::interval(POLL_EVERY);
     every.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    // Held until the waiting players are told of a drain, so the node does
+    // not stop before.
+    let mut hold = Some(ctx.hold_drain());
     loop {
         tokio::select! {
             () = shutdown.cancelled() => return,
+            () = ctx.draining(), if hold.is_some() => {}
             _ = every.tick() => {}
         }
-        // A draining node starts no new rounds; the tickets wait, and their
-        // players reconnect to another node.
+        // A draining node starts no new rounds: its waiting players are
+        // told to queue again, which takes them to another service (a
+        // draining node refuses what is not pinned to it).
         if ctx.is_draining() {
+            for ticket in host.pool().drain() {
+                tell(&ctx, &ticket, "draining");
+            }
+            hold = None;
             continue;
         }
         let now = Instant::now();
         let Polled { matches, expired } = host.pool().poll(now);
         for ticket in expired {
-            for player in ticket.players() {
-                let body = json!({ "ticket": ticket.id().get(), "mode": ticket.properties() });
-                if let Err(err) = ctx.push(&player.session, ids::QUEUE_EXPIRED, &body) {
-                    tracing::debug!(%err, "player gone before its ticket expired");
-                }
-            }
+            tell(&ctx, &ticket, "expired");
         }
         for matched in matches {
             if let Err(err) = open(&host, &ctx, &shutdown, &matched, now) {
@@ -54,6 +58,18 @@ pub(crate) async fn run(host: Arc<Host>, ctx: Context, shutdown: Shutdown) {
             }
         }
         reap(&host, &ctx, now);
+    }
+}
+
+/// Tells a ticket's players that it left the pool unmatched, and why
+/// (`expired`: no match within `max_wait_ms`; `draining`: the node
+/// drains): they may queue again.
+fn tell(ctx: &Context, ticket: &Ticket<String>, reason: &str) {
+    let body = json!({ "ticket": ticket.id().get(), "mode": ticket.properties(), "reason": reason });
+    for player in ticket.players() {
+        if let Err(err) = ctx.push(&player.session, ids::QUEUE_EXPIRED, &body) {
+            tracing::debug!(%err, "player gone before its ticket left the pool");
+        }
     }
 }
 

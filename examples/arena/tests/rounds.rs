@@ -145,8 +145,19 @@ async fn a_ticket_unmatched_past_its_wait_is_given_up_and_its_player_told() {
     let mut ann = Player::login(&arena.ws_url(), "ann").await;
     ann.find("classic", &[]).await;
     let expired = ann.next(ids::QUEUE_EXPIRED, |_| true).await;
-    assert_eq!(expired["mode"], "classic", "{expired}");
+    assert_eq!((&expired["mode"], &expired["reason"]), (&json!("classic"), &json!("expired")), "{expired}");
     // Out of the pool: she may queue again.
     ann.find("classic", &[]).await;
     assert_eq!(ann.request(ids::CANCEL, &json!({})).await.unwrap(), json!({ "cancelled": true }));
+}
+
+#[tokio::test]
+async fn a_draining_node_gives_its_waiting_tickets_back_and_tells_their_players() {
+    let arena = start(app(json!({}))).await;
+    let mut ann = Player::login(&arena.ws_url(), "ann").await;
+    ann.find("classic", &[]).await;
+    let told = ann.next(ids::QUEUE_EXPIRED, |_| true);
+    let (drained, told) = tokio::join!(arena.service.node.drain(std::time::Duration::from_secs(60)), told);
+    assert!(drained);
+    assert_eq!(told["reason"], "draining", "{told}");
 }

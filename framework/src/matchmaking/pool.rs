@@ -162,6 +162,14 @@ impl<P> Matchmaker<P> {
         self.cancel(id)
     }
 
+    /// Empties the pool, oldest ticket first: its node drains (or the
+    /// game closes the queue), and the players are to be told to queue
+    /// again elsewhere.
+    pub fn drain(&mut self) -> Vec<Ticket<P>> {
+        self.by_session.clear();
+        std::mem::take(&mut self.tickets).into_values().collect()
+    }
+
     /// Expires the tickets that waited too long, then forms the matches
     /// the pool allows at `now` (see the module's doc).
     pub fn poll(&mut self, now: Instant) -> Polled<P> {

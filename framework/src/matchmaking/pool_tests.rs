@@ -145,6 +145,18 @@ fn a_ticket_unmatched_for_max_wait_expires_and_is_reported() {
 }
 
 #[test]
+fn a_drained_pool_hands_back_every_ticket_oldest_first_and_frees_its_players() {
+    let t0 = Instant::now();
+    let mut pool = Matchmaker::new(MatchSettings::new(4, 4).unwrap(), anyone);
+    pool.add(party(&[1, 2]), 0, t0).unwrap();
+    pool.add(party(&[3]), 0, t0).unwrap();
+    let drained = pool.drain();
+    assert_eq!(drained.iter().map(|t| t.size()).collect::<Vec<_>>(), vec![2, 1]);
+    assert!(pool.is_empty() && pool.ticket_of(&player(1).session).is_none());
+    pool.add(party(&[1]), 0, t0).unwrap();
+}
+
+#[test]
 fn a_full_pool_refuses_until_a_match_frees_room() {
     let t0 = Instant::now();
     let mut pool = Matchmaker::new(MatchSettings::new(2, 2).unwrap().max_tickets(2).unwrap(), anyone);
