@@ -87,8 +87,8 @@ fn party(size: usize, next: &mut u64) -> Vec<RoomMember> {
         .collect()
 }
 
-/// The baseline: tickets in arrival order, chunked into matches of up to
-/// `MAX_PLAYERS` seats, a party never split; a match short of
+/// The baseline: tickets in arrival order, chunked first fit into matches
+/// of up to `MAX_PLAYERS` seats, a party never split; a match short of
 /// `MAX_PLAYERS` forms once its oldest ticket waited `FILL_WAIT`, as the
 /// pool's does. No criteria: whoever comes next.
 #[derive(Default)]
@@ -96,25 +96,31 @@ struct Fifo {
     queue: VecDeque<(Vec<RoomMember>, u32, Instant)>,
 }
 
-/// One match of the baseline: its tickets' ratings and arrival times.
-type FifoMatch = Vec<(u32, Instant)>;
+/// One match of the baseline: its tickets' ratings and arrival times, and
+/// its players.
+type FifoMatch = (Vec<(u32, Instant)>, usize);
 
 impl Fifo {
     fn add(&mut self, players: Vec<RoomMember>, rating: u32, now: Instant) {
         self.queue.push_back((players, rating, now));
     }
 
+    /// First fit in arrival order: the oldest ticket, then each next one
+    /// whose party fits the seats left (one that does not waits for the
+    /// next match).
     fn poll(&mut self, now: Instant) -> Vec<FifoMatch> {
         let mut matches = Vec::new();
         loop {
             let mut seats = 0;
-            let mut take = 0;
-            for (players, _, _) in &self.queue {
-                if seats + players.len() > MAX_PLAYERS {
+            let mut picked = Vec::with_capacity(MAX_PLAYERS);
+            for (i, (players, _, _)) in self.queue.iter().enumerate() {
+                if seats + players.len() <= MAX_PLAYERS {
+                    seats += players.len();
+                    picked.push(i);
+                }
+                if seats == MAX_PLAYERS {
                     break;
                 }
-                seats += players.len();
-                take += 1;
             }
             let oldest_waited = self.queue.front().map(|(_, _, since)| now.saturating_duration_since(*since));
             let ready = seats == MAX_PLAYERS
@@ -122,7 +128,14 @@ impl Fifo {
             if !ready {
                 return matches;
             }
-            matches.push(self.queue.drain(..take).map(|(_, rating, since)| (rating, since)).collect());
+            let mut m = Vec::with_capacity(picked.len());
+            for i in picked.into_iter().rev() {
+                if let Some((_, rating, since)) = self.queue.remove(i) {
+                    m.push((rating, since));
+                }
+            }
+            m.reverse();
+            matches.push((m, seats));
         }
     }
 }
@@ -197,8 +210,7 @@ fn simulate(rate: f64, seconds: u64) -> (Waits, Waits) {
                 m.tickets.iter().map(|t| (*t.properties(), t.since())).collect();
             pooled.record(&tickets, now, m.size());
         }
-        for m in fifo.poll(now) {
-            let players = m.len();
+        for (m, players) in fifo.poll(now) {
             fifoed.record(&m, now, players);
         }
     }
@@ -247,7 +259,7 @@ fn drain_fifo(arrivals: &[Arrival]) -> usize {
     }
     let mut matched = 0;
     for at in [Duration::ZERO, FILL_WAIT, FILL_WAIT * 2, FILL_WAIT * 4] {
-        matched += fifo.poll(t0 + at).iter().map(Vec::len).sum::<usize>();
+        matched += fifo.poll(t0 + at).iter().map(|(m, _)| m.len()).sum::<usize>();
     }
     matched
 }
