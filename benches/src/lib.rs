@@ -27,6 +27,9 @@
 //!   round trip and per idle connection.
 //! * `topics`: topics under load: subscribers over two proxies, a share of
 //!   them slow (conflated), the fast ones' latency and the memory.
+//! * `rooms`: rooms on a service node at 20 Hz, four member clients each,
+//!   side by side with bare tokio intervals doing the same pushes: CPU,
+//!   tick lateness, push bytes.
 //! * `swarm`: many websocket clients in a child process ([`swarm::run`]),
 //!   for the broadcast bench and tests that need more sockets than one
 //!   process may open.
@@ -40,6 +43,7 @@ mod latency;
 mod obespoir;
 mod procs;
 pub mod report;
+pub mod rooms;
 pub mod scale;
 mod soak;
 mod suite;

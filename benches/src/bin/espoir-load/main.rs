@@ -14,12 +14,14 @@
 //! espoir-load suite --write docs/benchmarks.md
 //! espoir-load traces --cluster configs/hello --port-base 41000 --write docs/benchmarks.md
 //! espoir-load --threads 2 topics -n 10000 --rate 100 --seconds 20 --slow-percent 10
+//! espoir-load rooms -r 50,200,500 --duration 8                          # rooms vs intervals
 //! ```
 //!
 //! `scale` and `bets` run the nodes as separate processes, as deployed;
 //! `run --cluster`, `run --in-process` and `suite` run each cluster as one
 //! process and say so.
 
+mod roomed;
 mod scaled;
 mod single;
 mod traced;
@@ -114,6 +116,9 @@ enum Cmd {
         #[arg(long, default_value_t = 200)]
         pad: usize,
     },
+    /// Rooms at 20 Hz with four member clients each, side by side with
+    /// bare tokio intervals doing the same pushes (single process).
+    Rooms(roomed::RoomsArgs),
     /// Hold N idle connections that heartbeat; report server RSS per connection.
     Idle {
         /// Proxy websocket URL, ws:// or wss://.
@@ -259,7 +264,7 @@ fn main() -> ExitCode {
         // These pin this process before its runtime starts.
         Cmd::Scale(args) => scaled::scale(args),
         Cmd::Bets(args) => scaled::bets(args, cli.threads),
-        other => block_on(cli.threads, dispatch(other)),
+        other => block_on(cli.threads, dispatch(other, cli.threads)),
     }
 }
 
@@ -286,7 +291,7 @@ fn fail(msg: &str) -> ExitCode {
     ExitCode::FAILURE
 }
 
-async fn dispatch(cmd: Cmd) -> Result<(), String> {
+async fn dispatch(cmd: Cmd, threads: usize) -> Result<(), String> {
     match cmd {
         Cmd::Run { url, ca, command, body, clients, duration, warmup, pid, cluster, in_process, espoir } => {
             let spec = LoadSpec {
@@ -396,6 +401,7 @@ async fn dispatch(cmd: Cmd) -> Result<(), String> {
             Err("scale and bets pin the generator before the runtime starts".into())
         }
         Cmd::Traces(args) => traced::run(args).await,
+        Cmd::Rooms(args) => roomed::run(args, threads).await,
         Cmd::Suite { duration, warmup, idle, scaling, espoir, obespoir_python, no_obespoir, write } => {
             let root = repo_root();
             let python = if no_obespoir {
