@@ -56,10 +56,7 @@ impl Settings {
     /// # Errors
     /// A key of the wrong type, an unknown key, or a bad value.
     pub fn from_config(config: &espoir::NodeConfig) -> Result<Settings, SettingsError> {
-        let settings = match config.app.get("quotes") {
-            Some(value) => Settings::deserialize(value).map_err(|e| SettingsError(e.to_string()))?,
-            None => Settings::default(),
-        };
+        let settings: Settings = config.app_section("quotes").map_err(|e| SettingsError(e.to_string()))?;
         settings.validate()?;
         Ok(settings)
     }

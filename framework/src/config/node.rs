@@ -228,6 +228,23 @@ pub enum Storage {
 }
 
 impl NodeConfig {
+    /// The application's section `app.<name>` as `T`, or `T::default()`
+    /// when the config has none: how an application reads its settings
+    /// (then validates them).
+    ///
+    /// # Errors
+    /// The section does not deserialize as `T` (a wrong type, an unknown
+    /// key when `T` denies them); the message names the field.
+    pub fn app_section<T: serde::de::DeserializeOwned + Default>(
+        &self,
+        name: &str,
+    ) -> Result<T, serde_json::Error> {
+        match self.app.get(name) {
+            Some(value) => T::deserialize(value),
+            None => Ok(T::default()),
+        }
+    }
+
     /// This node's id: md5 of `"{host}_{rpc.port}"`. `host` is the
     /// announced address, not `bind`: it is what peers list and dial, so
     /// they know the id before linking, and it differs between nodes that

@@ -308,3 +308,20 @@ fn a_relative_static_dir_starts_at_the_config_files_folder() {
     std::fs::write(&file, absolute).unwrap();
     assert_eq!(NodeConfig::load(&file).unwrap().http.unwrap().static_dir, Some("/srv/pages".into()));
 }
+
+#[test]
+fn an_apps_section_reads_as_its_type_or_its_default() {
+    #[derive(Debug, Default, PartialEq, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Game {
+        #[serde(default)]
+        rounds: u32,
+    }
+    let config =
+        parse(&text(r#"app: { game: { rounds: 3 }, odd: { rounds: "x" }, extra: { nope: 1 } },"#, ""))
+            .unwrap();
+    assert_eq!(config.app_section::<Game>("game").unwrap(), Game { rounds: 3 });
+    assert_eq!(config.app_section::<Game>("absent").unwrap(), Game::default());
+    assert!(config.app_section::<Game>("odd").unwrap_err().to_string().contains("invalid type"));
+    assert!(config.app_section::<Game>("extra").unwrap_err().to_string().contains("nope"));
+}
