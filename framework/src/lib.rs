@@ -138,7 +138,7 @@ pub use config::{
 };
 pub use handler::{
     AppState, Context, DrainHold, DuplicateEvent, EventHandler, EventTable, HandlerFuture, IntoReply,
-    decode_body, encode_body, error_body,
+    ROOM_KEY, decode_body, encode_body, error_body,
 };
 pub use http::{HttpRequest, HttpResponse, HttpRoutes};
 pub use id::{InvalidId, NodeId, SessionId, SessionIds};

@@ -13,7 +13,8 @@
 //!   unsubscribe, publish); `drain`: its drain side (is the node
 //!   draining, hold the drain: [`DrainHold`]); `nodes`: its cluster side
 //!   (live nodes of a type, a key's owner, calls to one node, session
-//!   pins).
+//!   pins); `room`: its room side (the session's room in its data and
+//!   group: [`ROOM_KEY`]).
 //! * `scope`: what a message carries of its session, read by the context
 //!   and passed on by its calls.
 //! * `json`: bodies as JSON ([`IntoReply`], [`decode_body`]).
@@ -27,6 +28,7 @@ mod event;
 mod hints;
 mod json;
 mod nodes;
+mod room;
 mod scope;
 mod session_api;
 mod table;
@@ -39,6 +41,7 @@ pub use drain::DrainHold;
 pub use event::{EventHandler, HandlerFuture};
 pub(crate) use hints::{Arrival, RouteHints};
 pub use json::{IntoReply, decode_body, encode_body, error_body};
+pub use room::ROOM_KEY;
 pub(crate) use scope::{CallScope, SessionView};
 pub use table::{DuplicateEvent, EventTable};
 pub use unique::{DuplicateIdMessage, duplicate_id};
