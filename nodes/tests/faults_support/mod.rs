@@ -51,8 +51,8 @@ pub struct FaultCluster {
     /// The faults of `betting_1`'s link to the cluster (its RPC and HTTP
     /// traffic, both ways).
     pub service_link: Arc<Faults>,
-    /// The faults of `betting_1`'s link to MongoDB, apart: a store link
-    /// slower than the other service's loses every write conflict on a hot
+    /// The faults of `betting_1`'s link to MongoDB, apart from its cluster
+    /// link: a slower store link used to lose every write conflict on a hot
     /// match (docs/benchmarks.md, "recovery times from the fault suite").
     pub store_link: Arc<Faults>,
     dir: tempfile::TempDir,

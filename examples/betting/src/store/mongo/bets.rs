@@ -16,7 +16,6 @@
 //! ([`super::txn`]) on fresh data. One writer per node means a node's own
 //! bets never conflict with each other, only with other nodes'.
 
-use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 
 use mongodb::ClientSession;
@@ -124,6 +123,35 @@ impl Db {
         s: &mut ClientSession,
         bets: &[&NewBet],
     ) -> Result<Vec<Result<Placed, BetError>>, Failure> {
+        // The matches' documents are written first, so the transaction
+        // holds them from its snapshot on. Written last (as the stake
+        // totals are), they conflicted with every group another node
+        // committed meanwhile, several round trips into the transaction: on
+        // a busy match the node with the slower store link lost nearly
+        // every time and gave up after MAX_ATTEMPTS (the fault suite saw
+        // it). Now a group conflicts only with a group still open, fails at
+        // its first statement, and the nodes take turns.
+        let mut matches: HashMap<u64, Option<MatchEntry>> = HashMap::new();
+        let mut match_ids: Vec<u64> = bets.iter().map(|b| b.match_id).collect();
+        match_ids.sort_unstable();
+        match_ids.dedup();
+        for id in match_ids {
+            let claimed = self
+                .matches
+                .find_one_and_update(doc! { "_id": signed(id) }, doc! { "$inc": { "bet_groups": 1_i64 } })
+                .return_document(ReturnDocument::After)
+                .session(&mut *s)
+                .await?;
+            let entry = match claimed {
+                Some(doc) => {
+                    let state = doc.state()?;
+                    let per_option = vec![0; doc.options.len()];
+                    Some(MatchEntry { doc, state, per_option, total: 0 })
+                }
+                None => None,
+            };
+            matches.insert(id, entry);
+        }
         let ids: Vec<i64> = bets.iter().map(|b| signed(b.order_id)).collect();
         let mut used: HashSet<i64> = HashSet::new();
         let raw = self.orders.clone_with_type::<Document>();
@@ -134,23 +162,9 @@ impl Db {
                 used.insert(id);
             }
         }
-        let mut matches: HashMap<u64, Option<MatchEntry>> = HashMap::new();
         let mut orders: Vec<OrderDoc> = Vec::new();
         let mut outcomes = Vec::with_capacity(bets.len());
         for bet in bets {
-            if let Entry::Vacant(slot) = matches.entry(bet.match_id) {
-                let found =
-                    self.matches.find_one(doc! { "_id": signed(bet.match_id) }).session(&mut *s).await?;
-                let entry = match found {
-                    Some(doc) => {
-                        let state = doc.state()?;
-                        let per_option = vec![0; doc.options.len()];
-                        Some(MatchEntry { doc, state, per_option, total: 0 })
-                    }
-                    None => None,
-                };
-                slot.insert(entry);
-            }
             let entry = matches.get_mut(&bet.match_id).and_then(Option::as_mut);
             outcomes.push(self.apply_bet(s, bet, entry, &mut used, &mut orders).await?);
         }
