@@ -174,6 +174,11 @@ mod tests {
         let fields: Vec<&str> = problems.iter().map(|(f, _)| f.as_str()).collect();
         assert_eq!(fields, ["sessions.kick_command", "sessions.ack_command", "sessions.max_data_keys"]);
         assert!(problems[1].1.contains("resume_command"), "{problems:?}");
+        let lost = SessionsConfig { node_lost_command: Some(10_000), ..SessionsConfig::default() };
+        let problems = lost.problems(&[("heartbeat_command", 10_000)]);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].0, "sessions.node_lost_command");
+        assert!(problems[0].1.contains("heartbeat_command"), "{problems:?}");
     }
 
     #[test]
@@ -188,6 +193,12 @@ mod tests {
         let path = std::path::Path::new("p.json5");
         let err = crate::NodeConfig::from_json5_str(&text("ack_command: 10000"), path).unwrap_err();
         assert!(err.to_string().contains("websocket.sessions.ack_command"), "{err}");
+        // A topic command may not reuse the lost-node notice's id either.
+        let text_topics = text("node_lost_command: 10004")
+            .replace("websocket:", "topics: {subscribe_command: 10004}, websocket:");
+        let err = crate::NodeConfig::from_json5_str(&text_topics, path).unwrap_err();
+        assert!(err.to_string().contains("topics.subscribe_command"), "{err}");
+        assert!(err.to_string().contains("node_lost_command"), "{err}");
         let cfg =
             crate::NodeConfig::from_json5_str(&text("unique_login: true, resume_grace: 0.5"), path).unwrap();
         let sessions = cfg.websocket.unwrap().sessions;

@@ -291,7 +291,7 @@ fn limits(cfg: &NodeConfig, r: &mut Report<'_>) {
         r.add(format!("websocket.{field}"), reason);
     }
     let s = &ws.sessions;
-    let session_commands = [
+    let mut session_commands = vec![
         ("websocket.heartbeat_command", ws.heartbeat_command),
         ("websocket.offline_command", ws.offline_command),
         ("websocket.sessions.bind_command", s.bind_command),
@@ -299,6 +299,9 @@ fn limits(cfg: &NodeConfig, r: &mut Report<'_>) {
         ("websocket.sessions.resume_command", s.resume_command),
         ("websocket.sessions.ack_command", s.ack_command),
     ];
+    if let Some(id) = s.node_lost_command {
+        session_commands.push(("websocket.sessions.node_lost_command", id));
+    }
     for (field, reason) in cfg.topics.problems(&session_commands) {
         r.add(format!("topics.{field}"), reason);
     }

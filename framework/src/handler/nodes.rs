@@ -77,7 +77,6 @@ impl Context {
             .find(|t| self.live_nodes(*t).contains(node))
             .ok_or_else(|| Status::bad_request(format!("node {node} is not a live service or route")))?;
         let request = SessionRequest::Pin { session: session.clone(), node_type, node: node.clone() };
-        request.validate()?;
         self.node.session_call(request).await
     }
 }
